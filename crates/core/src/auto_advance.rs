@@ -1,0 +1,117 @@
+//! `AutoAdvance`: drive a future under a `VirtualClock` that jumps ahead
+//! whenever nothing else is going on.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use futures::task::{waker, ArcWake, AtomicWaker};
+use pin_project_lite::pin_project;
+
+use crate::ambient::{with_timer, WithAmbient};
+use crate::VirtualClock;
+
+/// How many polls in a row must find nothing happening, and for how long
+/// in real time, before the clock jumps. The real-time part gives tasks on
+/// other threads (a multi-threaded runtime, the fallback pool) the chance to
+/// react to the last jump before the next one.
+const IDLE_POLLS: u32 = 3;
+const QUIET: Duration = Duration::from_micros(100);
+
+pin_project! {
+    /// Runs a future with a [`VirtualClock`] as its ambient timer and moves
+    /// the clock to the next sleeper's deadline whenever the future is idle;
+    /// made by [`VirtualClock::auto_advance`].
+    ///
+    /// The future is idle when a few polls in a row (and at least 100 µs of
+    /// real time) saw no wake-up of the future and no sleeper registered or
+    /// removed anywhere on the clock. With no sleeper pending it waits,
+    /// without spinning, for a wake-up or a new sleeper. Work that neither
+    /// wakes the future nor touches the clock for longer than that (a
+    /// long computation on another thread) may see time jump meanwhile.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it drops the inner future; the clock keeps its time.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct AutoAdvance<F> {
+        clock: VirtualClock,
+        #[pin]
+        inner: WithAmbient<F>,
+        flag: Arc<Flag>,
+        inner_waker: Waker,
+        idle_polls: u32,
+        last_activity: Instant,
+        seen_generation: u64,
+    }
+}
+
+struct Flag {
+    woken: AtomicBool,
+    outer: AtomicWaker,
+}
+
+impl ArcWake for Flag {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.woken.store(true, Ordering::SeqCst);
+        arc_self.outer.wake();
+    }
+}
+
+impl<F: Future> AutoAdvance<F> {
+    pub(crate) fn new(clock: VirtualClock, future: F) -> Self {
+        let flag = Arc::new(Flag { woken: AtomicBool::new(false), outer: AtomicWaker::new() });
+        AutoAdvance {
+            inner: with_timer(clock.clone(), future),
+            inner_waker: waker(flag.clone()),
+            flag,
+            seen_generation: clock.generation(),
+            clock,
+            idle_polls: 0,
+            last_activity: Instant::now(),
+        }
+    }
+}
+
+impl<F: Future> Future for AutoAdvance<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        this.flag.outer.register(cx.waker());
+        this.flag.woken.store(false, Ordering::SeqCst);
+        if let Poll::Ready(output) = this.inner.poll(&mut Context::from_waker(this.inner_waker)) {
+            return Poll::Ready(output);
+        }
+        let generation = this.clock.generation();
+        let active = this.flag.woken.load(Ordering::SeqCst) || generation != *this.seen_generation;
+        *this.seen_generation = generation;
+        if active {
+            *this.idle_polls = 0;
+            *this.last_activity = Instant::now();
+        } else if this.clock.park_unless_sleepers(cx.waker()) {
+            // Nothing to jump to: wait for a wake-up or a new sleeper.
+            *this.idle_polls = 0;
+            return Poll::Pending;
+        } else {
+            *this.idle_polls += 1;
+            if *this.idle_polls >= IDLE_POLLS && this.last_activity.elapsed() >= QUIET {
+                this.clock.advance_to_next();
+                *this.idle_polls = 0;
+                *this.last_activity = Instant::now();
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl<F> fmt::Debug for AutoAdvance<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AutoAdvance").field("clock", &self.clock).finish_non_exhaustive()
+    }
+}

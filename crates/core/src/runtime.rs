@@ -1,0 +1,221 @@
+//! `Runtime`: the runtime adapters as one value, and their detection.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Instant;
+
+use crate::ambient::{with_current, Ambient};
+use crate::sleep::AnySleep;
+use crate::task::{Inner, Task};
+use crate::timer::Timer;
+use crate::Spawn;
+
+/// A runtime whose timer and spawner anyrt uses.
+///
+/// [`Runtime::current`] finds the one in use; a value can also be named
+/// explicitly and used as a [`Timer`] and [`Spawn`]. Variants exist only
+/// with their cargo feature.
+///
+/// # Detection order
+///
+/// 1. an override set by [`with_runtime`](crate::with_runtime) around the
+///    calling future (inherited by tasks spawned through anyrt);
+/// 2. with feature `tokio`: the tokio runtime the calling thread is inside;
+/// 3. with feature `smol`: smol (async-io's timer, smol's global executor);
+/// 4. with feature `async-std`: async-std (async-io's timer, its executor);
+/// 5. the fallback timer thread and thread pool.
+///
+/// smol and async-std leave no trace on the thread that polls their
+/// futures, so when both features are on, smol is chosen unless an
+/// override says otherwise; the two share async-io's timer, so only the
+/// spawner differs.
+///
+/// # Examples
+///
+/// ```
+/// // Outside any tokio runtime, with no runtime feature on:
+/// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "async-std")))]
+/// assert_eq!(anyrt_core::Runtime::current().name(), "fallback");
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Runtime {
+    /// A tokio runtime, by its handle.
+    #[cfg(feature = "tokio")]
+    Tokio(tokio::runtime::Handle),
+    /// smol: async-io's timer and smol's global executor.
+    #[cfg(feature = "smol")]
+    Smol,
+    /// async-std: async-io's timer and async-std's executor.
+    #[cfg(feature = "async-std")]
+    AsyncStd,
+    /// The fallback timer thread and the `futures` thread pool, both
+    /// started on first use.
+    Fallback,
+}
+
+impl Runtime {
+    /// The runtime in use here: the override, else what [`detect`] finds.
+    ///
+    /// [`detect`]: Runtime::detect
+    pub fn current() -> Runtime {
+        with_current(|ctx| ctx.and_then(|ctx| ctx.runtime.clone())).unwrap_or_else(Runtime::detect)
+    }
+
+    /// The runtime found from the calling thread and the enabled features,
+    /// ignoring any override (see the type's docs for the order).
+    pub fn detect() -> Runtime {
+        #[cfg(feature = "tokio")]
+        if let Some(handle) = crate::rt::tokio::current() {
+            return Runtime::Tokio(handle);
+        }
+        #[cfg(feature = "smol")]
+        return Runtime::Smol;
+        #[cfg(all(feature = "async-std", not(feature = "smol")))]
+        return Runtime::AsyncStd;
+        #[allow(unreachable_code)]
+        Runtime::Fallback
+    }
+
+    /// A short lowercase name: `tokio`, `smol`, `async-std` or `fallback`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "tokio")]
+            Runtime::Tokio(_) => "tokio",
+            #[cfg(feature = "smol")]
+            Runtime::Smol => "smol",
+            #[cfg(feature = "async-std")]
+            Runtime::AsyncStd => "async-std",
+            Runtime::Fallback => "fallback",
+        }
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Timer for Runtime {
+    type Sleep = AnySleep;
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> AnySleep {
+        match self {
+            #[cfg(feature = "tokio")]
+            Runtime::Tokio(handle) => {
+                let _enter = handle.enter();
+                AnySleep::tokio(deadline)
+            }
+            #[cfg(feature = "smol")]
+            Runtime::Smol => AnySleep::async_io(deadline),
+            #[cfg(feature = "async-std")]
+            Runtime::AsyncStd => AnySleep::async_io(deadline),
+            Runtime::Fallback => AnySleep::fallback(deadline),
+        }
+    }
+}
+
+impl Spawn for Runtime {
+    fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_bound(Ambient::capture().attach(future))
+    }
+}
+
+impl Runtime {
+    fn spawn_bound<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let inner = match self {
+            #[cfg(feature = "tokio")]
+            Runtime::Tokio(handle) => Inner::Tokio(handle.spawn(future)),
+            #[cfg(feature = "smol")]
+            Runtime::Smol => Inner::Smol(smol::spawn(crate::task::catch(future))),
+            #[cfg(feature = "async-std")]
+            Runtime::AsyncStd => {
+                let (abort, registration) = futures::future::AbortHandle::new_pair();
+                let future = futures::future::Abortable::new(crate::task::catch(future), registration);
+                Inner::AsyncStd(async_std::task::spawn(future), abort)
+            }
+            Runtime::Fallback => Inner::Fallback(crate::fallback::spawn::spawn(future)),
+        };
+        Task::new(inner)
+    }
+}
+
+/// The runtime found at call time, as a [`Timer`] and [`Spawn`] value.
+///
+/// Each call looks up the ambient context: a timer override, a runtime
+/// override, else [`Runtime::detect`]. This is what the free functions
+/// [`now`](crate::now), [`sleep`](crate::sleep) and [`spawn`](crate::spawn)
+/// use, and what a pattern crate stores when it wants a `Timer` value.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt_core::{AmbientRuntime, Timer};
+///
+/// # futures_lite::future::block_on(async {
+/// let start = AmbientRuntime.now();
+/// AmbientRuntime.sleep(Duration::from_millis(1)).await;
+/// assert!(AmbientRuntime.now() - start >= Duration::from_millis(1));
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AmbientRuntime;
+
+impl Timer for AmbientRuntime {
+    type Sleep = AnySleep;
+
+    fn now(&self) -> Instant {
+        with_current(|ctx| match ctx.and_then(|ctx| ctx.timer.as_ref()) {
+            Some(timer) => timer.now(),
+            None => Instant::now(),
+        })
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> AnySleep {
+        let chosen = with_current(|ctx| {
+            let ctx = ctx?;
+            match (&ctx.timer, &ctx.runtime) {
+                (Some(timer), _) => Some(AnySleep::boxed(timer.sleep_until(deadline))),
+                (None, Some(runtime)) => Some(runtime.sleep_until(deadline)),
+                (None, None) => None,
+            }
+        });
+        chosen.unwrap_or_else(|| detected_sleep(deadline))
+    }
+}
+
+/// The sleep of the detected runtime, without building a `Runtime` value.
+fn detected_sleep(deadline: Instant) -> AnySleep {
+    #[cfg(feature = "tokio")]
+    if crate::rt::tokio::current().is_some() {
+        return AnySleep::tokio(deadline);
+    }
+    #[cfg(any(feature = "smol", feature = "async-std"))]
+    return AnySleep::async_io(deadline);
+    #[allow(unreachable_code)]
+    AnySleep::fallback(deadline)
+}
+
+impl Spawn for AmbientRuntime {
+    fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Runtime::current().spawn(future)
+    }
+}

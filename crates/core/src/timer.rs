@@ -1,0 +1,151 @@
+//! The `Timer` and `Sleep` traits and the saturating time arithmetic every
+//! timer shares.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A source of time: it reads a clock and makes sleeps.
+///
+/// Every runtime adapter, the fallback timer and [`VirtualClock`] implement
+/// it. Pattern crates do not name a timer at all: they call the ambient
+/// functions ([`sleep`], [`now`]) that find one at call time.
+///
+/// The sleep is an associated type, so a runtime whose own sleep needs no
+/// allocation is used without a box.
+///
+/// [`VirtualClock`]: crate::VirtualClock
+/// [`sleep`]: crate::sleep
+/// [`now`]: crate::now
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt_core::{Timer, VirtualClock};
+///
+/// # futures_lite::future::block_on(async {
+/// let clock = VirtualClock::new();
+/// let start = clock.now();
+/// let sleep = clock.sleep(Duration::from_secs(3));
+/// clock.advance(Duration::from_secs(3));
+/// sleep.await;
+/// assert_eq!(clock.now() - start, Duration::from_secs(3));
+/// # });
+/// ```
+pub trait Timer: Send + Sync {
+    /// The future returned by [`sleep_until`](Timer::sleep_until).
+    type Sleep: Sleep;
+
+    /// The current time on this timer's clock.
+    fn now(&self) -> Instant;
+
+    /// A future that completes at `deadline`, never before.
+    ///
+    /// A deadline in the past completes at the first poll.
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
+
+    /// A future that completes `duration` after now.
+    ///
+    /// A huge duration saturates at [`far_future`] instead of panicking.
+    fn sleep(&self, duration: Duration) -> Self::Sleep {
+        self.sleep_until(deadline_after(self.now(), duration))
+    }
+}
+
+/// A pending sleep made by a [`Timer`].
+///
+/// # Cancel safety
+///
+/// Dropping a sleep before it completes deregisters it from its timer; no
+/// wake-up is left behind.
+pub trait Sleep: Future<Output = ()> + Send {
+    /// The instant at which this sleep completes.
+    fn deadline(&self) -> Instant;
+
+    /// Moves the deadline, earlier or later, keeping the registration where
+    /// the timer allows it. A sleep that already completed becomes pending
+    /// again if the new deadline is in the future.
+    fn reset(self: Pin<&mut Self>, deadline: Instant);
+}
+
+/// A point so far ahead (about 30 years) that no program waits for it; every
+/// huge duration saturates here.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// let far = anyrt_core::far_future();
+/// assert!(far > Instant::now() + Duration::from_secs(365 * 24 * 3600));
+/// ```
+pub fn far_future() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(|| Instant::now() + FAR_FUTURE)
+}
+
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `start + duration`, saturating at [`far_future`] (or at the largest
+/// representable instant past it).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// let now = Instant::now();
+/// assert_eq!(anyrt_core::deadline_after(now, Duration::from_secs(1)), now + Duration::from_secs(1));
+/// assert!(anyrt_core::deadline_after(now, Duration::MAX) >= anyrt_core::far_future());
+/// ```
+pub fn deadline_after(start: Instant, duration: Duration) -> Instant {
+    let cap = if start < far_future() {
+        far_future()
+    } else {
+        start.checked_add(FAR_FUTURE).unwrap_or(start)
+    };
+    match start.checked_add(duration) {
+        Some(deadline) if deadline < cap => deadline,
+        _ => cap,
+    }
+}
+
+/// A boxed sleep, for timers chosen at run time.
+pub(crate) type BoxSleep = Pin<Box<dyn Sleep>>;
+
+/// The object-safe face of a [`Timer`], for the ambient override.
+pub(crate) trait DynTimer: Send + Sync + 'static {
+    fn now(&self) -> Instant;
+    fn sleep_until(&self, deadline: Instant) -> BoxSleep;
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl<T> DynTimer for T
+where
+    T: Timer + 'static,
+    T::Sleep: 'static,
+{
+    fn now(&self) -> Instant {
+        Timer::now(self)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxSleep {
+        Box::pin(Timer::sleep_until(self, deadline))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Sleep for BoxSleep {
+    fn deadline(&self) -> Instant {
+        self.as_ref().get_ref().deadline()
+    }
+
+    fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        self.get_mut().as_mut().reset(deadline);
+    }
+}
