@@ -1,1 +1,11 @@
-//! placeholder
+//! Support for the anyrt conformance suite: helpers shared by the test
+//! files in `tests/` (`<crate>_<topic>.rs`).
+//!
+//! - [`alloc`]: a counting global allocator, for "no allocation per op" checks.
+//! - [`cancel`]: drive a future for N polls and drop it, for every N.
+//! - [`tcp`]: loopback TCP servers on `async-net`, so they run under every
+//!   runtime.
+
+pub mod alloc;
+pub mod cancel;
+pub mod tcp;

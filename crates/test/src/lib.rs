@@ -1,1 +1,82 @@
-//! placeholder
+//! Run one async test on every runtime.
+//!
+//! `#[anyrt_test::test]` on an `async fn` expands into one `#[test]` per
+//! runtime, in a module named after the function:
+//!
+//! | test | runtime |
+//! |---|---|
+//! | `name::smol` | `smol::block_on` |
+//! | `name::tokio_current_thread` | a current-thread tokio runtime |
+//! | `name::tokio_multi_thread` | a multi-thread tokio runtime (2 workers) |
+//! | `name::async_std` | `async_std::task::block_on` |
+//! | `name::block_on` | `futures::executor::block_on`: no reactor, anyrt's fallback timer and spawner |
+//!
+//! A failure names its runtime, since the runtime is the test's own name.
+//! Code under test that uses `anyrt-core` (`anyrt_core::sleep`,
+//! `anyrt_core::spawn`, and every anyrt pattern) runs on the runtime of the
+//! test; under `async_std` and `block_on` the harness sets the ambient
+//! runtime with `anyrt_core::with_runtime`, because those runtimes leave no
+//! trace that detection could find.
+//!
+//! # Options
+//!
+//! - `runtimes(smol, tokio_multi_thread, ..)`: only these runtimes.
+//! - `virtual_time`: the body runs under an `anyrt_core::VirtualClock` that
+//!   jumps to the next sleeper whenever the test is idle, so a test of an
+//!   hour of backoff runs in microseconds and its timings are exact. The
+//!   test may take the clock as its one argument.
+//! - `timeout = SECONDS`: the watchdog (default 60 s of real time). A test
+//!   still pending then fails with a message naming the test and runtime;
+//!   one stuck inside a poll (a blocked thread) ends the process with that
+//!   message 5 s later, instead of stalling CI.
+//!
+//! `#[should_panic]` and `#[ignore]` apply to every generated test, and a
+//! body may return `Result<(), E>` like any `#[test]`.
+//!
+//! # Runtime compatibility
+//!
+//! The harness itself depends on tokio, smol, async-std and futures; put it
+//! in your `[dev-dependencies]` only.
+//!
+//! # Examples
+//!
+//! In your own crate's `tests/`:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! #[anyrt_test::test]
+//! async fn sleeps_on_every_runtime() {
+//!     let start = anyrt_core::now();
+//!     anyrt_core::sleep(Duration::from_millis(5)).await;
+//!     assert!(anyrt_core::now() - start >= Duration::from_millis(5));
+//! }
+//!
+//! #[anyrt_test::test(virtual_time)]
+//! async fn an_hour_in_no_time(clock: anyrt_core::VirtualClock) -> Result<(), String> {
+//!     anyrt_core::sleep(Duration::from_secs(3600)).await;
+//!     if clock.elapsed() == Duration::from_secs(3600) { Ok(()) } else { Err("clock drifted".into()) }
+//! }
+//!
+//! #[anyrt_test::test(runtimes(tokio_multi_thread, smol))]
+//! #[should_panic(expected = "boom")]
+//! async fn panics_are_test_failures() {
+//!     panic!("boom");
+//! }
+//! # fn main() {
+//! #     sleeps_on_every_runtime::smol();
+//! #     sleeps_on_every_runtime::block_on();
+//! #     an_hour_in_no_time::tokio_multi_thread().unwrap();
+//! # }
+//! ```
+
+mod run;
+mod watchdog;
+
+pub use anyrt_test_macros::test;
+pub use run::TestRuntime;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::run::{run, Options};
+}

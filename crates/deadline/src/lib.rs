@@ -1,0 +1,1 @@
+//! Timeouts and deadlines (work in progress).

@@ -1,0 +1,1 @@
+//! Retry with backoff (work in progress).

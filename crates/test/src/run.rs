@@ -1,0 +1,85 @@
+//! Running a test body on one runtime.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyrt_core::{with_runtime, Runtime, VirtualClock};
+use futures::future::Either;
+
+use crate::watchdog::Watchdog;
+
+/// The runtimes a test runs on; each names one generated `#[test]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TestRuntime {
+    /// `smol::block_on`.
+    Smol,
+    /// A current-thread tokio runtime with all drivers enabled.
+    TokioCurrentThread,
+    /// A multi-thread tokio runtime with two workers.
+    TokioMultiThread,
+    /// `async_std::task::block_on`, with `Runtime::AsyncStd` as the ambient runtime.
+    AsyncStd,
+    /// `futures::executor::block_on`, with `Runtime::Fallback` as the ambient runtime.
+    BlockOn,
+}
+
+impl TestRuntime {
+    /// The name of the generated test, such as `tokio_multi_thread`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TestRuntime::Smol => "smol",
+            TestRuntime::TokioCurrentThread => "tokio_current_thread",
+            TestRuntime::TokioMultiThread => "tokio_multi_thread",
+            TestRuntime::AsyncStd => "async_std",
+            TestRuntime::BlockOn => "block_on",
+        }
+    }
+
+    /// Drives `future` to completion on this runtime.
+    pub fn block_on<F: Future>(self, future: F) -> F::Output {
+        match self {
+            TestRuntime::Smol => smol::block_on(future),
+            TestRuntime::TokioCurrentThread => tokio_runtime(tokio::runtime::Builder::new_current_thread()).block_on(future),
+            TestRuntime::TokioMultiThread => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(2);
+                tokio_runtime(builder).block_on(future)
+            }
+            TestRuntime::AsyncStd => async_std::task::block_on(with_runtime(Runtime::AsyncStd, future)),
+            TestRuntime::BlockOn => futures::executor::block_on(with_runtime(Runtime::Fallback, future)),
+        }
+    }
+}
+
+fn tokio_runtime(mut builder: tokio::runtime::Builder) -> tokio::runtime::Runtime {
+    builder.enable_all().build().expect("anyrt-test: cannot build a tokio runtime")
+}
+
+/// How the generated test asked to be run.
+#[derive(Debug)]
+pub struct Options {
+    /// The test's path, for messages.
+    pub name: &'static str,
+    /// Run under an auto-advancing virtual clock.
+    pub virtual_time: bool,
+    /// The watchdog's limit in real time.
+    pub timeout: Duration,
+}
+
+/// Runs one generated test: builds the body, puts the clock under it if
+/// asked, and drives it on `runtime` under the watchdog.
+pub fn run<T, Fut>(runtime: TestRuntime, options: Options, test: T) -> Fut::Output
+where
+    T: FnOnce(Option<VirtualClock>) -> Fut,
+    Fut: Future,
+{
+    let clock = options.virtual_time.then(VirtualClock::new);
+    let body = test(clock.clone());
+    let body = match clock {
+        Some(clock) => Either::Left(clock.auto_advance(body)),
+        None => Either::Right(body),
+    };
+    let label = format!("{} on runtime `{}`", options.name, runtime.name());
+    runtime.block_on(Watchdog::new(body, options.timeout, label))
+}
