@@ -125,7 +125,7 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<TokenStream2> {
         quote! {
             #[test]
             #(#test_attrs)*
-            fn #test_name() #output {
+            pub(super) fn #test_name() #output {
                 ::anyrt_test::__private::run(
                     ::anyrt_test::TestRuntime::#variant,
                     ::anyrt_test::__private::Options {

@@ -64,9 +64,12 @@
 //!     panic!("boom");
 //! }
 //! # fn main() {
-//! #     sleeps_on_every_runtime::smol();
-//! #     sleeps_on_every_runtime::block_on();
-//! #     an_hour_in_no_time::tokio_multi_thread().unwrap();
+//! #     // Doctests are not built with cfg(test), so the generated #[test]
+//! #     // functions are left out here; drive the bodies directly instead.
+//! #     use anyrt_test::TestRuntime;
+//! #     for runtime in [TestRuntime::Smol, TestRuntime::TokioMultiThread, TestRuntime::BlockOn] {
+//! #         runtime.block_on(sleeps_on_every_runtime());
+//! #     }
 //! # }
 //! ```
 
@@ -74,7 +77,7 @@ mod run;
 mod watchdog;
 
 pub use anyrt_test_macros::test;
-pub use run::TestRuntime;
+pub use run::{runtime, TestRuntime};
 
 #[doc(hidden)]
 pub mod __private {

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use anyrt_core::{with_runtime, Runtime, VirtualClock};
+use anyrt_core::{with_runtime, with_value, Runtime, VirtualClock};
 use futures::future::Either;
 
 use crate::watchdog::Watchdog;
@@ -81,5 +81,18 @@ where
         None => Either::Right(body),
     };
     let label = format!("{} on runtime `{}`", options.name, runtime.name());
-    runtime.block_on(Watchdog::new(body, options.timeout, label))
+    runtime.block_on(with_value(runtime, Watchdog::new(body, options.timeout, label)))
+}
+
+/// The runtime the calling test runs on, inside a test made by
+/// `#[anyrt_test::test]` (also in tasks it spawns through `anyrt-core`);
+/// `None` elsewhere.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(anyrt_test::runtime(), None);
+/// ```
+pub fn runtime() -> Option<TestRuntime> {
+    anyrt_core::value::<TestRuntime>()
 }

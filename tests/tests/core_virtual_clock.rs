@@ -1,0 +1,141 @@
+//! Conformance: the virtual clock moves only when told, wakes sleepers in
+//! (deadline, registration) order and auto-advances exactly.
+
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Wake, Waker};
+use std::time::Duration;
+
+use anyrt_core::{Sleep, Timer, VirtualClock};
+use futures_lite::future::poll_once;
+
+/// A waker that logs its id when woken.
+struct Logger {
+    id: usize,
+    log: Arc<Mutex<Vec<usize>>>,
+}
+
+impl Wake for Logger {
+    fn wake(self: Arc<Self>) {
+        self.log.lock().unwrap().push(self.id);
+    }
+}
+
+#[anyrt_test::test]
+async fn sleepers_wake_in_deadline_then_registration_order() {
+    let clock = VirtualClock::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let start = clock.now();
+    // (id, deadline in ms): registered in this order.
+    let plan = [(0, 30), (1, 10), (2, 20), (3, 10), (4, 30), (5, 20)];
+    let mut sleeps: Vec<_> = plan
+        .iter()
+        .map(|&(id, ms)| {
+            let mut sleep = Box::pin(clock.sleep_until(start + Duration::from_millis(ms)));
+            let waker = Waker::from(Arc::new(Logger { id, log: log.clone() }));
+            assert!(sleep.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+            sleep
+        })
+        .collect();
+    assert_eq!(clock.pending_sleepers(), 6);
+    clock.advance(Duration::from_millis(30));
+    assert_eq!(*log.lock().unwrap(), vec![1, 3, 2, 5, 0, 4]);
+    for sleep in &mut sleeps {
+        assert!(sleep.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready());
+    }
+    assert_eq!(clock.pending_sleepers(), 0);
+}
+
+use std::future::Future;
+
+#[anyrt_test::test]
+async fn time_stands_still_until_advanced() {
+    let clock = VirtualClock::new();
+    let start = clock.now();
+    let mut sleep = pin!(clock.sleep(Duration::from_secs(5)));
+    assert!(poll_once(sleep.as_mut()).await.is_none());
+    clock.advance(Duration::from_millis(4999));
+    assert!(poll_once(sleep.as_mut()).await.is_none(), "one millisecond early");
+    clock.advance(Duration::from_millis(1));
+    assert!(poll_once(sleep.as_mut()).await.is_some());
+    assert_eq!(clock.now() - start, Duration::from_secs(5));
+}
+
+#[anyrt_test::test]
+async fn time_never_goes_back() {
+    let clock = VirtualClock::new();
+    let start = clock.now();
+    clock.advance(Duration::from_secs(2));
+    clock.advance_to(start);
+    assert_eq!(clock.now() - start, Duration::from_secs(2));
+}
+
+#[anyrt_test::test]
+async fn dropped_and_reset_sleeps_leave_no_sleeper() {
+    let clock = VirtualClock::new();
+    {
+        let mut sleep = pin!(clock.sleep(Duration::from_secs(1)));
+        assert!(poll_once(sleep.as_mut()).await.is_none());
+        assert_eq!(clock.pending_sleepers(), 1);
+        sleep.as_mut().reset(clock.now() + Duration::from_secs(9));
+        assert_eq!(clock.pending_sleepers(), 1);
+        clock.advance(Duration::from_secs(1));
+        assert!(poll_once(sleep.as_mut()).await.is_none(), "the reset moved the deadline");
+    }
+    assert_eq!(clock.pending_sleepers(), 0);
+}
+
+#[anyrt_test::test]
+async fn huge_advances_and_sleeps_saturate() {
+    let clock = VirtualClock::new();
+    let mut sleep = pin!(clock.sleep(Duration::MAX));
+    assert!(poll_once(sleep.as_mut()).await.is_none());
+    clock.advance(Duration::MAX);
+    assert!(poll_once(sleep.as_mut()).await.is_some());
+    clock.advance(Duration::MAX);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn auto_advance_jumps_to_each_deadline_exactly(clock: VirtualClock) {
+    let start = clock.now();
+    let mut seen = Vec::new();
+    for secs in [1u64, 10, 100, 3600] {
+        anyrt_core::sleep(Duration::from_secs(secs)).await;
+        seen.push((anyrt_core::now() - start).as_secs());
+    }
+    assert_eq!(seen, vec![1, 11, 111, 3711]);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn auto_advance_serves_concurrent_sleepers_in_order(clock: VirtualClock) {
+    let start = clock.now();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let sleeper = |ms: u64| {
+        let order = order.clone();
+        async move {
+            anyrt_core::sleep(Duration::from_millis(ms)).await;
+            order.lock().unwrap().push(ms);
+        }
+    };
+    futures::join!(sleeper(30), sleeper(10), sleeper(20));
+    assert_eq!(*order.lock().unwrap(), vec![10, 20, 30]);
+    assert_eq!(clock.now() - start, Duration::from_millis(30));
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn auto_advance_drives_spawned_sleepers(clock: VirtualClock) {
+    let start = clock.now();
+    let task = anyrt_core::spawn(async {
+        anyrt_core::sleep(Duration::from_secs(60)).await;
+        anyrt_core::now()
+    });
+    assert_eq!(task.await - start, Duration::from_secs(60));
+}
+
+#[test]
+fn virtual_clock_is_the_ambient_one_under_auto_advance() {
+    let clock = VirtualClock::new();
+    let found = futures::executor::block_on(clock.auto_advance(async { VirtualClock::current() }));
+    assert!(found.is_some());
+    assert!(VirtualClock::current().is_none());
+}
