@@ -1,0 +1,48 @@
+//! Async patterns that run on any executor.
+//!
+//! `anyrt` gathers the anyrt crates behind one dependency:
+//!
+//! | module | crate | what |
+//! |---|---|---|
+//! | crate root | `anyrt-core` | [`Timer`], [`Spawn`], [`Task`], [`sleep`], [`spawn`], [`VirtualClock`], the ambient context |
+//! | [`deadline`] | `anyrt-deadline` | timeouts and deadlines that reach nested work |
+//! | [`retry`] | `anyrt-retry` | retry with backoff, jitter, stop rules and budgets |
+//!
+//! # Runtime compatibility
+//!
+//! Every pattern runs on tokio, smol, async-std and a bare `block_on`.
+//! A library depends on `anyrt` with no feature; an application turns on
+//! the feature of its runtime so that anyrt uses that runtime's timer and
+//! spawner instead of its fallbacks.
+//!
+//! # Features
+//!
+//! - `tokio`, `smol`, `async-std`: the runtime adapters of `anyrt-core`.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! # futures_lite::future::block_on(async {
+//! let task = anyrt::spawn(async {
+//!     anyrt::sleep(Duration::from_millis(1)).await;
+//!     7
+//! });
+//! assert_eq!(task.await, 7);
+//! # });
+//! ```
+
+pub use anyrt_core::*;
+
+/// Timeouts and deadlines that propagate into nested work: the
+/// `anyrt-deadline` crate.
+pub mod deadline {
+    pub use anyrt_deadline::*;
+}
+
+/// Retry with backoff, jitter, stop rules and retry budgets: the
+/// `anyrt-retry` crate.
+pub mod retry {
+    pub use anyrt_retry::*;
+}
