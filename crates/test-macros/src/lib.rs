@@ -10,7 +10,13 @@ use syn::punctuated::Punctuated;
 use syn::{Attribute, Error, ItemFn, LitInt, Meta, Token};
 
 /// The runtimes, by the name of the test function each one gets.
-const RUNTIMES: [&str; 5] = ["smol", "tokio_current_thread", "tokio_multi_thread", "async_std", "block_on"];
+const RUNTIMES: [&str; 5] = [
+    "smol",
+    "tokio_current_thread",
+    "tokio_multi_thread",
+    "async_std",
+    "block_on",
+];
 
 /// Expands an `async fn` into a module of one `#[test]` per runtime.
 ///
@@ -47,8 +53,16 @@ impl Options {
                 }
                 Meta::NameValue(nv) if nv.path.is_ident("timeout") => {
                     let value: LitInt = match &nv.value {
-                        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(value), .. }) => value.clone(),
-                        other => return Err(Error::new_spanned(other, "timeout takes whole seconds: `timeout = 30`")),
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Int(value),
+                            ..
+                        }) => value.clone(),
+                        other => {
+                            return Err(Error::new_spanned(
+                                other,
+                                "timeout takes whole seconds: `timeout = 30`",
+                            ));
+                        }
                     };
                     options.timeout_secs = value.base10_parse()?;
                     if options.timeout_secs == 0 {
@@ -74,14 +88,20 @@ fn parse_runtimes(tokens: TokenStream2) -> syn::Result<Vec<String>> {
         let text = name.to_string();
         if !RUNTIMES.contains(&text.as_str()) {
             let known = RUNTIMES.join(", ");
-            return Err(Error::new_spanned(name, format!("unknown runtime; expected one of {known}")));
+            return Err(Error::new_spanned(
+                name,
+                format!("unknown runtime; expected one of {known}"),
+            ));
         }
         if !runtimes.contains(&text) {
             runtimes.push(text);
         }
     }
     if runtimes.is_empty() {
-        return Err(Error::new(Span::call_site(), "runtimes(..) needs at least one runtime"));
+        return Err(Error::new(
+            Span::call_site(),
+            "runtimes(..) needs at least one runtime",
+        ));
     }
     Ok(runtimes)
 }
@@ -89,12 +109,17 @@ fn parse_runtimes(tokens: TokenStream2) -> syn::Result<Vec<String>> {
 /// Attributes copied onto every generated `#[test]`: they change how the
 /// test harness treats the test, not the body.
 fn is_test_attribute(attr: &Attribute) -> bool {
-    ["should_panic", "ignore"].iter().any(|name| attr.path().is_ident(name))
+    ["should_panic", "ignore"]
+        .iter()
+        .any(|name| attr.path().is_ident(name))
 }
 
 fn expand(options: Options, function: ItemFn) -> syn::Result<TokenStream2> {
     if function.sig.asyncness.is_none() {
-        return Err(Error::new_spanned(function.sig.fn_token, "#[anyrt_test::test] needs an `async fn`"));
+        return Err(Error::new_spanned(
+            function.sig.fn_token,
+            "#[anyrt_test::test] needs an `async fn`",
+        ));
     }
     let takes_clock = match function.sig.inputs.len() {
         0 => false,
@@ -105,11 +130,17 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<TokenStream2> {
                 "a test takes a `VirtualClock` argument only with `virtual_time`",
             ));
         }
-        _ => return Err(Error::new_spanned(&function.sig.inputs, "a test takes at most one argument (the clock)")),
+        _ => {
+            return Err(Error::new_spanned(
+                &function.sig.inputs,
+                "a test takes at most one argument (the clock)",
+            ));
+        }
     };
     let name = &function.sig.ident;
     let output = &function.sig.output;
-    let (test_attrs, other_attrs): (Vec<_>, Vec<_>) = function.attrs.iter().cloned().partition(is_test_attribute);
+    let (test_attrs, other_attrs): (Vec<_>, Vec<_>) =
+        function.attrs.iter().cloned().partition(is_test_attribute);
     let mut body_fn = function.clone();
     body_fn.attrs = other_attrs;
     let call = if takes_clock {
@@ -129,7 +160,7 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<TokenStream2> {
                 ::anyrt_test::__private::run(
                     ::anyrt_test::TestRuntime::#variant,
                     ::anyrt_test::__private::Options {
-                        name: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
+                        name: ::core::module_path!(),
                         virtual_time: #virtual_time,
                         timeout: ::core::time::Duration::from_secs(#timeout),
                     },
@@ -156,7 +187,10 @@ fn variant_name(runtime: &str) -> String {
         .split('_')
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
