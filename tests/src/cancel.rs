@@ -23,7 +23,10 @@ pin_project! {
 /// usual in between) and drops it after the last one: `Some(output)` if it
 /// finished within them, `None` if it was cancelled.
 pub fn cancel_after<F: Future>(polls: usize, future: F) -> CancelAfter<F> {
-    CancelAfter { inner: Some(future), polls_left: polls }
+    CancelAfter {
+        inner: Some(future),
+        polls_left: polls,
+    }
 }
 
 impl<F: Future> Future for CancelAfter<F> {

@@ -4,7 +4,7 @@
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use anyrt_core::{with_timer, with_value, Runtime, VirtualClock};
+use anyrt_core::{Runtime, VirtualClock, with_timer, with_value};
 use anyrt_test::TestRuntime;
 use futures::FutureExt;
 
@@ -82,9 +82,11 @@ async fn values_are_layered_and_restored() {
 
 #[anyrt_test::test]
 async fn values_reach_spawned_tasks() {
-    let seen = with_value(Tag("parent"), async { anyrt_core::spawn(async { anyrt_core::value::<Tag>() }) })
-        .await
-        .await;
+    let seen = with_value(Tag("parent"), async {
+        anyrt_core::spawn(async { anyrt_core::value::<Tag>() })
+    })
+    .await
+    .await;
     assert_eq!(seen, Some(Tag("parent")));
 }
 

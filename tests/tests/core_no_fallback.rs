@@ -6,7 +6,10 @@ use std::time::Duration;
 
 #[test]
 fn tokio_and_smol_never_start_the_fallbacks() {
-    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     tokio.block_on(async {
         anyrt_core::sleep(Duration::from_millis(2)).await;
         assert_eq!(anyrt_core::spawn(async { 1 }).await, 1);

@@ -4,8 +4,8 @@
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use futures::channel::oneshot;
 use futures::FutureExt;
+use futures::channel::oneshot;
 
 /// Sends on drop: tells the test that a task's future was dropped.
 struct DropSignal(Option<oneshot::Sender<()>>);
@@ -29,7 +29,9 @@ async fn task_yields_its_output() {
 
 #[anyrt_test::test]
 async fn many_tasks_run_concurrently() {
-    let tasks: Vec<_> = (0..100u64).map(|i| anyrt_core::spawn(async move { i * 2 })).collect();
+    let tasks: Vec<_> = (0..100u64)
+        .map(|i| anyrt_core::spawn(async move { i * 2 }))
+        .collect();
     let mut sum = 0;
     for task in tasks {
         sum += task.await;
@@ -43,7 +45,10 @@ async fn awaiting_a_panicked_task_resumes_the_panic() {
         anyrt_core::sleep(Duration::from_millis(1)).await;
         panic!("the task's own message");
     });
-    let payload = AssertUnwindSafe(task).catch_unwind().await.expect_err("the panic must reach the awaiter");
+    let payload = AssertUnwindSafe(task)
+        .catch_unwind()
+        .await
+        .expect_err("the panic must reach the awaiter");
     let message = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -64,8 +69,13 @@ async fn dropping_the_task_cancels_it() {
     // Let the task start before cancelling it.
     anyrt_core::sleep(Duration::from_millis(2)).await;
     drop(task);
-    dropped_rx.await.expect("the task's future is dropped once the task is cancelled");
-    assert!(ran_rx.await.is_err(), "a cancelled task never runs past its await point");
+    dropped_rx
+        .await
+        .expect("the task's future is dropped once the task is cancelled");
+    assert!(
+        ran_rx.await.is_err(),
+        "a cancelled task never runs past its await point"
+    );
 }
 
 #[anyrt_test::test]

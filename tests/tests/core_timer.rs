@@ -13,7 +13,11 @@ async fn sleep_is_never_early() {
         let duration = Duration::from_millis(millis);
         let start = Instant::now();
         anyrt_core::sleep(duration).await;
-        assert!(start.elapsed() >= duration, "a {duration:?} sleep ended after {:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= duration,
+            "a {duration:?} sleep ended after {:?}",
+            start.elapsed()
+        );
     }
 }
 
@@ -26,7 +30,9 @@ async fn sleep_until_is_never_early() {
 
 #[anyrt_test::test]
 async fn deadline_in_the_past_completes_at_once() {
-    let past = Instant::now().checked_sub(Duration::from_secs(1)).unwrap_or_else(Instant::now);
+    let past = Instant::now()
+        .checked_sub(Duration::from_secs(1))
+        .unwrap_or_else(Instant::now);
     assert!(poll_once(anyrt_core::sleep_until(past)).await.is_some());
 }
 

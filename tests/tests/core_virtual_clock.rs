@@ -32,8 +32,16 @@ async fn sleepers_wake_in_deadline_then_registration_order() {
         .iter()
         .map(|&(id, ms)| {
             let mut sleep = Box::pin(clock.sleep_until(start + Duration::from_millis(ms)));
-            let waker = Waker::from(Arc::new(Logger { id, log: log.clone() }));
-            assert!(sleep.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+            let waker = Waker::from(Arc::new(Logger {
+                id,
+                log: log.clone(),
+            }));
+            assert!(
+                sleep
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
             sleep
         })
         .collect();
@@ -41,7 +49,12 @@ async fn sleepers_wake_in_deadline_then_registration_order() {
     clock.advance(Duration::from_millis(30));
     assert_eq!(*log.lock().unwrap(), vec![1, 3, 2, 5, 0, 4]);
     for sleep in &mut sleeps {
-        assert!(sleep.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready());
+        assert!(
+            sleep
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+                .is_ready()
+        );
     }
     assert_eq!(clock.pending_sleepers(), 0);
 }
@@ -55,7 +68,10 @@ async fn time_stands_still_until_advanced() {
     let mut sleep = pin!(clock.sleep(Duration::from_secs(5)));
     assert!(poll_once(sleep.as_mut()).await.is_none());
     clock.advance(Duration::from_millis(4999));
-    assert!(poll_once(sleep.as_mut()).await.is_none(), "one millisecond early");
+    assert!(
+        poll_once(sleep.as_mut()).await.is_none(),
+        "one millisecond early"
+    );
     clock.advance(Duration::from_millis(1));
     assert!(poll_once(sleep.as_mut()).await.is_some());
     assert_eq!(clock.now() - start, Duration::from_secs(5));
@@ -80,7 +96,10 @@ async fn dropped_and_reset_sleeps_leave_no_sleeper() {
         sleep.as_mut().reset(clock.now() + Duration::from_secs(9));
         assert_eq!(clock.pending_sleepers(), 1);
         clock.advance(Duration::from_secs(1));
-        assert!(poll_once(sleep.as_mut()).await.is_none(), "the reset moved the deadline");
+        assert!(
+            poll_once(sleep.as_mut()).await.is_none(),
+            "the reset moved the deadline"
+        );
     }
     assert_eq!(clock.pending_sleepers(), 0);
 }

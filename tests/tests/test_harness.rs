@@ -25,7 +25,10 @@ static SELECTED: AtomicUsize = AtomicUsize::new(0);
 #[anyrt_test::test(runtimes(tokio_multi_thread, smol))]
 async fn only_the_chosen_runtimes_run() {
     let runtime = anyrt_test::runtime().expect("inside the harness");
-    assert!(matches!(runtime, TestRuntime::TokioMultiThread | TestRuntime::Smol), "{runtime:?}");
+    assert!(
+        matches!(runtime, TestRuntime::TokioMultiThread | TestRuntime::Smol),
+        "{runtime:?}"
+    );
     SELECTED.fetch_add(1, Ordering::SeqCst);
 }
 

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyrt::{with_runtime, Runtime};
+use anyrt::{Runtime, with_runtime};
 
 /// The code under tour: it names no runtime.
 async fn tour() -> String {
@@ -21,7 +21,9 @@ async fn tour() -> String {
     let spawned = task.await;
 
     let slow = anyrt::sleep(Duration::from_secs(3600));
-    let timed_out = anyrt::deadline::timeout(Duration::from_millis(20), slow).await.is_err();
+    let timed_out = anyrt::deadline::timeout(Duration::from_millis(20), slow)
+        .await
+        .is_err();
     let quick = anyrt::deadline::timeout(Duration::from_secs(1), async { "in time" }).await;
 
     format!(
@@ -50,9 +52,15 @@ fn main() {
             tokio_runtime(tokio::runtime::Builder::new_multi_thread()).block_on(tour()),
         ),
         // smol and async-std look alike from inside a future, so say which.
-        ("async-std", async_std::task::block_on(with_runtime(Runtime::AsyncStd, tour()))),
+        (
+            "async-std",
+            async_std::task::block_on(with_runtime(Runtime::AsyncStd, tour())),
+        ),
         // A bare executor: anyrt's fallback timer thread and thread pool.
-        ("futures block_on", futures::executor::block_on(with_runtime(Runtime::Fallback, tour()))),
+        (
+            "futures block_on",
+            futures::executor::block_on(with_runtime(Runtime::Fallback, tour())),
+        ),
     ];
     for (executor, line) in lines {
         println!("{executor:<22} {line}");

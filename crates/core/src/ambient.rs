@@ -96,7 +96,10 @@ pin_project! {
 
 impl<F> WithAmbient<F> {
     fn new(layer: Layer, future: F) -> Self {
-        WithAmbient { state: State::Unbound(layer), future }
+        WithAmbient {
+            state: State::Unbound(layer),
+            future,
+        }
     }
 }
 
@@ -280,7 +283,9 @@ pub struct Ambient {
 impl Ambient {
     /// The context current on this thread (empty outside any wrapper).
     pub fn capture() -> Ambient {
-        Ambient { ctx: CURRENT.with(|current| current.borrow().clone()) }
+        Ambient {
+            ctx: CURRENT.with(|current| current.borrow().clone()),
+        }
     }
 
     /// Runs `future` with this context current during each of its polls.

@@ -4,16 +4,16 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use futures::task::{waker, ArcWake, AtomicWaker};
+use futures::task::{ArcWake, AtomicWaker, waker};
 use pin_project_lite::pin_project;
 
-use crate::ambient::{with_timer, WithAmbient};
 use crate::VirtualClock;
+use crate::ambient::{WithAmbient, with_timer};
 
 /// How many polls in a row must find nothing happening, and for how long
 /// in real time, before the clock jumps. The real-time part gives tasks on
@@ -64,7 +64,10 @@ impl ArcWake for Flag {
 
 impl<F: Future> AutoAdvance<F> {
     pub(crate) fn new(clock: VirtualClock, future: F) -> Self {
-        let flag = Arc::new(Flag { woken: AtomicBool::new(false), outer: AtomicWaker::new() });
+        let flag = Arc::new(Flag {
+            woken: AtomicBool::new(false),
+            outer: AtomicWaker::new(),
+        });
         AutoAdvance {
             inner: with_timer(clock.clone(), future),
             inner_waker: waker(flag.clone()),
@@ -112,6 +115,8 @@ impl<F: Future> Future for AutoAdvance<F> {
 
 impl<F> fmt::Debug for AutoAdvance<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AutoAdvance").field("clock", &self.clock).finish_non_exhaustive()
+        f.debug_struct("AutoAdvance")
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
     }
 }

@@ -65,11 +65,11 @@ mod task;
 mod timer;
 mod virtual_clock;
 
-pub use ambient::{value, with_runtime, with_timer, with_value, Ambient};
+pub use ambient::{Ambient, value, with_runtime, with_timer, with_value};
 pub use fallback::{fallback_pending_sleepers, fallback_started};
 pub use runtime::{AmbientRuntime, Runtime};
 pub use task::{Spawn, Task};
-pub use timer::{deadline_after, far_future, Sleep, Timer};
+pub use timer::{Sleep, Timer, deadline_after, far_future};
 pub use virtual_clock::VirtualClock;
 
 /// The named futures of this crate.

@@ -4,11 +4,11 @@ use std::fmt;
 use std::future::Future;
 use std::time::Instant;
 
-use crate::ambient::{with_current, Ambient};
+use crate::Spawn;
+use crate::ambient::{Ambient, with_current};
 use crate::sleep::AnySleep;
 use crate::task::{Inner, Task};
 use crate::timer::Timer;
-use crate::Spawn;
 
 /// A runtime whose timer and spawner anyrt uses.
 ///
@@ -144,7 +144,8 @@ impl Runtime {
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => {
                 let (abort, registration) = futures::future::AbortHandle::new_pair();
-                let future = futures::future::Abortable::new(crate::task::catch(future), registration);
+                let future =
+                    futures::future::Abortable::new(crate::task::catch(future), registration);
                 Inner::AsyncStd(async_std::task::spawn(future), abort)
             }
             Runtime::Fallback => Inner::Fallback(crate::fallback::spawn::spawn(future)),

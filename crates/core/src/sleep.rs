@@ -47,16 +47,22 @@ pin_project! {
 impl AnySleep {
     #[cfg(feature = "tokio")]
     pub(crate) fn tokio(deadline: Instant) -> Self {
-        Self::from(Inner::Tokio { sleep: TokioSleep::new(deadline) })
+        Self::from(Inner::Tokio {
+            sleep: TokioSleep::new(deadline),
+        })
     }
 
     #[cfg(any(feature = "smol", feature = "async-std"))]
     pub(crate) fn async_io(deadline: Instant) -> Self {
-        Self::from(Inner::AsyncIo { sleep: AsyncIoSleep::new(deadline) })
+        Self::from(Inner::AsyncIo {
+            sleep: AsyncIoSleep::new(deadline),
+        })
     }
 
     pub(crate) fn fallback(deadline: Instant) -> Self {
-        Self::from(Inner::Fallback { sleep: FallbackSleep::new(deadline) })
+        Self::from(Inner::Fallback {
+            sleep: FallbackSleep::new(deadline),
+        })
     }
 
     pub(crate) fn boxed(sleep: BoxSleep) -> Self {

@@ -5,7 +5,7 @@ use std::future::Future;
 #[cfg(any(feature = "tokio", feature = "smol", feature = "async-std"))]
 use std::panic::resume_unwind;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use futures::future::RemoteHandle;
 
@@ -134,16 +134,23 @@ impl<T: 'static> Future for Task<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let inner = self.inner.as_mut().expect("anyrt: Task polled after it completed");
+        let inner = self
+            .inner
+            .as_mut()
+            .expect("anyrt: Task polled after it completed");
         let output = match inner {
             #[cfg(feature = "tokio")]
             Inner::Tokio(handle) => match ready!(Pin::new(handle).poll(cx)) {
                 Ok(output) => output,
                 Err(error) if error.is_panic() => resume_unwind(error.into_panic()),
-                Err(_) => panic!("anyrt: the task was cancelled because its tokio runtime shut down"),
+                Err(_) => {
+                    panic!("anyrt: the task was cancelled because its tokio runtime shut down")
+                }
             },
             #[cfg(feature = "smol")]
-            Inner::Smol(task) => ready!(Pin::new(task).poll(cx)).unwrap_or_else(|p| resume_unwind(p)),
+            Inner::Smol(task) => {
+                ready!(Pin::new(task).poll(cx)).unwrap_or_else(|p| resume_unwind(p))
+            }
             #[cfg(feature = "async-std")]
             Inner::AsyncStd(handle, _) => match ready!(Pin::new(handle).poll(cx)) {
                 Ok(result) => result.unwrap_or_else(|p| resume_unwind(p)),

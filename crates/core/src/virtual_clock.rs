@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::timer::{deadline_after, Sleep, Timer};
+use crate::timer::{Sleep, Timer, deadline_after};
 
 type Key = (Instant, u64);
 
@@ -69,11 +69,15 @@ impl VirtualClock {
             generation: 0,
             watcher: None,
         };
-        VirtualClock { shared: Arc::new(Mutex::new(state)) }
+        VirtualClock {
+            shared: Arc::new(Mutex::new(state)),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.shared.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.shared
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// The clock installed as the ambient timer around the caller (by
@@ -216,7 +220,11 @@ impl Timer for VirtualClock {
     }
 
     fn sleep_until(&self, deadline: Instant) -> VirtualSleep {
-        VirtualSleep { clock: self.clone(), deadline, key: None }
+        VirtualSleep {
+            clock: self.clone(),
+            deadline,
+            key: None,
+        }
     }
 }
 

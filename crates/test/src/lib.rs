@@ -77,9 +77,9 @@ mod run;
 mod watchdog;
 
 pub use anyrt_test_macros::test;
-pub use run::{runtime, TestRuntime};
+pub use run::{TestRuntime, runtime};
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::run::{run, Options};
+    pub use crate::run::{Options, run};
 }

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use anyrt_core::{with_runtime, with_value, Runtime, VirtualClock};
+use anyrt_core::{Runtime, VirtualClock, with_runtime, with_value};
 use futures::future::Either;
 
 use crate::watchdog::Watchdog;
@@ -40,20 +40,29 @@ impl TestRuntime {
     pub fn block_on<F: Future>(self, future: F) -> F::Output {
         match self {
             TestRuntime::Smol => smol::block_on(future),
-            TestRuntime::TokioCurrentThread => tokio_runtime(tokio::runtime::Builder::new_current_thread()).block_on(future),
+            TestRuntime::TokioCurrentThread => {
+                tokio_runtime(tokio::runtime::Builder::new_current_thread()).block_on(future)
+            }
             TestRuntime::TokioMultiThread => {
                 let mut builder = tokio::runtime::Builder::new_multi_thread();
                 builder.worker_threads(2);
                 tokio_runtime(builder).block_on(future)
             }
-            TestRuntime::AsyncStd => async_std::task::block_on(with_runtime(Runtime::AsyncStd, future)),
-            TestRuntime::BlockOn => futures::executor::block_on(with_runtime(Runtime::Fallback, future)),
+            TestRuntime::AsyncStd => {
+                async_std::task::block_on(with_runtime(Runtime::AsyncStd, future))
+            }
+            TestRuntime::BlockOn => {
+                futures::executor::block_on(with_runtime(Runtime::Fallback, future))
+            }
         }
     }
 }
 
 fn tokio_runtime(mut builder: tokio::runtime::Builder) -> tokio::runtime::Runtime {
-    builder.enable_all().build().expect("anyrt-test: cannot build a tokio runtime")
+    builder
+        .enable_all()
+        .build()
+        .expect("anyrt-test: cannot build a tokio runtime")
 }
 
 /// How the generated test asked to be run.
@@ -81,7 +90,10 @@ where
         None => Either::Right(body),
     };
     let label = format!("{} on runtime `{}`", options.name, runtime.name());
-    runtime.block_on(with_value(runtime, Watchdog::new(body, options.timeout, label)))
+    runtime.block_on(with_value(
+        runtime,
+        Watchdog::new(body, options.timeout, label),
+    ))
 }
 
 /// The runtime the calling test runs on, inside a test made by

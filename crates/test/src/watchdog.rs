@@ -59,7 +59,13 @@ impl<F> Watchdog<F> {
             .name("anyrt-test-watchdog".into())
             .spawn(move || watch(&watcher, limit, &message))
             .expect("anyrt-test: cannot start the watchdog thread");
-        Watchdog { inner, _done: Done(shared.clone()), shared, limit, label }
+        Watchdog {
+            inner,
+            _done: Done(shared.clone()),
+            shared,
+            limit,
+            label,
+        }
     }
 }
 
@@ -71,7 +77,11 @@ fn wait_done(shared: &Shared, deadline: Instant) -> bool {
         if left.is_zero() {
             return false;
         }
-        done = shared.done_changed.wait_timeout(done, left).unwrap_or_else(|p| p.into_inner()).0;
+        done = shared
+            .done_changed
+            .wait_timeout(done, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
     }
     true
 }
@@ -85,7 +95,9 @@ fn watch(shared: &Shared, limit: Duration, label: &str) {
     if wait_done(shared, Instant::now() + GRACE) {
         return;
     }
-    eprintln!("anyrt-test: {label} is stuck inside a poll {limit:?} after it started; ending the process");
+    eprintln!(
+        "anyrt-test: {label} is stuck inside a poll {limit:?} after it started; ending the process"
+    );
     std::process::exit(101);
 }
 
@@ -99,7 +111,10 @@ impl<F: Future> Future for Watchdog<F> {
             return Poll::Ready(output);
         }
         if this.shared.fired.load(Ordering::SeqCst) {
-            panic!("anyrt-test: {} timed out after {:?} of real time", this.label, this.limit);
+            panic!(
+                "anyrt-test: {} timed out after {:?} of real time",
+                this.label, this.limit
+            );
         }
         Poll::Pending
     }

@@ -36,14 +36,19 @@ fn queue() -> &'static Queue {
             .name("anyrt-timer".into())
             .spawn(|| queue().run())
             .expect("anyrt: cannot start the fallback timer thread");
-        Queue { state: Mutex::new(State::default()), wake_thread: Condvar::new() }
+        Queue {
+            state: Mutex::new(State::default()),
+            wake_thread: Condvar::new(),
+        }
     })
 }
 
 impl Queue {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding the lock; recover from poison anyway.
-        self.state.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     fn register(&self, deadline: Instant, waker: Waker) -> Key {
@@ -98,9 +103,14 @@ impl Queue {
             state = match next {
                 Some(until) => {
                     let wait = until.saturating_duration_since(now);
-                    self.wake_thread.wait_timeout(state, wait).map_or_else(|p| p.into_inner().0, |r| r.0)
+                    self.wake_thread
+                        .wait_timeout(state, wait)
+                        .map_or_else(|p| p.into_inner().0, |r| r.0)
                 }
-                None => self.wake_thread.wait(state).unwrap_or_else(|p| p.into_inner()),
+                None => self
+                    .wake_thread
+                    .wait(state)
+                    .unwrap_or_else(|p| p.into_inner()),
             };
         }
     }
@@ -115,7 +125,10 @@ pub(crate) struct FallbackSleep {
 
 impl FallbackSleep {
     pub(crate) fn new(deadline: Instant) -> Self {
-        FallbackSleep { deadline, key: None }
+        FallbackSleep {
+            deadline,
+            key: None,
+        }
     }
 
     pub(crate) fn deadline(&self) -> Instant {

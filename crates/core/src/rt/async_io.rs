@@ -13,7 +13,10 @@ pub(crate) struct AsyncIoSleep {
 #[cfg(any(feature = "smol", feature = "async-std"))]
 impl AsyncIoSleep {
     pub(crate) fn new(deadline: Instant) -> Self {
-        AsyncIoSleep { timer: async_io::Timer::at(deadline), deadline }
+        AsyncIoSleep {
+            timer: async_io::Timer::at(deadline),
+            deadline,
+        }
     }
 
     pub(crate) fn deadline(&self) -> Instant {
@@ -25,10 +28,7 @@ impl AsyncIoSleep {
         self.timer.set_at(deadline);
     }
 
-    pub(crate) fn poll(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
+    pub(crate) fn poll(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
         use std::future::Future;
         std::pin::Pin::new(&mut self.timer).poll(cx).map(drop)
     }

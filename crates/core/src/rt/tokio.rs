@@ -21,7 +21,9 @@ mod imp {
         /// Must be called inside a tokio runtime context.
         pub(crate) fn new(deadline: Instant) -> Self {
             let deadline = tokio::time::Instant::from_std(deadline);
-            TokioSleep { inner: tokio::time::sleep_until(deadline) }
+            TokioSleep {
+                inner: tokio::time::sleep_until(deadline),
+            }
         }
 
         pub(crate) fn deadline(&self) -> Instant {
