@@ -27,15 +27,8 @@ use std::io;
 /// # });
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Elapsed {
-    _private: (),
-}
-
-impl Elapsed {
-    pub(crate) const fn new() -> Self {
-        Elapsed { _private: () }
-    }
-}
+#[non_exhaustive]
+pub struct Elapsed;
 
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

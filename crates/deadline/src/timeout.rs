@@ -56,6 +56,18 @@ pin_project! {
     /// Dropping it drops the inner future (whose own cancel safety
     /// applies) and deregisters its sleep; the sleep is also released as
     /// soon as the timeout completes. No timer is left behind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_deadline::futures::Timeout;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let limited: Timeout<_> = anyrt_deadline::timeout(Duration::from_secs(1), async { 5 });
+    /// assert_eq!(limited.await, Ok(5));
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<F> {
         #[pin]
@@ -68,7 +80,11 @@ pin_project! {
 
 impl<F> Timeout<F> {
     fn new(future: F, when: When) -> Self {
-        Timeout { future, when, sleep: None }
+        Timeout {
+            future,
+            when,
+            sleep: None,
+        }
     }
 
     /// Fixes the deadline to the earlier of its own and `outer`, starting
@@ -94,7 +110,7 @@ impl<F: Future> Future for Timeout<F> {
         let deadline = this.when.resolve();
         if passed(this.sleep.as_mut(), deadline, cx) {
             release(this.sleep);
-            return Poll::Ready(Err(Elapsed::new()));
+            return Poll::Ready(Err(Elapsed));
         }
         Poll::Pending
     }
@@ -109,7 +125,9 @@ fn passed(mut sleep: Pin<&mut Option<AnySleep>>, deadline: Instant, cx: &mut Con
     if sleep.is_none() {
         sleep.set(Some(anyrt_core::sleep_until(deadline)));
     }
-    sleep.as_pin_mut().is_some_and(|sleep| sleep.poll(cx).is_ready())
+    sleep
+        .as_pin_mut()
+        .is_some_and(|sleep| sleep.poll(cx).is_ready())
 }
 
 /// Drops the sleep, if any, so that a finished timeout holds no timer.
@@ -126,7 +144,9 @@ impl<F> fmt::Debug for Timeout<F> {
             When::After(duration) => debug.field("after", &duration),
             When::At(at) => debug.field("deadline", &at),
         };
-        debug.field("armed", &self.sleep.is_some()).finish_non_exhaustive()
+        debug
+            .field("armed", &self.sleep.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -193,6 +213,9 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// assert!(deadline.is_expired());
 /// # });
 /// ```
-pub fn timeout_at<F: IntoFuture>(deadline: impl Into<Deadline>, future: F) -> Timeout<F::IntoFuture> {
+pub fn timeout_at<F: IntoFuture>(
+    deadline: impl Into<Deadline>,
+    future: F,
+) -> Timeout<F::IntoFuture> {
     Timeout::new(future.into_future(), When::At(deadline.into().instant()))
 }

@@ -1,0 +1,57 @@
+//! Timeouts that never fire cost no timer: a million completed timeouts
+//! leave no pending sleeper behind.
+
+use std::future::{Future, ready};
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use anyrt_core::VirtualClock;
+use anyrt_deadline::{timeout, within};
+
+/// Pending at its first poll (waking itself), ready at the second.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_million_ready_timeouts_leave_no_sleeper(clock: VirtualClock) {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut completed = 0_usize;
+    for i in 0..1_000_000_usize {
+        let limited = pin!(timeout(Duration::from_secs(1), ready(i)));
+        if let Poll::Ready(Ok(value)) = limited.poll(&mut cx) {
+            completed += usize::from(value == i);
+        }
+    }
+    assert_eq!(completed, 1_000_000);
+    assert_eq!(clock.pending_sleepers(), 0);
+    assert_eq!(clock.elapsed(), Duration::ZERO);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn timeouts_that_slept_release_their_timer(clock: VirtualClock) {
+    for _ in 0..1_000 {
+        assert_eq!(
+            timeout(Duration::from_secs(1), YieldOnce(false)).await,
+            Ok(())
+        );
+        assert_eq!(
+            within(Duration::from_secs(1), YieldOnce(false)).await,
+            Ok(())
+        );
+    }
+    assert_eq!(clock.pending_sleepers(), 0);
+    assert_eq!(clock.elapsed(), Duration::ZERO);
+}
