@@ -158,3 +158,28 @@ fn virtual_clock_is_the_ambient_one_under_auto_advance() {
     assert!(found.is_some());
     assert!(VirtualClock::current().is_none());
 }
+
+/// Regression: a jump must wait until tasks woken by the previous jump (on
+/// any thread) have run, or they see a later time than their deadline.
+#[anyrt_test::test(virtual_time)]
+async fn auto_advance_waits_for_tasks_woken_by_the_last_jump(clock: VirtualClock) {
+    let start = clock.now();
+    let tasks: Vec<_> = (0..8u64)
+        .map(|offset| {
+            anyrt_core::spawn(async move {
+                let mut seen = Vec::new();
+                for step in 1..=5u64 {
+                    anyrt_core::sleep(Duration::from_millis(100 + offset)).await;
+                    seen.push((anyrt_core::now() - start, step));
+                }
+                (offset, seen)
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (offset, seen) = task.await;
+        for (elapsed, step) in seen {
+            assert_eq!(elapsed, Duration::from_millis((100 + offset) * step), "task {offset} step {step}");
+        }
+    }
+}

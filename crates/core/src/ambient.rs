@@ -46,14 +46,16 @@ enum Layer {
     Timer(Arc<dyn DynTimer>),
     Runtime(Runtime),
     Value(TypeId, Value),
-    Whole(Option<Arc<Ctx>>),
+    /// A captured context; the guard (of a spawned task under a virtual
+    /// clock) is dropped at the first poll, telling the clock it started.
+    Whole(Option<Arc<Ctx>>, Option<crate::virtual_clock::StartGuard>),
 }
 
 impl Layer {
     fn apply(self) -> Option<Arc<Ctx>> {
         let base = || with_current(|ctx| ctx.cloned().unwrap_or_default());
         let mut ctx = match self {
-            Layer::Whole(ctx) => return ctx,
+            Layer::Whole(ctx, _started) => return ctx,
             _ => base(),
         };
         match self {
@@ -63,7 +65,7 @@ impl Layer {
                 Some(slot) => slot.1 = value,
                 None => ctx.values.push((id, value)),
             },
-            Layer::Whole(_) => unreachable!("returned above"),
+            Layer::Whole(..) => unreachable!("returned above"),
         }
         Some(Arc::new(ctx))
     }
@@ -290,7 +292,19 @@ impl Ambient {
 
     /// Runs `future` with this context current during each of its polls.
     pub fn attach<F>(self, future: F) -> WithAmbient<F> {
-        WithAmbient::new(Layer::Whole(self.ctx), future)
+        WithAmbient::new(Layer::Whole(self.ctx, None), future)
+    }
+
+    /// Like [`attach`](Ambient::attach), for a task about to be spawned: a
+    /// virtual clock in the context learns that a task is starting, so it
+    /// does not jump before the task's first poll.
+    pub(crate) fn attach_task<F>(self, future: F) -> WithAmbient<F> {
+        let started = self.ctx.as_deref().and_then(|ctx| {
+            let timer = ctx.timer.as_ref()?;
+            let clock = timer.as_any().downcast_ref::<crate::VirtualClock>()?;
+            Some(clock.task_starting())
+        });
+        WithAmbient::new(Layer::Whole(self.ctx, started), future)
     }
 }
 

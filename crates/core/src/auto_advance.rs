@@ -21,6 +21,9 @@ use crate::ambient::{WithAmbient, with_timer};
 /// react to the last jump before the next one.
 const IDLE_POLLS: u32 = 3;
 const QUIET: Duration = Duration::from_micros(100);
+/// How long a sleeper fired by a jump may stay unpolled (its task not yet
+/// run) before the clock moves on regardless.
+const STALL: Duration = Duration::from_millis(20);
 
 pin_project! {
     /// Runs a future with a [`VirtualClock`] as its ambient timer and moves
@@ -28,11 +31,15 @@ pin_project! {
     /// made by [`VirtualClock::auto_advance`].
     ///
     /// The future is idle when a few polls in a row (and at least 100 µs of
-    /// real time) saw no wake-up of the future and no sleeper registered or
-    /// removed anywhere on the clock. With no sleeper pending it waits,
-    /// without spinning, for a wake-up or a new sleeper. Work that neither
-    /// wakes the future nor touches the clock for longer than that (a
-    /// long computation on another thread) may see time jump meanwhile.
+    /// real time) saw no wake-up of the future, no sleeper registered or
+    /// removed anywhere on the clock, every sleeper fired by the last jump
+    /// polled again by its task, and every task spawned through anyrt-core
+    /// under the clock polled at least once (on any thread). With no sleeper
+    /// pending it waits, without spinning, for a wake-up or a new sleeper.
+    /// Work that neither wakes the future nor touches the clock for longer
+    /// than that (a long computation on another thread) may see time jump
+    /// meanwhile, and so may a task that keeps a fired sleep unpolled for
+    /// more than 20 ms.
     ///
     /// # Cancel safety
     ///
@@ -72,7 +79,7 @@ impl<F: Future> AutoAdvance<F> {
             inner: with_timer(clock.clone(), future),
             inner_waker: waker(flag.clone()),
             flag,
-            seen_generation: clock.generation(),
+            seen_generation: clock.activity().0,
             clock,
             idle_polls: 0,
             last_activity: Instant::now(),
@@ -90,12 +97,17 @@ impl<F: Future> Future for AutoAdvance<F> {
         if let Poll::Ready(output) = this.inner.poll(&mut Context::from_waker(this.inner_waker)) {
             return Poll::Ready(output);
         }
-        let generation = this.clock.generation();
+        let (generation, not_yet_run) = this.clock.activity();
         let active = this.flag.woken.load(Ordering::SeqCst) || generation != *this.seen_generation;
         *this.seen_generation = generation;
+        // Tasks woken by the last jump, or spawned, have not run yet: wait
+        // for them (unless one keeps a fired sleep unpolled for long).
+        let waiting_for_woken = not_yet_run > 0 && this.last_activity.elapsed() < STALL;
         if active {
             *this.idle_polls = 0;
             *this.last_activity = Instant::now();
+        } else if waiting_for_woken {
+            *this.idle_polls = 0;
         } else if this.clock.park_unless_sleepers(cx.waker()) {
             // Nothing to jump to: wait for a wake-up or a new sleeper.
             *this.idle_polls = 0;

@@ -126,7 +126,7 @@ impl Spawn for Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_bound(Ambient::capture().attach(future))
+        self.spawn_bound(Ambient::capture().attach_task(future))
     }
 }
 

@@ -53,6 +53,11 @@ struct State {
     next_id: u64,
     /// Bumped on every registration, removal and advance: activity.
     generation: u64,
+    /// Sleepers woken by an advance that have not yet been polled (or
+    /// dropped) since: their tasks have not reacted to the last jump.
+    fired_unseen: usize,
+    /// Tasks spawned under this clock that have not been polled yet.
+    starting: usize,
     /// Woken when a sleeper registers (an idle auto-advancer waits here).
     watcher: Option<Waker>,
 }
@@ -67,6 +72,8 @@ impl VirtualClock {
             sleepers: BTreeMap::new(),
             next_id: 0,
             generation: 0,
+            fired_unseen: 0,
+            starting: 0,
             watcher: None,
         };
         VirtualClock {
@@ -126,6 +133,7 @@ impl VirtualClock {
                 due.push(entry.remove());
             }
             state.generation += 1;
+            state.fired_unseen += due.len();
         }
         due.into_iter().for_each(Waker::wake);
     }
@@ -160,8 +168,20 @@ impl VirtualClock {
         crate::auto_advance::AutoAdvance::new(self.clone(), future)
     }
 
-    pub(crate) fn generation(&self) -> u64 {
-        self.lock().generation
+    /// The activity counter, and how much work woken or spawned under this
+    /// clock has not run yet (fired sleepers not yet polled, spawned tasks
+    /// not yet started).
+    pub(crate) fn activity(&self) -> (u64, usize) {
+        let state = self.lock();
+        (state.generation, state.fired_unseen + state.starting)
+    }
+
+    /// Counts a task as starting until the guard is dropped.
+    pub(crate) fn task_starting(&self) -> StartGuard {
+        let mut state = self.lock();
+        state.starting += 1;
+        state.generation += 1;
+        StartGuard { clock: self.clone() }
     }
 
     /// Stores `waker` to be woken at the next registration, unless a sleeper
@@ -189,11 +209,34 @@ impl VirtualClock {
         key
     }
 
-    fn remove(&self, key: Key) -> Option<Waker> {
-        let mut state = self.lock();
-        state.generation += 1;
-        state.sleepers.remove(&key)
+    /// Takes a sleep's key off the clock: its waker if it is still queued,
+    /// `None` if an advance fired it (it is now seen).
+    fn release(&self, key: Key) -> Option<Waker> {
+        release(&mut self.lock(), key)
     }
+}
+
+/// A spawned task that has not been polled yet; see
+/// [`VirtualClock::task_starting`].
+pub(crate) struct StartGuard {
+    clock: VirtualClock,
+}
+
+impl Drop for StartGuard {
+    fn drop(&mut self) {
+        let mut state = self.clock.lock();
+        state.starting = state.starting.saturating_sub(1);
+        state.generation += 1;
+    }
+}
+
+fn release(state: &mut State, key: Key) -> Option<Waker> {
+    state.generation += 1;
+    let waker = state.sleepers.remove(&key);
+    if waker.is_none() {
+        state.fired_unseen = state.fired_unseen.saturating_sub(1);
+    }
+    waker
 }
 
 impl Default for VirtualClock {
@@ -249,9 +292,7 @@ impl Future for VirtualSleep {
         let mut state = this.clock.lock();
         if state.now >= this.deadline {
             if let Some(key) = this.key.take() {
-                if state.sleepers.remove(&key).is_some() {
-                    state.generation += 1;
-                }
+                release(&mut state, key);
             }
             return Poll::Ready(());
         }
@@ -276,14 +317,14 @@ impl Sleep for VirtualSleep {
         let this = self.get_mut();
         this.deadline = deadline;
         if let Some(key) = this.key.take() {
-            if let Some(waker) = this.clock.remove(key) {
+            if let Some(waker) = this.clock.release(key) {
                 this.key = Some(this.clock.register(deadline, waker));
             }
         }
         // A reset to a deadline already reached wakes the task at once.
         if let Some(key) = this.key {
             if deadline <= this.clock.now() {
-                if let Some(waker) = this.clock.remove(key) {
+                if let Some(waker) = this.clock.release(key) {
                     this.key = None;
                     waker.wake();
                 }
@@ -295,7 +336,7 @@ impl Sleep for VirtualSleep {
 impl Drop for VirtualSleep {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.clock.remove(key);
+            self.clock.release(key);
         }
     }
 }
