@@ -179,7 +179,11 @@ async fn auto_advance_waits_for_tasks_woken_by_the_last_jump(clock: VirtualClock
     for task in tasks {
         let (offset, seen) = task.await;
         for (elapsed, step) in seen {
-            assert_eq!(elapsed, Duration::from_millis((100 + offset) * step), "task {offset} step {step}");
+            assert_eq!(
+                elapsed,
+                Duration::from_millis((100 + offset) * step),
+                "task {offset} step {step}"
+            );
         }
     }
 }

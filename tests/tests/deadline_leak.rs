@@ -40,7 +40,10 @@ async fn a_million_ready_timeouts_leave_no_sleeper(clock: VirtualClock) {
         completed
     });
     assert_eq!(completed, 1_000_000);
-    assert_eq!(allocations, 0, "a timeout around a ready future allocates nothing");
+    assert_eq!(
+        allocations, 0,
+        "a timeout around a ready future allocates nothing"
+    );
     assert_eq!(clock.pending_sleepers(), 0);
     assert_eq!(clock.elapsed(), Duration::ZERO);
 }

@@ -181,7 +181,9 @@ impl VirtualClock {
         let mut state = self.lock();
         state.starting += 1;
         state.generation += 1;
-        StartGuard { clock: self.clone() }
+        StartGuard {
+            clock: self.clone(),
+        }
     }
 
     /// Stores `waker` to be woken at the next registration, unless a sleeper
