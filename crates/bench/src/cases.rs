@@ -4,7 +4,7 @@ use crate::harness::Case;
 
 /// The groups of cases, in table order: one module per crate measured,
 /// each with a `cases()` function.
-const GROUPS: &[fn() -> Vec<Case>] = &[crate::core::cases];
+const GROUPS: &[fn() -> Vec<Case>] = &[crate::core::cases, crate::deadline::cases];
 
 /// All cases whose name contains `filter` (case-insensitive).
 pub(crate) fn selected(filter: Option<&str>) -> Vec<Case> {

@@ -40,6 +40,7 @@
 mod alloc;
 mod cases;
 mod core;
+mod deadline;
 mod harness;
 mod report;
 mod run_on;
