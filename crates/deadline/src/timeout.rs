@@ -21,11 +21,12 @@ enum When {
 
 impl When {
     /// The point in time; a duration starts now, on the ambient clock.
-    fn resolve(&mut self) -> Instant {
+    /// The absolute deadline; `now` starts a relative one.
+    fn resolve(&mut self, now: impl FnOnce() -> Instant) -> Instant {
         match *self {
             When::At(at) => at,
             When::After(duration) => {
-                let at = anyrt_core::deadline_after(anyrt_core::now(), duration);
+                let at = anyrt_core::deadline_after(now(), duration);
                 *self = When::At(at);
                 at
             }
@@ -91,7 +92,7 @@ impl<F> Timeout<F> {
     /// a relative timeout now; for [`Within`](crate::futures::Within).
     pub(crate) fn bind(self: Pin<&mut Self>, outer: Option<Instant>) -> Instant {
         let this = self.project();
-        let own = this.when.resolve();
+        let own = this.when.resolve(anyrt_core::now);
         let at = outer.map_or(own, |outer| outer.min(own));
         *this.when = When::At(at);
         at
@@ -107,8 +108,11 @@ impl<F: Future> Future for Timeout<F> {
             release(this.sleep);
             return Poll::Ready(Ok(output));
         }
-        let deadline = this.when.resolve();
-        if passed(this.sleep.as_mut(), deadline, cx) {
+        // One clock read serves both to start a relative timeout and to
+        // check the deadline.
+        let now = anyrt_core::now();
+        let deadline = this.when.resolve(|| now);
+        if passed(this.sleep.as_mut(), deadline, now, cx) {
             release(this.sleep);
             return Poll::Ready(Err(Elapsed));
         }
@@ -118,8 +122,13 @@ impl<F: Future> Future for Timeout<F> {
 
 /// Whether `deadline` has passed, by the clock or by the sleep (created on
 /// first need), which is left registered to wake the task otherwise.
-fn passed(mut sleep: Pin<&mut Option<AnySleep>>, deadline: Instant, cx: &mut Context<'_>) -> bool {
-    if anyrt_core::now() >= deadline {
+fn passed(
+    mut sleep: Pin<&mut Option<AnySleep>>,
+    deadline: Instant,
+    now: Instant,
+    cx: &mut Context<'_>,
+) -> bool {
+    if now >= deadline {
         return true;
     }
     if sleep.is_none() {

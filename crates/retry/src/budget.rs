@@ -1,0 +1,252 @@
+//! `RetryBudget`: a shared, lock-free cap on retries as a fraction of calls.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::error::BuildError;
+
+/// Units of the balance per retry: ratios are kept to 1/10 000.
+const UNIT: u64 = 10_000;
+
+/// A retry budget shared by every clone: each call deposits a fraction of a
+/// retry, each retry withdraws a whole one, so retries stay within `ratio`
+/// of calls.
+///
+/// With ratio 0.2, a dependency that is down sees at most about
+/// `calls × 1.2` requests, instead of `calls × max_attempts`: the budget
+/// turns a retry storm into a trickle. On top of the balance, a floor of
+/// `min_per_sec` retries in each second is always allowed, so a service with
+/// little traffic can still retry. The balance holds at most `max_balance`
+/// retries, so a long healthy spell does not bank an unbounded burst.
+///
+/// The bound is: retries ≤ `ratio × calls + max_balance +
+/// min_per_sec × (seconds + 1)`.
+///
+/// Lock-free (atomics only), no allocation after [`build`]; the floor reads
+/// the ambient clock ([`anyrt_core::now`]) on withdrawals only.
+///
+/// [`build`]: RetryBudgetBuilder::build
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::RetryBudget;
+///
+/// let budget = RetryBudget::builder().ratio(0.5).min_per_sec(0).build()?;
+/// assert!(!budget.try_withdraw()); // nothing deposited yet
+/// budget.deposit();
+/// budget.deposit();
+/// assert!(budget.try_withdraw()); // two calls paid for one retry
+/// assert!(!budget.try_withdraw());
+/// # Ok::<(), anyrt_retry::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct RetryBudget {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    balance: AtomicU64,
+    deposit: u64,
+    max_balance: u64,
+    min_per_sec: u32,
+    epoch: Instant,
+    /// The current second (high 32 bits) and the floor retries used in it.
+    floor: AtomicU64,
+}
+
+impl RetryBudget {
+    /// A builder with the defaults: ratio 0.2, 10 retries per second
+    /// allowed regardless, a balance of at most 100 retries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::RetryBudget;
+    ///
+    /// let budget = RetryBudget::builder().ratio(0.1).build()?;
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
+    pub fn builder() -> RetryBudgetBuilder {
+        RetryBudgetBuilder {
+            ratio: 0.2,
+            min_per_sec: 10,
+            max_balance: 100,
+        }
+    }
+
+    /// Records a call: adds `ratio` of a retry to the balance, up to
+    /// `max_balance`. The retry loop calls it once per call, before the
+    /// first attempt.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::RetryBudget;
+    ///
+    /// let budget = RetryBudget::builder().ratio(1.0).min_per_sec(0).build()?;
+    /// budget.deposit();
+    /// assert!(budget.try_withdraw());
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
+    pub fn deposit(&self) {
+        let inner = &*self.inner;
+        if inner.deposit == 0 {
+            return;
+        }
+        let _ = inner
+            .balance
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |balance| {
+                let next = balance.saturating_add(inner.deposit).min(inner.max_balance);
+                (next != balance).then_some(next)
+            });
+    }
+
+    /// Takes one retry from the per-second floor, else from the balance;
+    /// `false` if neither has one left.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::RetryBudget;
+    ///
+    /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(1).build()?;
+    /// assert!(budget.try_withdraw()); // the floor of this second
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
+    pub fn try_withdraw(&self) -> bool {
+        self.take_floor() || self.take_balance()
+    }
+
+    fn take_balance(&self) -> bool {
+        let balance = &self.inner.balance;
+        balance
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| b.checked_sub(UNIT))
+            .is_ok()
+    }
+
+    fn take_floor(&self) -> bool {
+        let inner = &*self.inner;
+        if inner.min_per_sec == 0 {
+            return false;
+        }
+        let second = anyrt_core::now()
+            .saturating_duration_since(inner.epoch)
+            .as_secs() as u32;
+        let min = inner.min_per_sec;
+        let update = inner
+            .floor
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |packed| {
+                let (at, used) = ((packed >> 32) as u32, packed as u32);
+                match (at == second, used < min) {
+                    (false, _) => Some(u64::from(second) << 32 | 1),
+                    (true, true) => Some(packed + 1),
+                    (true, false) => None,
+                }
+            });
+        update.is_ok()
+    }
+
+    /// How many whole retries the balance holds now (the floor not
+    /// counted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::RetryBudget;
+    ///
+    /// let budget = RetryBudget::builder().ratio(0.5).build()?;
+    /// (0..5).for_each(|_| budget.deposit());
+    /// assert_eq!(budget.balance(), 2);
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
+    pub fn balance(&self) -> u64 {
+        self.inner.balance.load(Ordering::Acquire) / UNIT
+    }
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        let builder = RetryBudget::builder();
+        builder
+            .build()
+            .unwrap_or_else(|_| unreachable!("the defaults are valid"))
+    }
+}
+
+impl fmt::Debug for RetryBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryBudget")
+            .field("ratio", &(self.inner.deposit as f64 / UNIT as f64))
+            .field("min_per_sec", &self.inner.min_per_sec)
+            .field("balance", &self.balance())
+            .finish()
+    }
+}
+
+/// Builds a [`RetryBudget`]; made by [`RetryBudget::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::RetryBudget;
+///
+/// let err = RetryBudget::builder().ratio(-1.0).build().unwrap_err();
+/// assert!(err.is_invalid_ratio());
+/// ```
+#[derive(Clone, Copy, Debug)]
+#[must_use = "a builder does nothing until built"]
+pub struct RetryBudgetBuilder {
+    ratio: f64,
+    min_per_sec: u32,
+    max_balance: u32,
+}
+
+impl RetryBudgetBuilder {
+    /// Retries allowed per call, on average (0.2: one retry per five
+    /// calls). Kept to 1/10 000.
+    pub fn ratio(self, ratio: f64) -> Self {
+        RetryBudgetBuilder { ratio, ..self }
+    }
+
+    /// Retries allowed in each second whatever the balance (0 for none).
+    pub fn min_per_sec(self, min_per_sec: u32) -> Self {
+        RetryBudgetBuilder {
+            min_per_sec,
+            ..self
+        }
+    }
+
+    /// The most retries the balance can hold.
+    pub fn max_balance(self, max_balance: u32) -> Self {
+        RetryBudgetBuilder {
+            max_balance,
+            ..self
+        }
+    }
+
+    /// Checks the configuration and builds the budget, starting with an
+    /// empty balance.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::InvalidRatio`] when the ratio is negative or not finite.
+    pub fn build(self) -> Result<RetryBudget, BuildError> {
+        if !self.ratio.is_finite() || self.ratio < 0.0 {
+            return Err(BuildError::InvalidRatio);
+        }
+        let inner = Inner {
+            balance: AtomicU64::new(0),
+            deposit: (self.ratio * UNIT as f64).round() as u64,
+            max_balance: u64::from(self.max_balance) * UNIT,
+            min_per_sec: self.min_per_sec,
+            epoch: anyrt_core::now(),
+            floor: AtomicU64::new(0),
+        };
+        Ok(RetryBudget {
+            inner: Arc::new(inner),
+        })
+    }
+}

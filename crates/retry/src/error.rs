@@ -1,0 +1,216 @@
+//! Errors: `RetryError` (why a retry gave up) and `BuildError` (a bad
+//! configuration).
+
+use std::error::Error;
+use std::fmt;
+
+/// Why a retry loop stopped before the operation succeeded.
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroU32;
+/// use anyrt_retry::{retry, Constant};
+/// use std::time::Duration;
+///
+/// # futures_lite::future::block_on(async {
+/// let err = retry(|| async { Err::<(), _>("down") })
+///     .backoff(Constant::new(Duration::ZERO))
+///     .max_attempts(NonZeroU32::new(2).unwrap())
+///     .await
+///     .unwrap_err();
+/// assert!(err.reason().is_attempts());
+/// assert_eq!(err.reason().to_string(), "attempts exhausted");
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// `max_attempts` attempts ran and all failed.
+    Attempts,
+    /// The next retry would start after `max_elapsed` since the first
+    /// attempt.
+    Elapsed,
+    /// The next sleep would end at or past the ambient deadline.
+    Deadline,
+    /// The `when` predicate said the error is not worth retrying.
+    NotRetryable,
+    /// The [`RetryBudget`](crate::RetryBudget) had no retry left.
+    Budget,
+}
+
+impl StopReason {
+    /// `true` for [`StopReason::Attempts`].
+    pub fn is_attempts(self) -> bool {
+        self == StopReason::Attempts
+    }
+
+    /// `true` for [`StopReason::Elapsed`].
+    pub fn is_elapsed(self) -> bool {
+        self == StopReason::Elapsed
+    }
+
+    /// `true` for [`StopReason::Deadline`].
+    pub fn is_deadline(self) -> bool {
+        self == StopReason::Deadline
+    }
+
+    /// `true` for [`StopReason::NotRetryable`].
+    pub fn is_not_retryable(self) -> bool {
+        self == StopReason::NotRetryable
+    }
+
+    /// `true` for [`StopReason::Budget`].
+    pub fn is_budget(self) -> bool {
+        self == StopReason::Budget
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StopReason::Attempts => "attempts exhausted",
+            StopReason::Elapsed => "time limit reached",
+            StopReason::Deadline => "deadline would pass",
+            StopReason::NotRetryable => "error not retryable",
+            StopReason::Budget => "retry budget exhausted",
+        })
+    }
+}
+
+/// The outcome of a retry that gave up: the last error, why it stopped and
+/// how many attempts ran.
+///
+/// `source()` is the last error; `Display` says only why it stopped.
+/// [`into_inner`](RetryError::into_inner) gives the plain error back.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::retry;
+///
+/// # futures_lite::future::block_on(async {
+/// let err = retry(|| async { Err::<(), _>(std::io::Error::other("refused")) })
+///     .when(|_| false)
+///     .await
+///     .unwrap_err();
+/// assert!(err.reason().is_not_retryable());
+/// assert_eq!(err.attempts(), 1);
+/// assert_eq!(err.to_string(), "gave up after 1 attempt: error not retryable");
+/// assert_eq!(err.into_inner().to_string(), "refused");
+/// # });
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RetryError<E> {
+    error: E,
+    reason: StopReason,
+    attempts: u32,
+}
+
+impl<E> RetryError<E> {
+    pub(crate) fn new(error: E, reason: StopReason, attempts: u32) -> Self {
+        RetryError {
+            error,
+            reason,
+            attempts,
+        }
+    }
+
+    /// The last attempt's error.
+    pub fn error(&self) -> &E {
+        &self.error
+    }
+
+    /// The last attempt's error, by value.
+    pub fn into_inner(self) -> E {
+        self.error
+    }
+
+    /// Why the loop stopped.
+    pub fn reason(&self) -> StopReason {
+        self.reason
+    }
+
+    /// How many attempts ran, the first call included.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for RetryError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryError")
+            .field("error", &self.error)
+            .field("reason", &self.reason)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+impl<E> fmt::Display for RetryError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.attempts == 1 { "" } else { "s" };
+        write!(
+            f,
+            "gave up after {} attempt{plural}: {}",
+            self.attempts, self.reason
+        )
+    }
+}
+
+impl<E: Error + 'static> Error for RetryError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// A configuration that a builder refused.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::Exponential;
+///
+/// let err = Exponential::builder().multiplier(0.9).build().unwrap_err();
+/// assert!(err.is_invalid_multiplier());
+/// assert_eq!(err.to_string(), "multiplier must be at least 1 and finite");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// An exponential multiplier below 1, not finite, or not below 2^31.
+    InvalidMultiplier,
+    /// The initial (or base) delay exceeds `max_delay`.
+    InitialAboveMax,
+    /// A retry budget ratio that is negative or not finite.
+    InvalidRatio,
+}
+
+impl BuildError {
+    /// `true` for [`BuildError::InvalidMultiplier`].
+    pub fn is_invalid_multiplier(self) -> bool {
+        self == BuildError::InvalidMultiplier
+    }
+
+    /// `true` for [`BuildError::InitialAboveMax`].
+    pub fn is_initial_above_max(self) -> bool {
+        self == BuildError::InitialAboveMax
+    }
+
+    /// `true` for [`BuildError::InvalidRatio`].
+    pub fn is_invalid_ratio(self) -> bool {
+        self == BuildError::InvalidRatio
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BuildError::InvalidMultiplier => "multiplier must be at least 1 and finite",
+            BuildError::InitialAboveMax => "initial delay exceeds max_delay",
+            BuildError::InvalidRatio => "budget ratio must be finite and not negative",
+        })
+    }
+}
+
+impl Error for BuildError {}

@@ -1,0 +1,247 @@
+//! The pieces a retry calls: the operation, the `when` predicate, the
+//! `notify` hook and the hint source. Closures implement them; the unit
+//! types here are the defaults.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::hint::RetryAfter;
+
+/// An operation that a retry calls once per attempt.
+///
+/// Implemented for every `FnMut() -> impl Future<Output = Result<T, E>>`
+/// (what [`retry`](crate::retry) takes) and for [`WithState`] (what
+/// [`retry_with`](crate::retry_with) makes); there is no need to implement
+/// it yourself.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::hooks::Operation;
+///
+/// # futures_lite::future::block_on(async {
+/// let mut op = || async { Ok::<_, ()>(7) };
+/// assert_eq!(op.call().await, Ok(7));
+/// # });
+/// ```
+pub trait Operation {
+    /// The value of a successful attempt.
+    type Ok;
+    /// The error of a failed attempt.
+    type Error;
+    /// One attempt.
+    type Future: Future<Output = Result<Self::Ok, Self::Error>>;
+
+    /// Starts one attempt.
+    fn call(&mut self) -> Self::Future;
+}
+
+impl<F, Fut, T, E> Operation for F
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    type Ok = T;
+    type Error = E;
+    type Future = Fut;
+
+    fn call(&mut self) -> Fut {
+        self()
+    }
+}
+
+/// An operation that gets `&mut S` at the start of each attempt; made by
+/// [`retry_with`](crate::retry_with).
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::hooks::{Operation, WithState};
+///
+/// # futures_lite::future::block_on(async {
+/// let mut calls = 0;
+/// let mut op = WithState::new(&mut calls, |calls: &mut u32| {
+///     *calls += 1;
+///     std::future::ready(Ok::<_, ()>(*calls))
+/// });
+/// assert_eq!(op.call().await, Ok(1));
+/// # });
+/// ```
+pub struct WithState<'s, S: ?Sized, F> {
+    state: &'s mut S,
+    op: F,
+}
+
+impl<'s, S: ?Sized, F> WithState<'s, S, F> {
+    /// Pairs `op` with the state it is given at each attempt.
+    pub fn new(state: &'s mut S, op: F) -> Self {
+        WithState { state, op }
+    }
+}
+
+impl<S: ?Sized, F, Fut, T, E> Operation for WithState<'_, S, F>
+where
+    F: FnMut(&mut S) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    type Ok = T;
+    type Error = E;
+    type Future = Fut;
+
+    fn call(&mut self) -> Fut {
+        (self.op)(self.state)
+    }
+}
+
+impl<S: ?Sized, F> fmt::Debug for WithState<'_, S, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WithState").finish_non_exhaustive()
+    }
+}
+
+/// Decides whether an error is worth a retry; set with
+/// [`Retry::when`](crate::futures::Retry::when).
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::hooks::{Always, Condition};
+///
+/// assert!(Always.should_retry(&"any error"));
+/// let mut only_busy = |e: &&str| *e == "busy";
+/// assert!(!only_busy.should_retry(&"not found"));
+/// ```
+pub trait Condition<E> {
+    /// `true` to retry after `error`.
+    fn should_retry(&mut self, error: &E) -> bool;
+}
+
+impl<E, F: FnMut(&E) -> bool> Condition<E> for F {
+    fn should_retry(&mut self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// The default [`Condition`]: every error is retried.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::hooks::{Always, Condition};
+///
+/// assert!(Always.should_retry(&()));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Always;
+
+impl<E> Condition<E> for Always {
+    fn should_retry(&mut self, _error: &E) -> bool {
+        true
+    }
+}
+
+/// Told of every retry before its sleep; set with
+/// [`Retry::notify`](crate::futures::Retry::notify).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt_retry::hooks::Notify;
+///
+/// let mut seen = Vec::new();
+/// let mut hook = |e: &&str, attempt: u32, delay: Duration| seen.push((e.to_string(), attempt, delay));
+/// hook.notify(&"busy", 1, Duration::ZERO);
+/// assert_eq!(seen, [("busy".to_string(), 1, Duration::ZERO)]);
+/// ```
+pub trait Notify<E> {
+    /// `attempt` (1 is the first call) failed with `error`; the next
+    /// attempt starts after `delay`.
+    fn notify(&mut self, error: &E, attempt: u32, delay: Duration);
+}
+
+impl<E, F: FnMut(&E, u32, Duration)> Notify<E> for F {
+    fn notify(&mut self, error: &E, attempt: u32, delay: Duration) {
+        self(error, attempt, delay)
+    }
+}
+
+/// The default [`Notify`]: does nothing.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt_retry::hooks::{Notify, Silent};
+///
+/// Silent.notify(&(), 1, Duration::ZERO);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl<E> Notify<E> for Silent {
+    fn notify(&mut self, _error: &E, _attempt: u32, _delay: Duration) {}
+}
+
+/// Reads a server's hint of when to retry from an error; set with
+/// [`Retry::hints`](crate::futures::Retry::hints) (from [`RetryAfter`]) or
+/// [`Retry::hint`](crate::futures::Retry::hint) (a closure).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt_retry::hooks::{Hint, NoHint};
+///
+/// assert_eq!(NoHint.hint(&"busy"), None);
+/// let mut fixed = |_: &&str| Some(Duration::from_secs(1));
+/// assert_eq!(fixed.hint(&"busy"), Some(Duration::from_secs(1)));
+/// ```
+pub trait Hint<E> {
+    /// The delay the error asks for, if any.
+    fn hint(&mut self, error: &E) -> Option<Duration>;
+}
+
+impl<E, F: FnMut(&E) -> Option<Duration>> Hint<E> for F {
+    fn hint(&mut self, error: &E) -> Option<Duration> {
+        self(error)
+    }
+}
+
+/// The default [`Hint`]: errors are not asked.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::hooks::{Hint, NoHint};
+///
+/// assert_eq!(NoHint.hint(&()), None);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHint;
+
+impl<E> Hint<E> for NoHint {
+    fn hint(&mut self, _error: &E) -> Option<Duration> {
+        None
+    }
+}
+
+/// The [`Hint`] that asks the error itself, through [`RetryAfter`].
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::hooks::{FromError, Hint};
+///
+/// let err = std::io::Error::other("busy");
+/// assert_eq!(FromError.hint(&err), None); // io::Error carries no hint
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FromError;
+
+impl<E: RetryAfter> Hint<E> for FromError {
+    fn hint(&mut self, error: &E) -> Option<Duration> {
+        error.retry_after()
+    }
+}

@@ -1,0 +1,416 @@
+//! The retry loop: `retry`, `retry_with` and the `Retry` future that is also
+//! its builder.
+
+mod decide;
+mod future;
+pub mod hooks;
+
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use fastrand::Rng;
+use pin_project_lite::pin_project;
+
+use self::decide::{Config, Rules};
+use self::future::State;
+use self::hooks::{Always, FromError, NoHint, Operation, Silent, WithState};
+use crate::backoff::{Backoff, Exponential};
+use crate::budget::RetryBudget;
+
+/// Retries `op` until it succeeds or a stop rule says to give up.
+///
+/// `op` is called for each attempt and returns a future of
+/// `Result<T, E>`. The returned [`Retry`](crate::futures::Retry) is both the
+/// builder and the future: configure it, then `.await` it. Defaults: at
+/// most 3 attempts, [`Exponential::default`] backoff (100 ms × 2 up to
+/// 10 s, full jitter), every error retried.
+///
+/// Nothing is allocated and nothing is spawned; an attempt that succeeds at
+/// once costs no clock read and no timer.
+///
+/// # Errors
+///
+/// The future yields a [`RetryError`](crate::RetryError) with the last
+/// error, the [`StopReason`](crate::StopReason) and the attempt count.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops the attempt or the sleep in progress; no
+/// further attempt starts.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::time::Duration;
+/// use anyrt_retry::{retry, Constant};
+///
+/// # futures_lite::future::block_on(async {
+/// let calls = Cell::new(0);
+/// let value = retry(|| async {
+///     calls.set(calls.get() + 1);
+///     if calls.get() < 3 { Err("not yet") } else { Ok(calls.get()) }
+/// })
+/// .backoff(Constant::new(Duration::from_millis(1)))
+/// .await;
+/// assert_eq!(value, Ok(3));
+/// # });
+/// ```
+pub fn retry<F: Operation>(op: F) -> Retry<F> {
+    Retry {
+        op,
+        config: Config {
+            backoff: Exponential::default(),
+            when: Always,
+            notify: Silent,
+            hint: NoHint,
+            rules: Rules::new(),
+        },
+        state: State::Idle,
+    }
+}
+
+/// Like [`retry`], with `&mut state` passed to `op` at the start of each
+/// attempt, so attempts can count, rotate endpoints or update a request.
+///
+/// The future that `op` returns is one type for every attempt, so it may
+/// not keep the borrow across its awaits: read what it needs from `state`
+/// (or move clones in) before returning it.
+///
+/// # Errors
+///
+/// As for [`retry`].
+///
+/// # Cancel safety
+///
+/// As for [`retry`]; changes already made to `state` stay.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt_retry::{retry_with, Constant};
+///
+/// # futures_lite::future::block_on(async {
+/// let mut endpoints = vec!["a", "b", "c"];
+/// let used = retry_with(&mut endpoints, |endpoints: &mut Vec<&str>| {
+///     let endpoint = endpoints.remove(0);
+///     async move { if endpoint == "c" { Ok(endpoint) } else { Err(endpoint) } }
+/// })
+/// .backoff(Constant::new(Duration::ZERO))
+/// .await;
+/// assert_eq!(used, Ok("c"));
+/// assert!(endpoints.is_empty());
+/// # });
+/// ```
+pub fn retry_with<S, F, Fut, T, E>(state: &mut S, op: F) -> Retry<WithState<'_, S, F>>
+where
+    S: ?Sized,
+    F: FnMut(&mut S) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    retry(WithState::new(state, op))
+}
+
+pin_project! {
+    /// A retry loop: the builder made by [`retry`](crate::retry) and
+    /// [`retry_with`](crate::retry_with), and the future that runs it.
+    ///
+    /// Each builder method consumes and returns it; configure it before the
+    /// first poll.
+    ///
+    /// # Panics
+    ///
+    /// Polling it again after it completed panics.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it drops the attempt or the sleep in progress; no further
+    /// attempt starts.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Retry<Op: Operation, B = Exponential, W = Always, N = Silent, H = NoHint> {
+        op: Op,
+        config: Config<B, W, N, H>,
+        #[pin]
+        state: State<Op::Future>,
+    }
+}
+
+impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
+    /// Changes the backoff policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Fibonacci};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let policy = Fibonacci::builder().initial(Duration::from_millis(1)).build().unwrap();
+    /// let out = retry(|| async { Ok::<_, ()>(1) }).backoff(policy).await;
+    /// assert_eq!(out, Ok(1));
+    /// # });
+    /// ```
+    pub fn backoff<B2: Backoff>(self, backoff: B2) -> Retry<Op, B2, W, N, H> {
+        let Config {
+            when,
+            notify,
+            hint,
+            rules,
+            ..
+        } = self.config;
+        let config = Config {
+            backoff,
+            when,
+            notify,
+            hint,
+            rules,
+        };
+        Retry {
+            op: self.op,
+            config,
+            state: self.state,
+        }
+    }
+
+    /// Retries only the errors for which `when` returns `true`; any other
+    /// error stops the loop with [`StopReason::NotRetryable`](crate::StopReason::NotRetryable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::retry;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let err = retry(|| async { Err::<(), _>(404) }).when(|code: &i32| *code >= 500).await.unwrap_err();
+    /// assert!(err.reason().is_not_retryable());
+    /// # });
+    /// ```
+    pub fn when<W2>(self, when: W2) -> Retry<Op, B, W2, N, H>
+    where
+        W2: FnMut(&Op::Error) -> bool,
+    {
+        let Config {
+            backoff,
+            notify,
+            hint,
+            rules,
+            ..
+        } = self.config;
+        let config = Config {
+            backoff,
+            when,
+            notify,
+            hint,
+            rules,
+        };
+        Retry {
+            op: self.op,
+            config,
+            state: self.state,
+        }
+    }
+
+    /// Calls `notify(error, attempt, delay)` before each retry's sleep:
+    /// attempt `attempt` (1 is the first call) failed with `error`, and the
+    /// next starts after `delay`. Not called when the loop gives up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut log = Vec::new();
+    /// let _ = retry(|| async { Err::<(), _>("busy") })
+    ///     .backoff(Constant::new(Duration::ZERO))
+    ///     .notify(|_: &&str, attempt, delay| log.push((attempt, delay)))
+    ///     .await;
+    /// assert_eq!(log, [(1, Duration::ZERO), (2, Duration::ZERO)]);
+    /// # });
+    /// ```
+    pub fn notify<N2>(self, notify: N2) -> Retry<Op, B, W, N2, H>
+    where
+        N2: FnMut(&Op::Error, u32, Duration),
+    {
+        let Config {
+            backoff,
+            when,
+            hint,
+            rules,
+            ..
+        } = self.config;
+        let config = Config {
+            backoff,
+            when,
+            notify,
+            hint,
+            rules,
+        };
+        Retry {
+            op: self.op,
+            config,
+            state: self.state,
+        }
+    }
+
+    /// Honours the server hints of errors that implement
+    /// [`RetryAfter`](crate::RetryAfter): a hint replaces the computed
+    /// delay, clamped to the policy's `max_delay`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, RetryAfter};
+    ///
+    /// struct Busy;
+    /// impl RetryAfter for Busy {
+    ///     fn retry_after(&self) -> Option<Duration> {
+    ///         Some(Duration::ZERO)
+    ///     }
+    /// }
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let err = retry(|| async { Err::<(), _>(Busy) }).hints().await.unwrap_err();
+    /// assert_eq!(err.attempts(), 3);
+    /// # });
+    /// ```
+    pub fn hints(self) -> Retry<Op, B, W, N, FromError>
+    where
+        Op::Error: crate::RetryAfter,
+    {
+        self.hint(FromError)
+    }
+
+    /// Reads server hints with `hint` (a closure from `&E` to
+    /// `Option<Duration>`, or [`FromError`](hooks::FromError)); a hint
+    /// replaces the computed delay, clamped to the policy's `max_delay`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::retry;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let err = retry(|| async { Err::<(), _>(0u64) })
+    ///     .hint(|ms: &u64| Some(Duration::from_millis(*ms)))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.reason().is_attempts());
+    /// # });
+    /// ```
+    pub fn hint<H2>(self, hint: H2) -> Retry<Op, B, W, N, H2>
+    where
+        H2: hooks::Hint<Op::Error>,
+    {
+        let Config {
+            backoff,
+            when,
+            notify,
+            rules,
+            ..
+        } = self.config;
+        let config = Config {
+            backoff,
+            when,
+            notify,
+            hint,
+            rules,
+        };
+        Retry {
+            op: self.op,
+            config,
+            state: self.state,
+        }
+    }
+
+    /// At most `max_attempts` attempts, the first call included (default
+    /// 3). A zero cannot be written: the type is `NonZeroU32`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let err = retry(|| async { Err::<(), _>(()) })
+    ///     .backoff(Constant::new(Duration::ZERO))
+    ///     .max_attempts(NonZeroU32::new(5).unwrap())
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.attempts(), 5);
+    /// # });
+    /// ```
+    pub fn max_attempts(mut self, max_attempts: NonZeroU32) -> Self {
+        self.config.rules.max_attempts = max_attempts.get();
+        self
+    }
+
+    /// Gives up with [`StopReason::Elapsed`](crate::StopReason::Elapsed)
+    /// rather than start a sleep that would end more than `max_elapsed`
+    /// after the first attempt started (attempts' own time included).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let err = retry(|| async { Err::<(), _>(()) })
+    ///     .backoff(Constant::new(Duration::from_secs(60)))
+    ///     .max_elapsed(Duration::from_millis(10))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.reason().is_elapsed());
+    /// # });
+    /// ```
+    pub fn max_elapsed(mut self, max_elapsed: Duration) -> Self {
+        self.config.rules.max_elapsed = Some(max_elapsed);
+        self
+    }
+
+    /// Draws retries from `budget`: this call deposits into it once, and
+    /// each retry withdraws; an empty budget stops the loop with
+    /// [`StopReason::Budget`](crate::StopReason::Budget).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::{retry, RetryBudget};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(0).build().unwrap();
+    /// let err = retry(|| async { Err::<(), _>(()) }).budget(budget.clone()).await.unwrap_err();
+    /// assert!(err.reason().is_budget());
+    /// # });
+    /// ```
+    pub fn budget(mut self, budget: RetryBudget) -> Self {
+        self.config.rules.budget = Some(budget);
+        self
+    }
+
+    /// Seeds the jitter, so the delays are the same on every run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let out = retry(|| async { Ok::<_, ()>(()) }).seed(42).await;
+    /// assert!(out.is_ok());
+    /// # });
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.rules.rng = Some(Rng::with_seed(seed));
+        self
+    }
+}
