@@ -50,7 +50,10 @@ async fn with_timer_reaches_nested_calls() {
 }
 
 #[anyrt_test::test]
-#[allow(clippy::async_yields_async, reason = "the task is spawned inside the override and awaited outside")]
+#[allow(
+    clippy::async_yields_async,
+    reason = "the task is spawned inside the override and awaited outside"
+)]
 async fn with_timer_reaches_spawned_tasks() {
     let clock = VirtualClock::new();
     let start = clock.now();
@@ -82,7 +85,10 @@ async fn values_are_layered_and_restored() {
 }
 
 #[anyrt_test::test]
-#[allow(clippy::async_yields_async, reason = "the task is spawned inside the value and awaited outside")]
+#[allow(
+    clippy::async_yields_async,
+    reason = "the task is spawned inside the value and awaited outside"
+)]
 async fn values_reach_spawned_tasks() {
     let seen = with_value(Tag("parent"), async {
         anyrt_core::spawn(async { anyrt_core::value::<Tag>() })
