@@ -157,6 +157,9 @@ impl Drop for Enter<'_> {
 /// `timer`. This is how tests put a [`VirtualClock`](crate::VirtualClock)
 /// under code that was written for real time.
 ///
+/// A sleep takes its timer when it is created: create it inside `future`
+/// (in an `async` block), not before.
+///
 /// # Cancel safety
 ///
 /// See [`WithAmbient`].

@@ -37,7 +37,9 @@ type Key = (Instant, u64);
 /// # futures_lite::future::block_on(async {
 /// let clock = VirtualClock::new();
 /// let start = clock.now();
-/// clock.auto_advance(anyrt_core::sleep(Duration::from_secs(3600))).await;
+/// clock
+///     .auto_advance(async { anyrt_core::sleep(Duration::from_secs(3600)).await })
+///     .await;
 /// assert_eq!(clock.now() - start, Duration::from_secs(3600));
 /// # });
 /// ```
