@@ -165,7 +165,7 @@ impl VirtualClock {
 
     /// Runs `future` with this clock as its ambient timer, moving the clock
     /// to the next sleeper's deadline whenever the future is idle; see
-    /// [`AutoAdvance`].
+    /// [`AutoAdvance`](crate::futures::AutoAdvance).
     pub fn auto_advance<F: Future>(&self, future: F) -> crate::futures::AutoAdvance<F> {
         crate::auto_advance::AutoAdvance::new(self.clone(), future)
     }
