@@ -1,51 +1,16 @@
-//! A counting global allocator: every allocation in the process bumps one
-//! counter, so a case can report its allocations per operation.
-//!
-//! This is the only unsafe code in the workspace (see the crate docs).
+//! Allocation counting for the table: the process's global allocator is
+//! `stats_alloc`'s instrumented wrapper around the system allocator, so this
+//! crate needs no unsafe code of its own.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::alloc::System;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-/// Forwards every call to [`System`], counting `alloc`, `alloc_zeroed` and
-/// `realloc`.
-struct Counting;
-
-// SAFETY: every method forwards its arguments unchanged to `System`, which
-// upholds the `GlobalAlloc` contract; the only addition is a relaxed atomic
-// increment, which neither allocates nor touches the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller upholds `GlobalAlloc::alloc_zeroed`'s contract.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, and
-        // `ptr` came from `System` through this same wrapper.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` through this same wrapper, with
-        // this `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-/// The number of allocations made in this process so far, on every thread.
+/// Allocations (and reallocations) made by the whole process so far.
 pub(crate) fn allocations() -> u64 {
-    ALLOCATIONS.load(Ordering::Relaxed)
+    let stats = GLOBAL.stats();
+    (stats.allocations + stats.reallocations) as u64
 }

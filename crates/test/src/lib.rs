@@ -30,7 +30,7 @@
 //!   one stuck inside a poll (a blocked thread) ends the process with that
 //!   message 5 s later, instead of stalling CI.
 //!
-//! `#[should_panic]` and `#[ignore]` apply to every generated test, and a
+//! `#[should_panic]` and the ignore attribute (with its reason) apply to every generated test, and a
 //! body may return `Result<(), E>` like any `#[test]`.
 //!
 //! # Runtime compatibility
