@@ -25,6 +25,10 @@ pub(crate) fn cases() -> Vec<Case> {
             build: tokio_cancel,
         },
         Case {
+            name: "tokio task: sleep 10 s, poll once, drop (register+cancel) vs tokio::time::sleep",
+            build: tokio_task_cancel,
+        },
+        Case {
             name: "tokio: sleep 1 ms until it fires vs tokio::time::sleep",
             build: tokio_fires,
         },
@@ -80,6 +84,14 @@ fn tokio_fires() -> Pair {
     Pair {
         ours: tokio_block_on(rt.clone(), || anyrt_core::sleep(SHORT)),
         peer: tokio_block_on(rt, || tokio::time::sleep(SHORT)),
+    }
+}
+
+fn tokio_task_cancel() -> Pair {
+    let rt = tokio_current_thread();
+    Pair {
+        ours: tokio_task(rt.clone(), || poll_once(anyrt_core::sleep(NEVER))),
+        peer: tokio_task(rt, || poll_once(tokio::time::sleep(NEVER))),
     }
 }
 

@@ -293,6 +293,11 @@ impl Ambient {
         }
     }
 
+    /// Whether nothing is set: no override and no value.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ctx.is_none()
+    }
+
     /// Runs `future` with this context current during each of its polls.
     pub fn attach<F>(self, future: F) -> WithAmbient<F> {
         WithAmbient::new(Layer::Whole(self.ctx, None), future)

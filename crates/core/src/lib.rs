@@ -93,6 +93,7 @@ use std::time::{Duration, Instant};
 /// let b = anyrt_core::now();
 /// assert!(b >= a);
 /// ```
+#[inline]
 pub fn now() -> Instant {
     AmbientRuntime.now()
 }
@@ -113,6 +114,7 @@ pub fn now() -> Instant {
 /// anyrt_core::sleep(Duration::from_millis(1)).await;
 /// # });
 /// ```
+#[inline]
 pub fn sleep(duration: Duration) -> futures::AnySleep {
     AmbientRuntime.sleep(duration)
 }
@@ -135,6 +137,7 @@ pub fn sleep(duration: Duration) -> futures::AnySleep {
 /// assert!(anyrt_core::now() >= deadline);
 /// # });
 /// ```
+#[inline]
 pub fn sleep_until(deadline: Instant) -> futures::AnySleep {
     AmbientRuntime.sleep_until(deadline)
 }

@@ -2,13 +2,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::Spawn;
 use crate::ambient::{Ambient, with_current};
 use crate::sleep::AnySleep;
 use crate::task::{Inner, Task};
-use crate::timer::Timer;
+use crate::timer::{Timer, deadline_after};
 
 /// A runtime whose timer and spawner anyrt uses.
 ///
@@ -126,7 +126,14 @@ impl Spawn for Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_bound(Ambient::capture().attach_task(future))
+        // With no context to carry, the task needs no wrapper: nothing is
+        // swapped in and out around its polls.
+        let ambient = Ambient::capture();
+        if ambient.is_empty() {
+            self.spawn_bound(future)
+        } else {
+            self.spawn_bound(ambient.attach_task(future))
+        }
     }
 }
 
@@ -179,6 +186,7 @@ pub struct AmbientRuntime;
 impl Timer for AmbientRuntime {
     type Sleep = AnySleep;
 
+    #[inline]
     fn now(&self) -> Instant {
         with_current(|ctx| match ctx.and_then(|ctx| ctx.timer.as_ref()) {
             Some(timer) => timer.now(),
@@ -186,23 +194,37 @@ impl Timer for AmbientRuntime {
         })
     }
 
+    #[inline]
     fn sleep_until(&self, deadline: Instant) -> AnySleep {
-        let chosen = with_current(|ctx| {
-            let ctx = ctx?;
-            match (&ctx.timer, &ctx.runtime) {
-                (Some(timer), _) => Some(AnySleep::boxed(timer.sleep_until(deadline))),
-                (None, Some(runtime)) => Some(runtime.sleep_until(deadline)),
-                (None, None) => None,
-            }
-        });
-        chosen.unwrap_or_else(|| detected_sleep(deadline))
+        ambient_sleep(|_now| deadline)
+    }
+
+    #[inline]
+    fn sleep(&self, duration: Duration) -> AnySleep {
+        ambient_sleep(|now| deadline_after(now, duration))
     }
 }
 
+/// A sleep on the ambient timer until `when(now)`, reading the ambient
+/// context once.
+#[inline]
+fn ambient_sleep(when: impl Fn(Instant) -> Instant + Copy) -> AnySleep {
+    let chosen = with_current(|ctx| {
+        let ctx = ctx?;
+        match (&ctx.timer, &ctx.runtime) {
+            (Some(timer), _) => Some(AnySleep::boxed(timer.sleep_until(when(timer.now())))),
+            (None, Some(runtime)) => Some(runtime.sleep_until(when(Instant::now()))),
+            (None, None) => None,
+        }
+    });
+    chosen.unwrap_or_else(|| detected_sleep(when(Instant::now())))
+}
+
 /// The sleep of the detected runtime, without building a `Runtime` value.
+#[inline]
 fn detected_sleep(deadline: Instant) -> AnySleep {
     #[cfg(feature = "tokio")]
-    if crate::rt::tokio::current().is_some() {
+    if crate::rt::tokio::inside() {
         return AnySleep::tokio(deadline);
     }
     #[cfg(any(feature = "smol", feature = "async-std"))]

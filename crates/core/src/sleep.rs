@@ -46,6 +46,7 @@ pin_project! {
 
 impl AnySleep {
     #[cfg(feature = "tokio")]
+    #[inline]
     pub(crate) fn tokio(deadline: Instant) -> Self {
         Self::from(Inner::Tokio {
             sleep: TokioSleep::new(deadline),
@@ -53,12 +54,14 @@ impl AnySleep {
     }
 
     #[cfg(any(feature = "smol", feature = "async-std"))]
+    #[inline]
     pub(crate) fn async_io(deadline: Instant) -> Self {
         Self::from(Inner::AsyncIo {
             sleep: AsyncIoSleep::new(deadline),
         })
     }
 
+    #[inline]
     pub(crate) fn fallback(deadline: Instant) -> Self {
         Self::from(Inner::Fallback {
             sleep: FallbackSleep::new(deadline),
@@ -69,6 +72,7 @@ impl AnySleep {
         Self::from(Inner::Boxed { sleep })
     }
 
+    #[inline]
     fn from(inner: Inner) -> Self {
         AnySleep { inner }
     }
@@ -77,6 +81,7 @@ impl AnySleep {
 impl Future for AnySleep {
     type Output = ();
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match self.project().inner.project() {
             InnerProj::Tokio { sleep } => sleep.poll(cx),

@@ -81,6 +81,7 @@ pub trait Sleep: Future<Output = ()> + Send {
 /// let far = anyrt_core::far_future();
 /// assert!(far > Instant::now() + Duration::from_secs(365 * 24 * 3600));
 /// ```
+#[inline]
 pub fn far_future() -> Instant {
     static BASE: OnceLock<Instant> = OnceLock::new();
     *BASE.get_or_init(|| Instant::now() + FAR_FUTURE)
@@ -100,6 +101,7 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 /// assert_eq!(anyrt_core::deadline_after(now, Duration::from_secs(1)), now + Duration::from_secs(1));
 /// assert!(anyrt_core::deadline_after(now, Duration::MAX) >= anyrt_core::far_future());
 /// ```
+#[inline]
 pub fn deadline_after(start: Instant, duration: Duration) -> Instant {
     let cap = if start < far_future() {
         far_future()

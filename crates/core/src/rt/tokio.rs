@@ -19,6 +19,7 @@ mod imp {
 
     impl TokioSleep {
         /// Must be called inside a tokio runtime context.
+        #[inline]
         pub(crate) fn new(deadline: Instant) -> Self {
             let deadline = tokio::time::Instant::from_std(deadline);
             TokioSleep {
@@ -39,6 +40,7 @@ mod imp {
     impl Future for TokioSleep {
         type Output = ();
 
+        #[inline]
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
             self.project().inner.poll(cx)
         }
@@ -47,6 +49,14 @@ mod imp {
     /// The handle of the tokio runtime this thread is inside, if any.
     pub(crate) fn current() -> Option<tokio::runtime::Handle> {
         tokio::runtime::Handle::try_current().ok()
+    }
+
+    /// Whether this thread is inside a tokio runtime. Inside a tokio task
+    /// (where most code runs) this reads the task id, which copies nothing;
+    /// elsewhere (a `block_on`) it looks the handle up, which copies it.
+    #[inline]
+    pub(crate) fn inside() -> bool {
+        tokio::task::try_id().is_some() || tokio::runtime::Handle::try_current().is_ok()
     }
 }
 
