@@ -4,7 +4,11 @@ use crate::harness::Case;
 
 /// The groups of cases, in table order: one module per crate measured,
 /// each with a `cases()` function.
-const GROUPS: &[fn() -> Vec<Case>] = &[crate::core::cases, crate::deadline::cases];
+const GROUPS: &[fn() -> Vec<Case>] = &[
+    crate::core::cases,
+    crate::deadline::cases,
+    crate::retry::cases,
+];
 
 /// All cases whose name contains `filter` (case-insensitive).
 pub(crate) fn selected(filter: Option<&str>) -> Vec<Case> {

@@ -40,6 +40,7 @@ mod core;
 mod deadline;
 mod harness;
 mod report;
+mod retry;
 mod run_on;
 
 use std::time::Instant;

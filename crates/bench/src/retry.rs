@@ -1,0 +1,134 @@
+//! Cases for `anyrt-retry`: a retry whose first attempt succeeds, and one
+//! whose operation fails three times (zero delay between attempts) before
+//! it succeeds, beside `backon`'s `Retryable::retry`, a direct call of the
+//! operation and a hand-written retry loop.
+//!
+//! Every side runs under `futures::executor::block_on` with no runtime,
+//! and every side builds its retry inside the async block that awaits it,
+//! as a caller writes `retry(..).await`. `backon` has no default sleeper
+//! without its runtime features, so its sleeper is `async_io::Timer::after`:
+//! a zero-delay timer is ready at its first poll and registers nothing, but
+//! it reads the clock. Ours skips the timer on a zero delay; with a no-op
+//! sleeper (`|_| ready(())`) backon's zero-delay retries cost less than
+//! ours, so the "vs backon" ratio of the failing case is mostly the price of
+//! that sleeper.
+
+use std::cell::Cell;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use anyrt_retry::{Constant, retry};
+use backon::{ConstantBuilder, Retryable as _};
+
+use crate::harness::{Case, Pair};
+use crate::run_on::bare_block_on;
+
+/// Failures before the operation of the failing cases succeeds.
+const FAILURES: u32 = 3;
+/// The attempt cap of the failing cases: room for one more failure.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// The cases of this group, in table order.
+pub(crate) fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "retry: first attempt succeeds vs backon",
+            build: first_vs_backon,
+        },
+        Case {
+            name: "retry: first attempt succeeds vs direct call",
+            build: first_vs_direct,
+        },
+        Case {
+            name: "retry: three zero-delay failures then success vs backon",
+            build: three_failures_vs_backon,
+        },
+        Case {
+            name: "retry: three zero-delay failures then success vs hand-written loop",
+            build: three_failures_vs_loop,
+        },
+    ]
+}
+
+/// The attempt cap of ours in the failing cases.
+fn max_attempts() -> NonZeroU32 {
+    NonZeroU32::new(MAX_ATTEMPTS).expect("the attempt cap is not zero")
+}
+
+/// backon's zero-delay constant backoff, one attempt plus `MAX_ATTEMPTS - 1`
+/// retries, like ours.
+fn backon_zero_delay() -> ConstantBuilder {
+    ConstantBuilder::new()
+        .with_delay(Duration::ZERO)
+        .with_max_times(MAX_ATTEMPTS as usize - 1)
+}
+
+/// One attempt of the failing operation: counts the call in `calls` and
+/// fails until `FAILURES` calls have failed.
+fn failing_op(calls: &Cell<u32>) -> impl Future<Output = Result<u32, ()>> + use<> {
+    let n = calls.get() + 1;
+    calls.set(n);
+    async move { if n <= FAILURES { Err(()) } else { Ok(n) } }
+}
+
+fn first_vs_backon() -> Pair {
+    Pair {
+        ours: bare_block_on(|| async { retry(|| async { Ok::<_, ()>(1) }).await }),
+        peer: bare_block_on(|| async {
+            (|| async { Ok::<_, ()>(1) })
+                .retry(ConstantBuilder::new())
+                .sleep(async_io::Timer::after)
+                .await
+        }),
+    }
+}
+
+fn first_vs_direct() -> Pair {
+    Pair {
+        ours: bare_block_on(|| retry(|| async { Ok::<_, ()>(1) })),
+        peer: bare_block_on(|| async {
+            let op = || async { Ok::<_, ()>(1) };
+            op().await
+        }),
+    }
+}
+
+/// Ours in the failing cases: a fresh counter per operation.
+async fn ours_three_failures() -> Result<u32, anyrt_retry::RetryError<()>> {
+    let calls = Cell::new(0);
+    retry(|| failing_op(&calls))
+        .backoff(Constant::new(Duration::ZERO))
+        .max_attempts(max_attempts())
+        .seed(1)
+        .await
+}
+
+fn three_failures_vs_backon() -> Pair {
+    Pair {
+        ours: bare_block_on(ours_three_failures),
+        peer: bare_block_on(|| async {
+            let calls = Cell::new(0);
+            (|| failing_op(&calls))
+                .retry(backon_zero_delay())
+                .sleep(async_io::Timer::after)
+                .await
+        }),
+    }
+}
+
+fn three_failures_vs_loop() -> Pair {
+    Pair {
+        ours: bare_block_on(ours_three_failures),
+        peer: bare_block_on(|| async {
+            let calls = Cell::new(0);
+            let mut tries = 1;
+            loop {
+                match failing_op(&calls).await {
+                    Ok(v) => break Ok(v),
+                    Err(()) if tries < MAX_ATTEMPTS => tries += 1,
+                    Err(e) => break Err(e),
+                }
+            }
+        }),
+    }
+}
