@@ -196,28 +196,47 @@ impl Timer for AmbientRuntime {
 
     #[inline]
     fn sleep_until(&self, deadline: Instant) -> AnySleep {
-        ambient_sleep(|_now| deadline)
+        ambient_sleep(When::At(deadline))
     }
 
     #[inline]
     fn sleep(&self, duration: Duration) -> AnySleep {
-        ambient_sleep(|now| deadline_after(now, duration))
+        ambient_sleep(When::After(duration))
     }
 }
 
-/// A sleep on the ambient timer until `when(now)`, reading the ambient
-/// context once.
+/// When an ambient sleep ends: a relative one reads its timer's clock.
+#[derive(Clone, Copy)]
+enum When {
+    At(Instant),
+    After(Duration),
+}
+
+impl When {
+    #[inline]
+    fn resolve(self, now: impl FnOnce() -> Instant) -> Instant {
+        match self {
+            When::At(deadline) => deadline,
+            When::After(duration) => deadline_after(now(), duration),
+        }
+    }
+}
+
+/// A sleep on the ambient timer, reading the ambient context once and a
+/// clock only for a relative sleep.
 #[inline]
-fn ambient_sleep(when: impl Fn(Instant) -> Instant + Copy) -> AnySleep {
+fn ambient_sleep(when: When) -> AnySleep {
     let chosen = with_current(|ctx| {
         let ctx = ctx?;
         match (&ctx.timer, &ctx.runtime) {
-            (Some(timer), _) => Some(AnySleep::boxed(timer.sleep_until(when(timer.now())))),
-            (None, Some(runtime)) => Some(runtime.sleep_until(when(Instant::now()))),
+            (Some(timer), _) => Some(AnySleep::boxed(
+                timer.sleep_until(when.resolve(|| timer.now())),
+            )),
+            (None, Some(runtime)) => Some(runtime.sleep_until(when.resolve(Instant::now))),
             (None, None) => None,
         }
     });
-    chosen.unwrap_or_else(|| detected_sleep(when(Instant::now())))
+    chosen.unwrap_or_else(|| detected_sleep(when.resolve(Instant::now)))
 }
 
 /// The sleep of the detected runtime, without building a `Runtime` value.
