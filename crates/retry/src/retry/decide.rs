@@ -64,8 +64,13 @@ impl Rules {
     }
 
     /// Stops if a sleep of `delay` would end past `max_elapsed` or at or past
-    /// the ambient deadline. The clock is read only if one of them is set.
+    /// the ambient deadline. The clock is read only if one of them is set. A
+    /// zero delay starts no sleep, so only `max_elapsed` applies to it (the
+    /// enclosing `within` still enforces the deadline itself).
     fn check_time(&self, delay: Duration) -> Result<Option<Instant>, StopReason> {
+        if delay.is_zero() && self.max_elapsed.is_none() {
+            return Ok(None);
+        }
         let deadline = anyrt_deadline::current().map(|d| d.instant());
         if deadline.is_none() && self.max_elapsed.is_none() {
             return Ok(None);
