@@ -138,6 +138,18 @@ pin_project! {
 }
 
 impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
+    /// Swaps one hook or policy for another of a new type.
+    fn reconfigure<B2, W2, N2, H2>(
+        self,
+        change: impl FnOnce(Config<B, W, N, H>) -> Config<B2, W2, N2, H2>,
+    ) -> Retry<Op, B2, W2, N2, H2> {
+        Retry {
+            op: self.op,
+            config: change(self.config),
+            state: self.state,
+        }
+    }
+
     /// Changes the backoff policy.
     ///
     /// # Examples
@@ -153,25 +165,13 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
     /// # });
     /// ```
     pub fn backoff<B2: Backoff>(self, backoff: B2) -> Retry<Op, B2, W, N, H> {
-        let Config {
-            when,
-            notify,
-            hint,
-            rules,
-            ..
-        } = self.config;
-        let config = Config {
+        self.reconfigure(|c| Config {
             backoff,
-            when,
-            notify,
-            hint,
-            rules,
-        };
-        Retry {
-            op: self.op,
-            config,
-            state: self.state,
-        }
+            when: c.when,
+            notify: c.notify,
+            hint: c.hint,
+            rules: c.rules,
+        })
     }
 
     /// Retries only the errors for which `when` returns `true`; any other
@@ -191,25 +191,13 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
     where
         W2: FnMut(&Op::Error) -> bool,
     {
-        let Config {
-            backoff,
-            notify,
-            hint,
-            rules,
-            ..
-        } = self.config;
-        let config = Config {
-            backoff,
+        self.reconfigure(|c| Config {
+            backoff: c.backoff,
             when,
-            notify,
-            hint,
-            rules,
-        };
-        Retry {
-            op: self.op,
-            config,
-            state: self.state,
-        }
+            notify: c.notify,
+            hint: c.hint,
+            rules: c.rules,
+        })
     }
 
     /// Calls `notify(error, attempt, delay)` before each retry's sleep:
@@ -235,25 +223,13 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
     where
         N2: FnMut(&Op::Error, u32, Duration),
     {
-        let Config {
-            backoff,
-            when,
-            hint,
-            rules,
-            ..
-        } = self.config;
-        let config = Config {
-            backoff,
-            when,
+        self.reconfigure(|c| Config {
+            backoff: c.backoff,
+            when: c.when,
             notify,
-            hint,
-            rules,
-        };
-        Retry {
-            op: self.op,
-            config,
-            state: self.state,
-        }
+            hint: c.hint,
+            rules: c.rules,
+        })
     }
 
     /// Honours the server hints of errors that implement
@@ -307,25 +283,13 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
     where
         H2: hooks::Hint<Op::Error>,
     {
-        let Config {
-            backoff,
-            when,
-            notify,
-            rules,
-            ..
-        } = self.config;
-        let config = Config {
-            backoff,
-            when,
-            notify,
+        self.reconfigure(|c| Config {
+            backoff: c.backoff,
+            when: c.when,
+            notify: c.notify,
             hint,
-            rules,
-        };
-        Retry {
-            op: self.op,
-            config,
-            state: self.state,
-        }
+            rules: c.rules,
+        })
     }
 
     /// At most `max_attempts` attempts, the first call included (default
