@@ -63,10 +63,12 @@ impl Constant {
 }
 
 impl Backoff for Constant {
+    #[inline]
     fn delay(&self, _attempt: u32, _prev: Duration, rng: &mut Rng) -> Duration {
         self.jitter.apply(self.delay, rng)
     }
 
+    #[inline]
     fn max_delay(&self) -> Duration {
         self.delay
     }

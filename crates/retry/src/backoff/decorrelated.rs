@@ -72,6 +72,7 @@ impl Default for Decorrelated {
 }
 
 impl Backoff for Decorrelated {
+    #[inline]
     fn delay(&self, _attempt: u32, prev: Duration, rng: &mut Rng) -> Duration {
         let prev = nanos(prev).max(self.base);
         let high = prev.saturating_mul(3).min(self.max_delay);
@@ -79,6 +80,7 @@ impl Backoff for Decorrelated {
         Duration::from_nanos(rng.u64(low..=high))
     }
 
+    #[inline]
     fn max_delay(&self) -> Duration {
         Duration::from_nanos(self.max_delay)
     }

@@ -1,5 +1,6 @@
 //! `Exponential`: delays that grow by a factor per retry, up to a cap.
 
+use std::fmt;
 use std::time::Duration;
 
 use fastrand::Rng;
@@ -35,14 +36,22 @@ const ONE: u128 = 1 << 32;
 /// assert_eq!(ms, [100, 300, 900, 1000]);
 /// # Ok::<(), anyrt_retry::BuildError>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Exponential {
     initial: u64,
-    multiplier: f64,
+    /// The multiplier in 32.32 fixed point.
     factor: u64,
     max_delay: u64,
     jitter: Jitter,
 }
+
+/// The default policy, written out so that `retry(..)` builds it for free.
+const DEFAULT: Exponential = Exponential {
+    initial: 100_000_000,
+    factor: 2 << 32,
+    max_delay: 10_000_000_000,
+    jitter: Jitter::Full,
+};
 
 impl Exponential {
     /// A builder with the defaults: initial 100 ms, multiplier 2, max delay
@@ -80,19 +89,29 @@ impl Exponential {
 
 impl Default for Exponential {
     fn default() -> Self {
-        let builder = Exponential::builder();
-        builder
-            .build()
-            .unwrap_or_else(|_| unreachable!("the defaults are valid"))
+        DEFAULT
+    }
+}
+
+impl fmt::Debug for Exponential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exponential")
+            .field("initial", &Duration::from_nanos(self.initial))
+            .field("multiplier", &(self.factor as f64 / ONE as f64))
+            .field("max_delay", &Duration::from_nanos(self.max_delay))
+            .field("jitter", &self.jitter)
+            .finish()
     }
 }
 
 impl Backoff for Exponential {
+    #[inline]
     fn delay(&self, attempt: u32, _prev: Duration, rng: &mut Rng) -> Duration {
         self.jitter
             .apply(Duration::from_nanos(self.base(attempt)), rng)
     }
 
+    #[inline]
     fn max_delay(&self) -> Duration {
         Duration::from_nanos(self.max_delay)
     }
@@ -186,7 +205,6 @@ impl ExponentialBuilder {
         }
         Ok(Exponential {
             initial: nanos(self.initial),
-            multiplier: self.multiplier,
             factor: (self.multiplier * ONE as f64).round() as u64,
             max_delay: nanos(self.max_delay),
             jitter: self.jitter,
@@ -199,6 +217,14 @@ mod tests {
     use super::*;
 
     const F2: u64 = 2 << 32;
+
+    #[test]
+    fn the_written_out_default_is_the_builders_default() {
+        assert_eq!(
+            Exponential::default(),
+            Exponential::builder().build().unwrap()
+        );
+    }
 
     #[test]
     fn doubles_exactly() {

@@ -71,11 +71,13 @@ impl Default for Fibonacci {
 }
 
 impl Backoff for Fibonacci {
+    #[inline]
     fn delay(&self, attempt: u32, _prev: Duration, rng: &mut Rng) -> Duration {
         let base = fib_scaled(self.initial, attempt, self.max_delay);
         self.jitter.apply(Duration::from_nanos(base), rng)
     }
 
+    #[inline]
     fn max_delay(&self) -> Duration {
         Duration::from_nanos(self.max_delay)
     }

@@ -54,11 +54,12 @@ impl Jitter {
     /// let mut rng = anyrt_retry::Rng::with_seed(9);
     /// assert_eq!(Jitter::Full.apply(Duration::ZERO, &mut rng), Duration::ZERO);
     /// ```
+    #[inline]
     pub fn apply(self, delay: Duration, rng: &mut Rng) -> Duration {
-        let d = nanos(delay);
-        if d == 0 {
+        if delay.is_zero() {
             return Duration::ZERO;
         }
+        let d = nanos(delay);
         let jittered = match self {
             Jitter::None => d,
             Jitter::Full => rng.u64(0..=d),

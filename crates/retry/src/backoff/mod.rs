@@ -155,6 +155,7 @@ impl<B: fmt::Debug> fmt::Debug for Delays<B> {
 }
 
 /// A duration in nanoseconds, saturating at `u64::MAX` (about 584 years).
+#[inline]
 pub(crate) fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }

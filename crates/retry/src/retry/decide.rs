@@ -19,16 +19,24 @@ pub(crate) struct Config<B, W, N, H> {
     pub(crate) rules: Rules,
 }
 
-/// Everything that does not change type when the builder methods run.
+/// Everything that does not change type when the builder methods run,
+/// kept small: the whole retry future is moved at least once on `.await`.
 pub(crate) struct Rules {
-    pub(crate) max_attempts: u32,
-    pub(crate) max_elapsed: Option<Duration>,
-    pub(crate) budget: Option<RetryBudget>,
-    pub(crate) rng: Option<Rng>,
     pub(crate) attempts: u32,
+    pub(crate) max_attempts: u32,
+    /// `max_elapsed` in nanoseconds; `u64::MAX` (584 years) is no limit.
+    max_elapsed: u64,
+    /// The delay before the current attempt.
     prev: Duration,
     start: Option<Instant>,
+    pub(crate) budget: Option<RetryBudget>,
+    /// The state of the jitter's generator; zero until it is seeded (by
+    /// `.seed` or at the first jittered delay).
+    rng: u64,
 }
+
+/// The generator state that stands for a zero state or seed.
+const UNSEEDED_ZERO: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// The next sleep: its length and, when the clock was read, its end.
 pub(crate) struct Wait {
@@ -37,47 +45,89 @@ pub(crate) struct Wait {
 }
 
 impl Rules {
-    pub(crate) fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Rules {
-            max_attempts: 3,
-            max_elapsed: None,
-            budget: None,
-            rng: None,
             attempts: 0,
+            max_attempts: 3,
+            max_elapsed: u64::MAX,
             prev: Duration::ZERO,
             start: None,
+            budget: None,
+            rng: 0,
         }
+    }
+
+    pub(crate) fn set_max_elapsed(&mut self, max_elapsed: Duration) {
+        self.max_elapsed = u64::try_from(max_elapsed.as_nanos()).unwrap_or(u64::MAX);
+    }
+
+    /// The `max_elapsed` limit, if any.
+    pub(crate) fn max_elapsed(&self) -> Option<Duration> {
+        (self.max_elapsed != u64::MAX).then(|| Duration::from_nanos(self.max_elapsed))
+    }
+
+    pub(crate) fn seed(&mut self, seed: u64) {
+        // Zero means "not seeded yet", so seed 0 is mapped to another value.
+        self.rng = if seed == 0 { UNSEEDED_ZERO } else { seed };
+    }
+
+    /// Runs `f` with the random source of jitter, seeded from the thread's
+    /// generator at first use unless `.seed` was called.
+    #[inline]
+    fn with_rng<R>(&mut self, f: impl FnOnce(&mut Rng) -> R) -> R {
+        let mut rng = match self.rng {
+            0 => Rng::new(),
+            state => Rng::with_seed(state),
+        };
+        let out = f(&mut rng);
+        self.rng = match rng.get_seed() {
+            0 => UNSEEDED_ZERO,
+            state => state,
+        };
+        out
     }
 
     /// Counts an attempt about to start; the first one also pays into the
     /// budget and, when a time limit needs it, reads the clock.
+    #[inline]
     pub(crate) fn begin_attempt(&mut self) {
-        if self.attempts == 0 {
-            if let Some(budget) = &self.budget {
-                budget.deposit();
-            }
-            if self.max_elapsed.is_some() {
-                self.start = Some(anyrt_core::now());
-            }
+        if self.attempts == 0 && (self.budget.is_some() || self.max_elapsed != u64::MAX) {
+            self.begin_first();
         }
         self.attempts = self.attempts.saturating_add(1);
+    }
+
+    #[cold]
+    fn begin_first(&mut self) {
+        if let Some(budget) = &self.budget {
+            budget.deposit();
+        }
+        if self.max_elapsed != u64::MAX {
+            self.start = Some(anyrt_core::now());
+        }
     }
 
     /// Stops if a sleep of `delay` would end past `max_elapsed` or at or past
     /// the ambient deadline. The clock is read only if one of them is set. A
     /// zero delay starts no sleep, so only `max_elapsed` applies to it (the
     /// enclosing `within` still enforces the deadline itself).
+    #[inline]
     fn check_time(&self, delay: Duration) -> Result<Option<Instant>, StopReason> {
-        if delay.is_zero() && self.max_elapsed.is_none() {
+        if delay.is_zero() && self.max_elapsed == u64::MAX {
             return Ok(None);
         }
+        self.check_time_slow(delay)
+    }
+
+    fn check_time_slow(&self, delay: Duration) -> Result<Option<Instant>, StopReason> {
+        let limited = self.max_elapsed != u64::MAX;
         let deadline = anyrt_deadline::current().map(|d| d.instant());
-        if deadline.is_none() && self.max_elapsed.is_none() {
+        if deadline.is_none() && !limited {
             return Ok(None);
         }
         let until = anyrt_core::deadline_after(anyrt_core::now(), delay);
-        if let (Some(max), Some(start)) = (self.max_elapsed, self.start) {
-            if until.saturating_duration_since(start) > max {
+        if let (true, Some(start)) = (limited, self.start) {
+            if until.saturating_duration_since(start).as_nanos() > u128::from(self.max_elapsed) {
                 return Err(StopReason::Elapsed);
             }
         }
@@ -90,6 +140,7 @@ impl Rules {
 
 impl<B: Backoff, W, N, H> Config<B, W, N, H> {
     /// Decides what follows the failure `error` of the current attempt.
+    #[inline]
     pub(crate) fn decide<E>(&mut self, error: &E) -> Result<Wait, StopReason>
     where
         W: Condition<E>,
@@ -106,8 +157,8 @@ impl<B: Backoff, W, N, H> Config<B, W, N, H> {
         let delay = match self.hint.hint(error) {
             Some(hint) => hint.min(self.backoff.max_delay()),
             None => {
-                let rng = rules.rng.get_or_insert_with(Rng::new);
-                self.backoff.delay(rules.attempts, rules.prev, rng)
+                let (backoff, attempts, prev) = (&self.backoff, rules.attempts, rules.prev);
+                rules.with_rng(|rng| backoff.delay(attempts, prev, rng))
             }
         };
         let until = rules.check_time(delay)?;

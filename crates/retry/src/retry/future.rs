@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use anyrt_core::Sleep as _;
 use anyrt_core::futures::AnySleep;
 use pin_project_lite::pin_project;
 
@@ -19,7 +20,8 @@ pin_project! {
     pub(crate) enum State<Fut> {
         Idle,
         Attempt { #[pin] fut: Fut },
-        Sleeping { #[pin] sleep: AnySleep },
+        // The sleep itself is the `Retry`'s boxed `sleep`.
+        Sleeping,
         Done,
     }
 }
@@ -54,7 +56,13 @@ where
                     // The finished attempt is dropped before any sleep.
                     this.state.set(State::Idle);
                     match this.config.decide(&error) {
-                        Ok(wait) => this.state.set(sleep_or_idle(wait)),
+                        // A zero delay goes straight to the next attempt,
+                        // without the timer.
+                        Ok(wait) if wait.delay.is_zero() => {}
+                        Ok(wait) => {
+                            start_sleep(this.sleep, wait);
+                            this.state.set(State::Sleeping);
+                        }
                         Err(reason) => {
                             this.state.set(State::Done);
                             let attempts = this.config.rules.attempts;
@@ -62,8 +70,10 @@ where
                         }
                     }
                 }
-                StateProj::Sleeping { sleep } => {
-                    ready!(sleep.poll(cx));
+                StateProj::Sleeping => {
+                    if let Some(sleep) = this.sleep {
+                        ready!(sleep.as_mut().poll(cx));
+                    }
                     this.state.set(State::Idle);
                 }
                 StateProj::Done => panic!("`Retry` polled after completion"),
@@ -72,18 +82,23 @@ where
     }
 }
 
-/// A zero delay goes straight to the next attempt, without the timer.
-fn sleep_or_idle<Fut>(wait: Wait) -> State<Fut> {
-    match wait {
-        Wait { delay, .. } if delay.is_zero() => State::Idle,
-        Wait {
-            until: Some(until), ..
-        } => State::Sleeping {
-            sleep: anyrt_core::sleep_until(until),
-        },
-        Wait { delay, until: None } => State::Sleeping {
-            sleep: anyrt_core::sleep(delay),
-        },
+/// Arms the retry's sleep for `wait`: the first sleep is allocated, later
+/// ones move its deadline.
+fn start_sleep(sleep: &mut Option<Pin<Box<AnySleep>>>, wait: Wait) {
+    match sleep {
+        Some(sleep) => {
+            let until = wait
+                .until
+                .unwrap_or_else(|| anyrt_core::deadline_after(anyrt_core::now(), wait.delay));
+            sleep.as_mut().reset(until);
+        }
+        None => {
+            let new = match wait.until {
+                Some(until) => anyrt_core::sleep_until(until),
+                None => anyrt_core::sleep(wait.delay),
+            };
+            *sleep = Some(Box::pin(new));
+        }
     }
 }
 
@@ -92,14 +107,14 @@ impl<Op: Operation, B, W, N, H> fmt::Debug for Retry<Op, B, W, N, H> {
         let state = match &self.state {
             State::Idle => "idle",
             State::Attempt { .. } => "attempt",
-            State::Sleeping { .. } => "sleeping",
+            State::Sleeping => "sleeping",
             State::Done => "done",
         };
         f.debug_struct("Retry")
             .field("state", &state)
             .field("attempts", &self.config.rules.attempts)
             .field("max_attempts", &self.config.rules.max_attempts)
-            .field("max_elapsed", &self.config.rules.max_elapsed)
+            .field("max_elapsed", &self.config.rules.max_elapsed())
             .finish_non_exhaustive()
     }
 }

@@ -7,9 +7,10 @@ pub mod hooks;
 
 use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::time::Duration;
 
-use fastrand::Rng;
+use anyrt_core::futures::AnySleep;
 use pin_project_lite::pin_project;
 
 use self::decide::{Config, Rules};
@@ -68,6 +69,7 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
             rules: Rules::new(),
         },
         state: State::Idle,
+        sleep: None,
     }
 }
 
@@ -134,6 +136,9 @@ pin_project! {
         config: Config<B, W, N, H>,
         #[pin]
         state: State<Op::Future>,
+        // Boxed, so that the future stays small for the common case of no
+        // sleep at all; allocated at the first sleep and reset for later ones.
+        sleep: Option<Pin<Box<AnySleep>>>,
     }
 }
 
@@ -147,6 +152,7 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
             op: self.op,
             config: change(self.config),
             state: self.state,
+            sleep: self.sleep,
         }
     }
 
@@ -336,7 +342,7 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
     /// # });
     /// ```
     pub fn max_elapsed(mut self, max_elapsed: Duration) -> Self {
-        self.config.rules.max_elapsed = Some(max_elapsed);
+        self.config.rules.set_max_elapsed(max_elapsed);
         self
     }
 
@@ -374,7 +380,7 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
     /// # });
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
-        self.config.rules.rng = Some(Rng::with_seed(seed));
+        self.config.rules.seed(seed);
         self
     }
 }
