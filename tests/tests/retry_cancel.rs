@@ -1,13 +1,14 @@
 //! Cancel safety of the retry future: once dropped, during a sleep or an
 //! attempt, it starts no further attempt.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::num::NonZeroU32;
 use std::pin::pin;
 use std::time::Duration;
 
 use anyrt_core::VirtualClock;
-use anyrt_retry::{Constant, Jitter, retry};
+use anyrt_retry::{Constant, Jitter, RetryBudget, retry, retry_with};
+use anyrt_tests::cancel::cancel_at_every_poll;
 use futures_lite::future::{self, poll_once};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -94,4 +95,143 @@ async fn dropped_during_an_attempt() {
     );
     anyrt_core::sleep(100 * SEC).await;
     assert_eq!(calls.get(), 2);
+}
+
+/// What the cancel-at-every-poll tests watch: attempts started, attempt
+/// futures alive, and the budget's balance before the call.
+struct Watch {
+    clock: VirtualClock,
+    budget: RefCell<RetryBudget>,
+    started: Cell<u32>,
+    alive: Cell<u32>,
+    balance_before: Cell<u64>,
+}
+
+struct Alive<'a>(&'a Cell<u32>);
+
+impl Drop for Alive<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+impl Watch {
+    fn new() -> Self {
+        Watch {
+            clock: VirtualClock::new(),
+            budget: RefCell::new(RetryBudget::default()),
+            started: Cell::new(0),
+            alive: Cell::new(0),
+            balance_before: Cell::new(0),
+        }
+    }
+
+    /// Called as a fresh retry is made: a fresh budget that pays one retry
+    /// per call and has ten in hand.
+    fn reset(&self) -> RetryBudget {
+        let budget = RetryBudget::builder()
+            .ratio(1.0)
+            .min_per_sec(0)
+            .build()
+            .unwrap();
+        for _ in 0..10 {
+            budget.deposit();
+        }
+        self.started.set(0);
+        self.balance_before.set(budget.balance());
+        *self.budget.borrow_mut() = budget.clone();
+        budget
+    }
+
+    /// One attempt: 500 ms of work, failing the first three times.
+    async fn attempt(&self) -> Result<u32, u32> {
+        self.started.set(self.started.get() + 1);
+        let n = self.started.get();
+        self.alive.set(self.alive.get() + 1);
+        let _alive = Alive(&self.alive);
+        anyrt_core::sleep(SEC / 2).await;
+        if n <= 3 { Err(n) } else { Ok(n) }
+    }
+
+    /// After a cancel: nothing registered, no attempt alive, every retry
+    /// withdrawn but not started given back, and no attempt starts later.
+    fn check(&self, polls: usize) {
+        let started = u64::from(self.started.get());
+        assert_eq!(
+            self.clock.pending_sleepers(),
+            0,
+            "a sleep is left after poll {polls}"
+        );
+        assert_eq!(
+            self.alive.get(),
+            0,
+            "an attempt is alive after poll {polls}"
+        );
+        let expected = match started {
+            0 => self.balance_before.get(),
+            // This call paid one retry; each attempt after the first used one.
+            n => self.balance_before.get() + 1 - (n - 1),
+        };
+        assert_eq!(
+            self.budget.borrow().balance(),
+            expected,
+            "budget after poll {polls}"
+        );
+        self.clock.advance(100 * SEC);
+        assert_eq!(
+            u64::from(self.started.get()),
+            started,
+            "an attempt started after poll {polls}"
+        );
+    }
+}
+
+#[anyrt_test::test]
+async fn retry_dropped_at_every_poll_loses_nothing() {
+    let watch = Watch::new();
+    let checked = cancel_at_every_poll(
+        || {
+            let budget = watch.reset();
+            let retrying = retry(|| watch.attempt())
+                .backoff(Constant::new(SEC).jitter(Jitter::None))
+                .max_attempts(NonZeroU32::new(10).unwrap())
+                .budget(budget);
+            watch.clock.auto_advance(retrying)
+        },
+        |polls| watch.check(polls),
+    )
+    .await;
+    // Four attempts and three sleeps, each at least one pending poll.
+    assert!(checked >= 7, "only {checked} cancel points");
+    assert_eq!(watch.started.get(), 4);
+}
+
+#[anyrt_test::test]
+async fn retry_with_dropped_at_every_poll_loses_nothing() {
+    let watch = Watch::new();
+    let log = RefCell::new(Vec::new());
+    let checked = cancel_at_every_poll(
+        || {
+            let budget = watch.reset();
+            watch.clock.auto_advance(async {
+                let mut seen = Vec::new();
+                let out = retry_with(&mut seen, async |seen: &mut Vec<u32>| {
+                    let out = watch.attempt().await;
+                    seen.push(watch.started.get());
+                    out
+                })
+                .backoff(Constant::new(SEC).jitter(Jitter::None))
+                .max_attempts(NonZeroU32::new(10).unwrap())
+                .budget(budget)
+                .run()
+                .await;
+                *log.borrow_mut() = seen;
+                out
+            })
+        },
+        |polls| watch.check(polls),
+    )
+    .await;
+    assert!(checked >= 7, "only {checked} cancel points");
+    assert_eq!(*log.borrow(), [1, 2, 3, 4]);
 }

@@ -51,10 +51,67 @@ async fn retry_with_mutates_state_across_attempts() {
     })
     .backoff(Constant::new(SEC))
     .max_attempts(attempts(5))
+    .run()
     .await;
     assert_eq!(out, Ok("c"));
     assert_eq!(conn.attempts, 3);
     assert_eq!(conn.endpoints, ["d"]);
+}
+
+impl Conn {
+    /// An attempt that holds `&mut self` across its awaits.
+    async fn send(&mut self) -> Result<&'static str, &'static str> {
+        self.attempts += 1;
+        anyrt_core::sleep(Duration::from_millis(5)).await;
+        let endpoint = self.endpoints.remove(0);
+        anyrt_core::sleep(Duration::from_millis(5)).await;
+        if endpoint == "c" {
+            Ok(endpoint)
+        } else {
+            Err(endpoint)
+        }
+    }
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn retry_with_lends_state_across_the_attempts_awaits(clock: VirtualClock) {
+    let mut conn = Conn {
+        attempts: 0,
+        endpoints: vec!["a", "b", "c", "d"],
+    };
+    let mut log = Vec::new();
+    let out = retry_with(&mut conn, async |conn| conn.send().await)
+        .backoff(Constant::new(SEC).jitter(Jitter::None))
+        .max_attempts(attempts(5))
+        .notify(|err: &&str, attempt, delay| log.push((*err, attempt, delay)))
+        .run()
+        .await;
+    assert_eq!(out, Ok("c"));
+    assert_eq!((conn.attempts, conn.endpoints), (3, vec!["d"]));
+    assert_eq!(log, [("a", 1, SEC), ("b", 2, SEC)]);
+    // Three attempts of 10 ms and two sleeps of 1 s.
+    assert_eq!(clock.elapsed(), 2 * SEC + Duration::from_millis(30));
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn retry_with_gives_up_like_retry(clock: VirtualClock) {
+    let mut calls = 0_u32;
+    let err = retry_with(&mut calls, async |calls: &mut u32| {
+        *calls += 1;
+        anyrt_core::sleep(SEC).await;
+        Err::<(), _>(*calls)
+    })
+    .backoff(Constant::new(60 * SEC).jitter(Jitter::None))
+    .max_elapsed(90 * SEC)
+    .max_attempts(attempts(10))
+    .run()
+    .await
+    .unwrap_err();
+    assert!(err.reason().is_elapsed(), "{err:?}");
+    assert_eq!((err.attempts(), err.into_inner()), (2, 2));
+    assert_eq!(calls, 2);
+    // Attempts at 0 s and 61 s; a sleep to 122 s would pass 90 s.
+    assert_eq!(clock.elapsed(), 62 * SEC);
 }
 
 #[anyrt_test::test(virtual_time)]

@@ -23,17 +23,18 @@ async fn connects_once_the_listener_starts() -> io::Result<()> {
         listener: None,
     };
     let mut refusals = 0;
-    let stream = retry_with(&mut server, |server: &mut Server| {
+    let stream = retry_with(&mut server, async |server: &mut Server| {
         server.attempts += 1;
         if server.attempts == 4 {
             server.listener = Some(TcpListener::bind(server.addr).expect("rebind the port"));
         }
-        async_net::TcpStream::connect(server.addr)
+        async_net::TcpStream::connect(server.addr).await
     })
     .backoff(Constant::new(Duration::from_millis(5)).jitter(Jitter::None))
     .max_attempts(NonZeroU32::new(10).unwrap())
     .when(|e: &io::Error| e.kind() == io::ErrorKind::ConnectionRefused)
     .notify(|_: &io::Error, _, _| refusals += 1)
+    .run()
     .await
     .map_err(|e| e.into_inner())?;
     assert_eq!(stream.peer_addr()?, addr);

@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyrt_retry::futures::Retry;
 use anyrt_retry::{
     Backoff, BuildError, Constant, Decorrelated, Delays, Exponential, Fibonacci, Jitter,
-    RetryBudget, RetryError, StopReason, retry,
+    RetryBudget, RetryError, StopReason, retry, retry_with,
 };
 
 fn send_sync<T: Send + Sync>() {}
@@ -49,4 +49,23 @@ fn the_retry_future_is_send_across_an_await() {
             .backoff(Constant::new(Duration::from_millis(1)))
             .await
     });
+}
+
+#[test]
+fn the_retry_with_future_is_send_when_its_state_is() {
+    struct Conn(Vec<u8>);
+    impl Conn {
+        async fn send(&mut self) -> Result<usize, std::io::Error> {
+            futures_lite::future::yield_now().await;
+            self.0.push(1);
+            Ok(self.0.len())
+        }
+    }
+    let mut conn = Conn(Vec::new());
+    let fut = retry_with(&mut conn, async |conn| conn.send().await)
+        .backoff(Constant::new(Duration::from_millis(1)))
+        .run();
+    send(&fut);
+    assert_eq!(futures_lite::future::block_on(fut).unwrap(), 1);
+    assert_eq!(conn.0, [1]);
 }

@@ -47,6 +47,47 @@ pub struct RetryBudget {
     inner: Arc<Inner>,
 }
 
+/// Where a withdrawn retry came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Withdrawal {
+    /// The floor of retries per second, in the given second of the budget.
+    Floor { second: u32 },
+    /// The balance paid for by calls.
+    Balance,
+}
+
+/// A retry taken from a budget for an attempt that has not started yet: given
+/// back if it is dropped unspent (its retry future was dropped while it
+/// slept), so a cancelled retry costs the budget nothing.
+#[derive(Debug)]
+pub(crate) struct Withdrawn {
+    budget: RetryBudget,
+    withdrawal: Option<Withdrawal>,
+}
+
+impl Withdrawn {
+    /// Holds `withdrawal`, taken from `budget`, until it is spent.
+    pub(crate) fn new(budget: &RetryBudget, withdrawal: Withdrawal) -> Withdrawn {
+        Withdrawn {
+            budget: budget.clone(),
+            withdrawal: Some(withdrawal),
+        }
+    }
+
+    /// The attempt it paid for has started.
+    pub(crate) fn spend(mut self) {
+        self.withdrawal = None;
+    }
+}
+
+impl Drop for Withdrawn {
+    fn drop(&mut self) {
+        if let Some(withdrawal) = self.withdrawal.take() {
+            self.budget.refund(withdrawal);
+        }
+    }
+}
+
 struct Inner {
     balance: AtomicU64,
     deposit: u64,
@@ -117,7 +158,40 @@ impl RetryBudget {
     /// # Ok::<(), anyrt_retry::BuildError>(())
     /// ```
     pub fn try_withdraw(&self) -> bool {
-        self.take_floor() || self.take_balance()
+        self.withdraw().is_some()
+    }
+
+    /// Takes one retry, from this second's floor first, and says where it
+    /// came from so that [`refund`](Self::refund) can give it back.
+    pub(crate) fn withdraw(&self) -> Option<Withdrawal> {
+        if let Some(second) = self.take_floor() {
+            return Some(Withdrawal::Floor { second });
+        }
+        self.take_balance().then_some(Withdrawal::Balance)
+    }
+
+    /// Gives back a retry that was withdrawn but never ran (its retry
+    /// future was dropped while it slept). A floor retry of a second that
+    /// has passed is not given back: that second's floor is gone anyway.
+    fn refund(&self, withdrawal: Withdrawal) {
+        let inner = &*self.inner;
+        let _ = match withdrawal {
+            Withdrawal::Balance => {
+                inner
+                    .balance
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |balance| {
+                        Some(balance.saturating_add(UNIT).min(inner.max_balance))
+                    })
+            }
+            Withdrawal::Floor { second } => {
+                inner
+                    .floor
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |packed| {
+                        let (at, used) = ((packed >> 32) as u32, packed as u32);
+                        (at == second && used > 0).then(|| packed - 1)
+                    })
+            }
+        };
     }
 
     fn take_balance(&self) -> bool {
@@ -127,10 +201,12 @@ impl RetryBudget {
             .is_ok()
     }
 
-    fn take_floor(&self) -> bool {
+    /// Takes a retry from the floor of the current second, if one is left,
+    /// and returns that second.
+    fn take_floor(&self) -> Option<u32> {
         let inner = &*self.inner;
         if inner.min_per_sec == 0 {
-            return false;
+            return None;
         }
         let second = anyrt_core::now()
             .saturating_duration_since(inner.epoch)
@@ -146,7 +222,7 @@ impl RetryBudget {
                     (true, false) => None,
                 }
             });
-        update.is_ok()
+        update.ok().map(|_| second)
     }
 
     /// How many whole retries the balance holds now (the floor not

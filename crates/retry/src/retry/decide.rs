@@ -7,7 +7,7 @@ use fastrand::Rng;
 
 use super::hooks::{Condition, Hint, Notify};
 use crate::backoff::Backoff;
-use crate::budget::RetryBudget;
+use crate::budget::{RetryBudget, Withdrawal};
 use crate::error::StopReason;
 
 /// The configuration of one retry and its progress so far.
@@ -35,13 +35,12 @@ pub(crate) struct Rules {
     rng: u64,
 }
 
-/// The generator state that stands for a zero state or seed.
-const UNSEEDED_ZERO: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The next sleep: its length and, when the clock was read, its end.
+/// The next sleep: its length and, when the clock was read, its end; and
+/// the retry taken from the budget for the attempt after it.
 pub(crate) struct Wait {
     pub(crate) delay: Duration,
     pub(crate) until: Option<Instant>,
+    pub(crate) withdrawal: Option<Withdrawal>,
 }
 
 impl Rules {
@@ -67,8 +66,8 @@ impl Rules {
     }
 
     pub(crate) fn seed(&mut self, seed: u64) {
-        // Zero means "not seeded yet", so seed 0 is mapped to another value.
-        self.rng = if seed == 0 { UNSEEDED_ZERO } else { seed };
+        // Zero means "not seeded yet", so seeds 0 and 1 give the same delays.
+        self.rng = seed.max(1);
     }
 
     /// Runs `f` with the random source of jitter, seeded from the thread's
@@ -80,10 +79,9 @@ impl Rules {
             state => Rng::with_seed(state),
         };
         let out = f(&mut rng);
-        self.rng = match rng.get_seed() {
-            0 => UNSEEDED_ZERO,
-            state => state,
-        };
+        // A generator state of zero (one in 2^64 steps) would read as "not
+        // seeded yet"; it is stored as 1 so seeded delays stay reproducible.
+        self.rng = rng.get_seed().max(1);
         out
     }
 
@@ -162,13 +160,16 @@ impl<B: Backoff, W, N, H> Config<B, W, N, H> {
             }
         };
         let until = rules.check_time(delay)?;
-        if let Some(budget) = &rules.budget {
-            if !budget.try_withdraw() {
-                return Err(StopReason::Budget);
-            }
-        }
+        let withdrawal = match &rules.budget {
+            Some(budget) => Some(budget.withdraw().ok_or(StopReason::Budget)?),
+            None => None,
+        };
         rules.prev = delay;
         self.notify.notify(error, rules.attempts, delay);
-        Ok(Wait { delay, until })
+        Ok(Wait {
+            delay,
+            until,
+            withdrawal,
+        })
     }
 }

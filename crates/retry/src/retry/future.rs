@@ -11,8 +11,9 @@ use pin_project_lite::pin_project;
 
 use super::Retry;
 use super::decide::Wait;
-use super::hooks::{Condition, Hint, Notify, Operation};
+use super::hooks::{Attempts, Condition, Hint, Notify, Operation, WithState};
 use crate::backoff::Backoff;
+use crate::budget::{RetryBudget, Withdrawal, Withdrawn};
 use crate::error::RetryError;
 
 pin_project! {
@@ -58,9 +59,11 @@ where
                     match this.config.decide(&error) {
                         // A zero delay goes straight to the next attempt,
                         // without the timer.
+                        // (Its retry from the budget is spent at once.)
                         Ok(wait) if wait.delay.is_zero() => {}
                         Ok(wait) => {
-                            start_sleep(this.sleep, wait);
+                            let withdrawn = hold(&this.config.rules.budget, wait.withdrawal);
+                            start_pause(this.pause, wait, withdrawn);
                             this.state.set(State::Sleeping);
                         }
                         Err(reason) => {
@@ -71,8 +74,10 @@ where
                     }
                 }
                 StateProj::Sleeping => {
-                    if let Some(sleep) = this.sleep {
-                        ready!(sleep.as_mut().poll(cx));
+                    if let Some(pause) = this.pause {
+                        let pause = pause.as_mut().project();
+                        ready!(pause.sleep.poll(cx));
+                        spend(pause.withdrawn.take());
                     }
                     this.state.set(State::Idle);
                 }
@@ -82,27 +87,144 @@ where
     }
 }
 
-/// Arms the retry's sleep for `wait`: the first sleep is allocated, later
-/// ones move its deadline.
-fn start_sleep(sleep: &mut Option<Pin<Box<AnySleep>>>, wait: Wait) {
-    match sleep {
-        Some(sleep) => {
+pin_project! {
+    /// The wait between two attempts: the sleep, and the retry taken from
+    /// the budget for the next attempt (given back if the wait is dropped).
+    /// Boxed at the first retry that sleeps and reused by later ones.
+    pub(crate) struct Pause {
+        #[pin]
+        sleep: AnySleep,
+        withdrawn: Option<Withdrawn>,
+    }
+}
+
+/// Arms the retry's pause for `wait`: the first pause is allocated, later
+/// ones move its sleep's deadline.
+fn start_pause(
+    slot: &mut Option<Pin<Box<Pause>>>,
+    wait: Wait,
+    withdrawn: Option<Withdrawn>,
+) -> Pin<&mut AnySleep> {
+    match slot {
+        Some(pause) => {
             let until = wait
                 .until
                 .unwrap_or_else(|| anyrt_core::deadline_after(anyrt_core::now(), wait.delay));
-            sleep.as_mut().reset(until);
+            let mut pause = pause.as_mut().project();
+            *pause.withdrawn = withdrawn;
+            pause.sleep.as_mut().reset(until);
+            pause.sleep
         }
         None => {
-            let new = match wait.until {
+            let sleep = match wait.until {
                 Some(until) => anyrt_core::sleep_until(until),
                 None => anyrt_core::sleep(wait.delay),
             };
-            *sleep = Some(Box::pin(new));
+            let pause = Pause { sleep, withdrawn };
+            slot.insert(Box::pin(pause)).as_mut().project().sleep
         }
     }
 }
 
-impl<Op: Operation, B, W, N, H> fmt::Debug for Retry<Op, B, W, N, H> {
+/// Holds the retry withdrawn from `budget` across a sleep.
+fn hold(budget: &Option<RetryBudget>, withdrawal: Option<Withdrawal>) -> Option<Withdrawn> {
+    Some(Withdrawn::new(budget.as_ref()?, withdrawal?))
+}
+
+/// The attempt that `withdrawn` paid for is starting.
+fn spend(withdrawn: Option<Withdrawn>) {
+    if let Some(withdrawn) = withdrawn {
+        withdrawn.spend();
+    }
+}
+
+impl<'s, S, F, T, E, B, W, N, H> Retry<WithState<'s, S, F, T, E>, B, W, N, H>
+where
+    S: ?Sized,
+    F: AsyncFnMut(&mut S) -> Result<T, E>,
+    B: Backoff,
+    W: Condition<E>,
+    N: Notify<E>,
+    H: Hint<E>,
+{
+    /// The future of a [`retry_with`](crate::retry_with): each attempt is
+    /// lent the state for as long as it runs, awaits included.
+    ///
+    /// Stop rules, delays and hooks work as for [`retry`](crate::retry).
+    /// Nothing is allocated per attempt; the first retry that sleeps
+    /// allocates the sleep, which later retries reuse.
+    ///
+    /// # Errors
+    ///
+    /// A [`RetryError`] with the last error, the reason to stop and the
+    /// attempt count.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the attempt or the sleep in progress; no
+    /// further attempt starts, and changes the attempts made to the state
+    /// stay.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry_with, Constant};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut log = Vec::new();
+    /// let err = retry_with(&mut log, async |log: &mut Vec<u32>| {
+    ///     log.push(log.len() as u32);
+    ///     futures_lite::future::yield_now().await;
+    ///     Err::<(), _>(log.len())
+    /// })
+    /// .backoff(Constant::new(Duration::ZERO))
+    /// .max_attempts(NonZeroU32::new(4).unwrap())
+    /// .run()
+    /// .await
+    /// .unwrap_err();
+    /// assert_eq!((err.attempts(), err.into_inner()), (4, 4));
+    /// assert_eq!(log, [0, 1, 2, 3]);
+    /// # });
+    /// ```
+    pub fn run(self) -> impl Future<Output = Result<T, RetryError<E>>> {
+        let Retry {
+            op: WithState { state, mut op, .. },
+            mut config,
+            ..
+        } = self;
+        async move {
+            let mut pause = None;
+            loop {
+                config.rules.begin_attempt();
+                // The error is dropped before the sleep, as in `Retry`.
+                let wait = {
+                    let error = match op(state).await {
+                        Ok(value) => return Ok(value),
+                        Err(error) => error,
+                    };
+                    match config.decide(&error) {
+                        Ok(wait) => wait,
+                        Err(reason) => {
+                            let attempts = config.rules.attempts;
+                            return Err(RetryError::new(error, reason, attempts));
+                        }
+                    }
+                };
+                // Held across the sleep: dropped with this future, it gives
+                // its retry back to the budget.
+                if !wait.delay.is_zero() {
+                    let withdrawn = hold(&config.rules.budget, wait.withdrawal);
+                    start_pause(&mut pause, wait, None).await;
+                    spend(withdrawn);
+                }
+            }
+        }
+    }
+}
+
+impl<Op: Attempts, B, W, N, H> fmt::Debug for Retry<Op, B, W, N, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Idle => "idle",

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use crate::hint::RetryAfter;
@@ -11,9 +12,8 @@ use crate::hint::RetryAfter;
 /// An operation that a retry calls once per attempt.
 ///
 /// Implemented for every `FnMut() -> impl Future<Output = Result<T, E>>`
-/// (what [`retry`](crate::retry) takes) and for [`WithState`] (what
-/// [`retry_with`](crate::retry_with) makes); there is no need to implement
-/// it yourself.
+/// (what [`retry`](crate::retry) takes); there is no need to implement it
+/// yourself.
 ///
 /// # Examples
 ///
@@ -25,6 +25,11 @@ use crate::hint::RetryAfter;
 /// assert_eq!(op.call().await, Ok(7));
 /// # });
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an operation that a `Retry` can await",
+    label = "not an `FnMut() -> impl Future<Output = Result<T, E>>`",
+    note = "the retry of `retry_with(&mut state, op)` is awaited as `.run().await`"
+)]
 pub trait Operation {
     /// The value of a successful attempt.
     type Ok;
@@ -51,50 +56,80 @@ where
     }
 }
 
-/// An operation that gets `&mut S` at the start of each attempt; made by
-/// [`retry_with`](crate::retry_with).
+/// What a [`Retry`](crate::futures::Retry) runs: the types of an attempt's
+/// outcome and where an attempt in progress is kept.
+///
+/// Implemented for every [`Operation`] (what [`retry`](crate::retry) takes)
+/// and for [`WithState`] (what [`retry_with`](crate::retry_with) makes); it
+/// is sealed, as nothing else can be run.
+pub trait Attempts: sealed::Sealed {
+    /// The value of a successful attempt.
+    type Ok;
+    /// The error of a failed attempt.
+    type Error;
+    /// The attempt in progress, kept inside the `Retry` future.
+    type InProgress;
+}
+
+impl<Op: Operation> Attempts for Op {
+    type Ok = Op::Ok;
+    type Error = Op::Error;
+    type InProgress = Op::Future;
+}
+
+impl<S: ?Sized, F, T, E> Attempts for WithState<'_, S, F, T, E> {
+    type Ok = T;
+    type Error = E;
+    // `run` keeps the attempt in its own future, not in the `Retry`.
+    type InProgress = ();
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<Op: super::Operation> Sealed for Op {}
+    impl<S: ?Sized, F, T, E> Sealed for super::WithState<'_, S, F, T, E> {}
+}
+
+/// An async closure that is lent `&mut S` for each attempt, with the state;
+/// made by [`retry_with`](crate::retry_with) and run by
+/// [`Retry::run`](crate::futures::Retry::run).
+///
+/// The attempt may keep the borrow across its awaits: `T` and `E` are the
+/// closure's success and error types.
 ///
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::{Operation, WithState};
+/// use anyrt_retry::hooks::WithState;
 ///
-/// # futures_lite::future::block_on(async {
-/// let mut calls = 0;
-/// let mut op = WithState::new(&mut calls, |calls: &mut u32| {
+/// let mut calls = 0_u32;
+/// let op = WithState::new(&mut calls, async |calls: &mut u32| {
 ///     *calls += 1;
-///     std::future::ready(Ok::<_, ()>(*calls))
+///     Ok::<_, ()>(*calls)
 /// });
-/// assert_eq!(op.call().await, Ok(1));
-/// # });
+/// assert!(format!("{op:?}").starts_with("WithState"));
 /// ```
-pub struct WithState<'s, S: ?Sized, F> {
-    state: &'s mut S,
-    op: F,
+pub struct WithState<'s, S: ?Sized, F, T, E> {
+    pub(crate) state: &'s mut S,
+    pub(crate) op: F,
+    outcome: PhantomData<fn() -> Result<T, E>>,
 }
 
-impl<'s, S: ?Sized, F> WithState<'s, S, F> {
-    /// Pairs `op` with the state it is given at each attempt.
-    pub fn new(state: &'s mut S, op: F) -> Self {
-        WithState { state, op }
+impl<'s, S: ?Sized, F, T, E> WithState<'s, S, F, T, E> {
+    /// Pairs `op` with the state it is lent at each attempt.
+    pub fn new(state: &'s mut S, op: F) -> Self
+    where
+        F: AsyncFnMut(&mut S) -> Result<T, E>,
+    {
+        WithState {
+            state,
+            op,
+            outcome: PhantomData,
+        }
     }
 }
 
-impl<S: ?Sized, F, Fut, T, E> Operation for WithState<'_, S, F>
-where
-    F: FnMut(&mut S) -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    type Ok = T;
-    type Error = E;
-    type Future = Fut;
-
-    fn call(&mut self) -> Fut {
-        (self.op)(self.state)
-    }
-}
-
-impl<S: ?Sized, F> fmt::Debug for WithState<'_, S, F> {
+impl<S: ?Sized, F, T, E> fmt::Debug for WithState<'_, S, F, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WithState").finish_non_exhaustive()
     }

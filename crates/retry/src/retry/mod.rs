@@ -5,17 +5,15 @@ mod decide;
 mod future;
 pub mod hooks;
 
-use std::future::Future;
 use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::time::Duration;
 
-use anyrt_core::futures::AnySleep;
 use pin_project_lite::pin_project;
 
 use self::decide::{Config, Rules};
-use self::future::State;
-use self::hooks::{Always, FromError, NoHint, Operation, Silent, WithState};
+use self::future::{Pause, State};
+use self::hooks::{Always, Attempts, FromError, NoHint, Operation, Silent, WithState};
 use crate::backoff::{Backoff, Exponential};
 use crate::budget::RetryBudget;
 
@@ -59,26 +57,18 @@ use crate::budget::RetryBudget;
 /// # });
 /// ```
 pub fn retry<F: Operation>(op: F) -> Retry<F> {
-    Retry {
-        op,
-        config: Config {
-            backoff: Exponential::default(),
-            when: Always,
-            notify: Silent,
-            hint: NoHint,
-            rules: Rules::new(),
-        },
-        state: State::Idle,
-        sleep: None,
-    }
+    new(op)
 }
 
-/// Like [`retry`], with `&mut state` passed to `op` at the start of each
-/// attempt, so attempts can count, rotate endpoints or update a request.
+/// Like [`retry`], with `op` an async closure that is lent `&mut state` for
+/// each attempt, and may hold it across its awaits: a connection, a
+/// request to update, a list of endpoints to rotate (backon cannot lend
+/// state this way).
 ///
-/// The future that `op` returns is one type for every attempt, so it may
-/// not keep the borrow across its awaits: read what it needs from `state`
-/// (or move clones in) before returning it.
+/// Configure the returned [`Retry`](crate::futures::Retry) as for
+/// [`retry`], then call [`run`](crate::futures::Retry::run) and await
+/// that: the future that borrows the state from one attempt to the next is
+/// made by `run`.
 ///
 /// # Errors
 ///
@@ -94,30 +84,58 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
 /// use std::time::Duration;
 /// use anyrt_retry::{retry_with, Constant};
 ///
+/// struct Conn {
+///     endpoints: Vec<&'static str>,
+///     used: Vec<&'static str>,
+/// }
+///
+/// impl Conn {
+///     async fn send(&mut self) -> Result<&'static str, &'static str> {
+///         let endpoint = self.endpoints.remove(0);
+///         futures_lite::future::yield_now().await;
+///         self.used.push(endpoint);
+///         if endpoint == "c" { Ok(endpoint) } else { Err(endpoint) }
+///     }
+/// }
+///
 /// # futures_lite::future::block_on(async {
-/// let mut endpoints = vec!["a", "b", "c"];
-/// let used = retry_with(&mut endpoints, |endpoints: &mut Vec<&str>| {
-///     let endpoint = endpoints.remove(0);
-///     async move { if endpoint == "c" { Ok(endpoint) } else { Err(endpoint) } }
-/// })
-/// .backoff(Constant::new(Duration::ZERO))
-/// .await;
-/// assert_eq!(used, Ok("c"));
-/// assert!(endpoints.is_empty());
+/// let mut conn = Conn { endpoints: vec!["a", "b", "c"], used: Vec::new() };
+/// let sent = retry_with(&mut conn, async |conn| conn.send().await)
+///     .backoff(Constant::new(Duration::ZERO))
+///     .run()
+///     .await;
+/// assert_eq!(sent, Ok("c"));
+/// assert_eq!(conn.used, ["a", "b", "c"]);
 /// # });
 /// ```
-pub fn retry_with<S, F, Fut, T, E>(state: &mut S, op: F) -> Retry<WithState<'_, S, F>>
+pub fn retry_with<S, F, T, E>(state: &mut S, op: F) -> Retry<WithState<'_, S, F, T, E>>
 where
     S: ?Sized,
-    F: FnMut(&mut S) -> Fut,
-    Fut: Future<Output = Result<T, E>>,
+    F: AsyncFnMut(&mut S) -> Result<T, E>,
 {
-    retry(WithState::new(state, op))
+    new(WithState::new(state, op))
+}
+
+/// A retry of `op` with the default configuration.
+fn new<Op: Attempts>(op: Op) -> Retry<Op> {
+    Retry {
+        op,
+        config: Config {
+            backoff: Exponential::default(),
+            when: Always,
+            notify: Silent,
+            hint: NoHint,
+            rules: Rules::new(),
+        },
+        state: State::Idle,
+        pause: None,
+    }
 }
 
 pin_project! {
     /// A retry loop: the builder made by [`retry`](crate::retry) and
-    /// [`retry_with`](crate::retry_with), and the future that runs it.
+    /// [`retry_with`](crate::retry_with); for `retry` also the future that
+    /// runs it, for `retry_with` [`run`](Retry::run) makes that future.
     ///
     /// Each builder method consumes and returns it; configure it before the
     /// first poll.
@@ -131,18 +149,18 @@ pin_project! {
     /// Dropping it drops the attempt or the sleep in progress; no further
     /// attempt starts.
     #[must_use = "futures do nothing unless awaited"]
-    pub struct Retry<Op: Operation, B = Exponential, W = Always, N = Silent, H = NoHint> {
+    pub struct Retry<Op: Attempts, B = Exponential, W = Always, N = Silent, H = NoHint> {
         op: Op,
         config: Config<B, W, N, H>,
         #[pin]
-        state: State<Op::Future>,
+        state: State<Op::InProgress>,
         // Boxed, so that the future stays small for the common case of no
-        // sleep at all; allocated at the first sleep and reset for later ones.
-        sleep: Option<Pin<Box<AnySleep>>>,
+        // sleep at all; allocated at the first sleep and reused by later ones.
+        pause: Option<Pin<Box<Pause>>>,
     }
 }
 
-impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
+impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// Swaps one hook or policy for another of a new type.
     fn reconfigure<B2, W2, N2, H2>(
         self,
@@ -152,7 +170,7 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
             op: self.op,
             config: change(self.config),
             state: self.state,
-            sleep: self.sleep,
+            pause: self.pause,
         }
     }
 
@@ -366,7 +384,8 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
         self
     }
 
-    /// Seeds the jitter, so the delays are the same on every run.
+    /// Seeds the jitter, so the delays are the same on every run (seeds 0
+    /// and 1 give the same delays).
     ///
     /// # Examples
     ///
@@ -375,8 +394,17 @@ impl<Op: Operation, B, W, N, H> Retry<Op, B, W, N, H> {
     /// use anyrt_retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
-    /// let out = retry(|| async { Ok::<_, ()>(()) }).seed(42).await;
-    /// assert!(out.is_ok());
+    /// let mut runs = Vec::new();
+    /// for _ in 0..2 {
+    ///     let mut delays = Vec::new();
+    ///     let _ = retry(|| async { Err::<(), _>(()) })
+    ///         .backoff(Constant::new(Duration::from_micros(50)))
+    ///         .notify(|_: &(), _, delay| delays.push(delay))
+    ///         .seed(42)
+    ///         .await;
+    ///     runs.push(delays);
+    /// }
+    /// assert_eq!(runs[0], runs[1]);
     /// # });
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
