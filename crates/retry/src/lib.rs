@@ -5,7 +5,9 @@
 //!   ([`futures::Retry`]) that is also its builder: `.backoff(policy)`,
 //!   `.max_attempts(n)`, `.max_elapsed(d)`, `.when(|e| ..)`,
 //!   `.notify(|e, attempt, delay| ..)`, `.hints()`, `.budget(b)`,
-//!   `.seed(s)`.
+//!   `.seed(s)`. `retry(op).await` for a closure that returns a future;
+//!   `retry_with(&mut state, async |s| ..).run().await` for an async
+//!   closure that is lent the state, across its awaits, at each attempt.
 //! - Backoff policies, plain values usable on their own as iterators of
 //!   delays ([`Backoff`], [`Delays`]): [`Constant`], [`Exponential`],
 //!   [`Fibonacci`], [`Decorrelated`] (AWS), with [`Jitter`] `None`, `Full`
