@@ -61,7 +61,29 @@ where
 ///
 /// Implemented for every [`Operation`] (what [`retry`](crate::retry) takes)
 /// and for [`WithState`] (what [`retry_with`](crate::retry_with) makes); it
-/// is sealed, as nothing else can be run.
+/// is sealed, as nothing else can be run. Name it to write code that takes
+/// either kind of retry.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_retry::futures::Retry;
+/// use anyrt_retry::hooks::Attempts;
+/// use anyrt_retry::{retry, retry_with};
+///
+/// fn describe<Op: Attempts>(retry: &Retry<Op>) -> String {
+///     format!("{retry:?}")
+/// }
+///
+/// let mut calls = 0_u32;
+/// let plain = retry(|| async { Ok::<_, ()>(1) });
+/// let with_state = retry_with(&mut calls, async |calls: &mut u32| {
+///     *calls += 1;
+///     Ok::<_, ()>(*calls)
+/// });
+/// assert!(describe(&plain).contains("attempts: 0"));
+/// assert!(describe(&with_state).contains("max_attempts: 3"));
+/// ```
 pub trait Attempts: sealed::Sealed {
     /// The value of a successful attempt.
     type Ok;

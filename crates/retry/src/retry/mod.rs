@@ -148,6 +148,27 @@ pin_project! {
     ///
     /// Dropping it drops the attempt or the sleep in progress; no further
     /// attempt starts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    /// use std::time::Duration;
+    /// use anyrt_retry::futures::Retry;
+    /// use anyrt_retry::{retry, Constant};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut calls = 0;
+    /// let retrying: Retry<_, Constant> = retry(|| {
+    ///     calls += 1;
+    ///     let n = calls;
+    ///     async move { if n < 2 { Err(n) } else { Ok(n) } }
+    /// })
+    /// .backoff(Constant::new(Duration::from_millis(1)))
+    /// .max_attempts(NonZeroU32::new(2).unwrap());
+    /// assert_eq!(retrying.await, Ok(2));
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Retry<Op: Attempts, B = Exponential, W = Always, N = Silent, H = NoHint> {
         op: Op,
