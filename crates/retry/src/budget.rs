@@ -283,11 +283,35 @@ pub struct RetryBudgetBuilder {
 impl RetryBudgetBuilder {
     /// Retries allowed per call, on average (0.2: one retry per five
     /// calls). Kept to 1/10 000.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::RetryBudget;
+    ///
+    /// let budget = RetryBudget::builder().ratio(0.25).min_per_sec(0).build()?;
+    /// (0..8).for_each(|_| budget.deposit());
+    /// assert_eq!(budget.balance(), 2); // a quarter of a retry per call
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn ratio(self, ratio: f64) -> Self {
         RetryBudgetBuilder { ratio, ..self }
     }
 
     /// Retries allowed in each second whatever the balance (0 for none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::RetryBudget;
+    ///
+    /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(2).build()?;
+    /// assert_eq!(budget.balance(), 0); // no call has paid for a retry
+    /// assert!(budget.try_withdraw()); // but this second's floor allows two
+    /// assert!(budget.try_withdraw());
+    /// assert!(!budget.try_withdraw());
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn min_per_sec(self, min_per_sec: u32) -> Self {
         RetryBudgetBuilder {
             min_per_sec,
@@ -296,6 +320,17 @@ impl RetryBudgetBuilder {
     }
 
     /// The most retries the balance can hold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::RetryBudget;
+    ///
+    /// let budget = RetryBudget::builder().ratio(1.0).max_balance(3).build()?;
+    /// (0..10).for_each(|_| budget.deposit());
+    /// assert_eq!(budget.balance(), 3); // ten calls, but only three retries banked
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn max_balance(self, max_balance: u32) -> Self {
         RetryBudgetBuilder {
             max_balance,
@@ -309,6 +344,19 @@ impl RetryBudgetBuilder {
     /// # Errors
     ///
     /// [`BuildError::InvalidRatio`] when the ratio is negative or not finite.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::RetryBudget;
+    ///
+    /// let budget = RetryBudget::builder().ratio(0.5).build()?;
+    /// assert_eq!(budget.balance(), 0); // a new budget starts empty
+    ///
+    /// let err = RetryBudget::builder().ratio(f64::NAN).build().unwrap_err();
+    /// assert!(err.is_invalid_ratio());
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn build(self) -> Result<RetryBudget, BuildError> {
         if !self.ratio.is_finite() || self.ratio < 0.0 {
             return Err(BuildError::InvalidRatio);

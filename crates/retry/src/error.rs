@@ -41,26 +41,104 @@ pub enum StopReason {
 
 impl StopReason {
     /// `true` for [`StopReason::Attempts`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let err = retry(|| async { Err::<(), _>("down") })
+    ///     .backoff(Constant::new(Duration::ZERO))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.reason().is_attempts()); // the default 3 attempts all failed
+    /// assert!(!err.reason().is_budget());
+    /// assert_eq!(err.attempts(), 3);
+    /// # });
+    /// ```
     pub fn is_attempts(self) -> bool {
         self == StopReason::Attempts
     }
 
     /// `true` for [`StopReason::Elapsed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant, Jitter};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let err = retry(|| async { Err::<(), _>("down") })
+    ///     .backoff(Constant::new(Duration::from_secs(60)).jitter(Jitter::None))
+    ///     .max_elapsed(Duration::from_secs(1))
+    ///     .await
+    ///     .unwrap_err();
+    /// // A 60 s sleep would end past the 1 s limit, so it gives up at once.
+    /// assert!(err.reason().is_elapsed());
+    /// assert!(!err.reason().is_attempts());
+    /// assert_eq!(err.attempts(), 1);
+    /// # });
+    /// ```
     pub fn is_elapsed(self) -> bool {
         self == StopReason::Elapsed
     }
 
     /// `true` for [`StopReason::Deadline`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::StopReason;
+    ///
+    /// assert!(StopReason::Deadline.is_deadline());
+    /// assert!(!StopReason::Elapsed.is_deadline());
+    /// assert_eq!(StopReason::Deadline.to_string(), "deadline would pass");
+    /// ```
     pub fn is_deadline(self) -> bool {
         self == StopReason::Deadline
     }
 
     /// `true` for [`StopReason::NotRetryable`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::retry;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let err = retry(|| async { Err::<(), _>(404) })
+    ///     .when(|status: &u16| *status >= 500)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.reason().is_not_retryable()); // a 404 is not retried
+    /// assert_eq!(err.attempts(), 1);
+    /// # });
+    /// ```
     pub fn is_not_retryable(self) -> bool {
         self == StopReason::NotRetryable
     }
 
     /// `true` for [`StopReason::Budget`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::{retry, RetryBudget};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(0).build()?;
+    /// let err = retry(|| async { Err::<(), _>("down") })
+    ///     .budget(budget)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.reason().is_budget()); // an empty budget allows no retry
+    /// assert_eq!(err.attempts(), 1);
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn is_budget(self) -> bool {
         self == StopReason::Budget
     }
@@ -117,21 +195,95 @@ impl<E> RetryError<E> {
     }
 
     /// The last attempt's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut calls = 0;
+    /// let err = retry(|| {
+    ///     calls += 1;
+    ///     let n = calls;
+    ///     async move { Err::<(), _>(n) }
+    /// })
+    /// .backoff(Constant::new(Duration::ZERO))
+    /// .await
+    /// .unwrap_err();
+    /// assert_eq!(*err.error(), 3); // from the third and last attempt
+    /// # });
+    /// ```
     pub fn error(&self) -> &E {
         &self.error
     }
 
     /// The last attempt's error, by value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant, RetryError};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let out: Result<(), &str> = retry(|| async { Err::<(), _>("down") })
+    ///     .backoff(Constant::new(Duration::ZERO))
+    ///     .await
+    ///     .map_err(RetryError::into_inner);
+    /// assert_eq!(out, Err("down"));
+    /// # });
+    /// ```
     pub fn into_inner(self) -> E {
         self.error
     }
 
     /// Why the loop stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant, StopReason};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let err = retry(|| async { Err::<(), _>("down") })
+    ///     .backoff(Constant::new(Duration::ZERO))
+    ///     .max_attempts(NonZeroU32::new(2).unwrap())
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.reason(), StopReason::Attempts);
+    /// # });
+    /// ```
     pub fn reason(&self) -> StopReason {
         self.reason
     }
 
     /// How many attempts ran, the first call included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    /// use std::time::Duration;
+    /// use anyrt_retry::{retry, Constant};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut calls = 0;
+    /// let err = retry(|| {
+    ///     calls += 1;
+    ///     async { Err::<(), _>("down") }
+    /// })
+    /// .backoff(Constant::new(Duration::ZERO))
+    /// .max_attempts(NonZeroU32::new(4).unwrap())
+    /// .await
+    /// .unwrap_err();
+    /// assert_eq!(err.attempts(), 4);
+    /// assert_eq!(calls, 4); // one attempt per call of the operation
+    /// # });
+    /// ```
     pub fn attempts(&self) -> u32 {
         self.attempts
     }
@@ -188,16 +340,51 @@ pub enum BuildError {
 
 impl BuildError {
     /// `true` for [`BuildError::InvalidMultiplier`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::Exponential;
+    ///
+    /// let err = Exponential::builder().multiplier(f64::INFINITY).build().unwrap_err();
+    /// assert!(err.is_invalid_multiplier());
+    /// assert!(!err.is_initial_above_max());
+    /// ```
     pub fn is_invalid_multiplier(self) -> bool {
         self == BuildError::InvalidMultiplier
     }
 
     /// `true` for [`BuildError::InitialAboveMax`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::Decorrelated;
+    ///
+    /// let err = Decorrelated::builder()
+    ///     .base(Duration::from_secs(2))
+    ///     .max_delay(Duration::from_secs(1))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.is_initial_above_max());
+    /// assert!(!err.is_invalid_multiplier());
+    /// ```
     pub fn is_initial_above_max(self) -> bool {
         self == BuildError::InitialAboveMax
     }
 
     /// `true` for [`BuildError::InvalidRatio`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_retry::RetryBudget;
+    ///
+    /// let err = RetryBudget::builder().ratio(-0.1).build().unwrap_err();
+    /// assert!(err.is_invalid_ratio());
+    /// assert!(!err.is_invalid_multiplier());
+    /// ```
     pub fn is_invalid_ratio(self) -> bool {
         self == BuildError::InvalidRatio
     }

@@ -108,11 +108,38 @@ pub struct DecorrelatedBuilder {
 
 impl DecorrelatedBuilder {
     /// The shortest delay, and the first `prev`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Backoff, Decorrelated};
+    ///
+    /// let base = Duration::from_millis(50);
+    /// let policy = Decorrelated::builder().base(base).build()?;
+    /// let first = policy.delays_seeded(1).next().unwrap();
+    /// assert!(first >= base && first <= base * 3); // random in [base, 3 × base]
+    /// assert!(policy.delays_seeded(2).take(20).all(|d| d >= base));
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn base(self, base: Duration) -> Self {
         DecorrelatedBuilder { base, ..self }
     }
 
     /// The cap: no delay exceeds it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Backoff, Decorrelated};
+    ///
+    /// let cap = Duration::from_millis(200);
+    /// let policy = Decorrelated::builder().max_delay(cap).build()?;
+    /// assert_eq!(policy.max_delay(), cap);
+    /// assert!(policy.delays_seeded(3).take(50).all(|d| d <= cap));
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn max_delay(self, max_delay: Duration) -> Self {
         DecorrelatedBuilder { max_delay, ..self }
     }
@@ -122,6 +149,21 @@ impl DecorrelatedBuilder {
     /// # Errors
     ///
     /// [`BuildError`] when `base` exceeds `max_delay`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Backoff, Decorrelated};
+    ///
+    /// let second = Duration::from_secs(1);
+    /// let policy = Decorrelated::builder().base(second).max_delay(second).build()?;
+    /// assert!(policy.delays_seeded(4).take(5).all(|d| d == second)); // no room to vary
+    ///
+    /// let err = Decorrelated::builder().base(second * 20).build().unwrap_err();
+    /// assert!(err.is_initial_above_max());
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn build(self) -> Result<Decorrelated, BuildError> {
         if self.base > self.max_delay {
             return Err(BuildError::InitialAboveMax);

@@ -171,21 +171,85 @@ pub struct ExponentialBuilder {
 
 impl ExponentialBuilder {
     /// The delay before the first retry (before jitter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Exponential, Jitter};
+    ///
+    /// let policy = Exponential::builder()
+    ///     .initial(Duration::from_millis(250))
+    ///     .jitter(Jitter::None)
+    ///     .build()?;
+    /// let ms: Vec<u128> = policy.into_iter().take(3).map(|d| d.as_millis()).collect();
+    /// assert_eq!(ms, [250, 500, 1000]); // doubled by the default multiplier
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn initial(self, initial: Duration) -> Self {
         ExponentialBuilder { initial, ..self }
     }
 
     /// The growth factor per retry; at least 1 and below 2^31.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Exponential, Jitter};
+    ///
+    /// let policy = Exponential::builder()
+    ///     .initial(Duration::from_millis(100))
+    ///     .multiplier(1.5)
+    ///     .jitter(Jitter::None)
+    ///     .build()?;
+    /// let ms: Vec<u128> = policy.into_iter().take(4).map(|d| d.as_millis()).collect();
+    /// assert_eq!(ms, [100, 150, 225, 337]);
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn multiplier(self, multiplier: f64) -> Self {
         ExponentialBuilder { multiplier, ..self }
     }
 
     /// The cap: no delay, jitter included, exceeds it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Exponential, Jitter};
+    ///
+    /// let policy = Exponential::builder()
+    ///     .initial(Duration::from_secs(1))
+    ///     .max_delay(Duration::from_secs(3))
+    ///     .jitter(Jitter::None)
+    ///     .build()?;
+    /// let secs: Vec<u64> = policy.into_iter().take(4).map(|d| d.as_secs()).collect();
+    /// assert_eq!(secs, [1, 2, 3, 3]);
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn max_delay(self, max_delay: Duration) -> Self {
         ExponentialBuilder { max_delay, ..self }
     }
 
     /// The jitter ([`Jitter::Full`] unless set).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Backoff, Exponential, Jitter};
+    ///
+    /// let policy = Exponential::builder()
+    ///     .initial(Duration::from_secs(1))
+    ///     .jitter(Jitter::Equal)
+    ///     .build()?;
+    /// for (delay, secs) in policy.delays_seeded(7).zip([1, 2, 4, 8]) {
+    ///     let d = Duration::from_secs(secs);
+    ///     assert!(delay >= d / 2 && delay <= d); // half kept, half random
+    /// }
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn jitter(self, jitter: Jitter) -> Self {
         ExponentialBuilder { jitter, ..self }
     }
@@ -196,6 +260,24 @@ impl ExponentialBuilder {
     ///
     /// [`BuildError`] when the multiplier is below 1, not finite or not
     /// below 2^31, or when `initial` exceeds `max_delay`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Exponential, Jitter};
+    ///
+    /// let policy = Exponential::builder().multiplier(1.0).jitter(Jitter::None).build()?;
+    /// assert!(policy.into_iter().take(5).all(|d| d == Duration::from_millis(100)));
+    ///
+    /// let err = Exponential::builder().multiplier(f64::NAN).build().unwrap_err();
+    /// assert!(err.is_invalid_multiplier());
+    /// let err = Exponential::builder().multiplier(2_147_483_648.0).build().unwrap_err();
+    /// assert!(err.is_invalid_multiplier());
+    /// let err = Exponential::builder().initial(Duration::from_secs(11)).build().unwrap_err();
+    /// assert!(err.is_initial_above_max());
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn build(self) -> Result<Exponential, BuildError> {
         if !(1.0..2_147_483_648.0).contains(&self.multiplier) {
             return Err(BuildError::InvalidMultiplier);

@@ -122,16 +122,64 @@ pub struct FibonacciBuilder {
 
 impl FibonacciBuilder {
     /// The unit of the sequence: the delay before the first two retries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Fibonacci, Jitter};
+    ///
+    /// let policy = Fibonacci::builder()
+    ///     .initial(Duration::from_millis(10))
+    ///     .jitter(Jitter::None)
+    ///     .build()?;
+    /// let ms: Vec<u128> = policy.into_iter().take(5).map(|d| d.as_millis()).collect();
+    /// assert_eq!(ms, [10, 10, 20, 30, 50]);
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn initial(self, initial: Duration) -> Self {
         FibonacciBuilder { initial, ..self }
     }
 
     /// The cap: no delay, jitter included, exceeds it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Fibonacci, Jitter};
+    ///
+    /// let policy = Fibonacci::builder()
+    ///     .initial(Duration::from_secs(1))
+    ///     .max_delay(Duration::from_secs(4))
+    ///     .jitter(Jitter::None)
+    ///     .build()?;
+    /// let secs: Vec<u64> = policy.into_iter().take(6).map(|d| d.as_secs()).collect();
+    /// assert_eq!(secs, [1, 1, 2, 3, 4, 4]);
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn max_delay(self, max_delay: Duration) -> Self {
         FibonacciBuilder { max_delay, ..self }
     }
 
     /// The jitter ([`Jitter::Full`] unless set).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Backoff, Fibonacci, Jitter};
+    ///
+    /// let policy = Fibonacci::builder()
+    ///     .initial(Duration::from_secs(1))
+    ///     .jitter(Jitter::Equal)
+    ///     .build()?;
+    /// for (delay, secs) in policy.delays_seeded(7).zip([1, 1, 2, 3, 5]) {
+    ///     let d = Duration::from_secs(secs);
+    ///     assert!(delay >= d / 2 && delay <= d); // half kept, half random
+    /// }
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn jitter(self, jitter: Jitter) -> Self {
         FibonacciBuilder { jitter, ..self }
     }
@@ -141,6 +189,25 @@ impl FibonacciBuilder {
     /// # Errors
     ///
     /// [`BuildError`] when `initial` exceeds `max_delay`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_retry::{Fibonacci, Jitter};
+    ///
+    /// let second = Duration::from_secs(1);
+    /// let policy = Fibonacci::builder()
+    ///     .initial(second)
+    ///     .max_delay(second)
+    ///     .jitter(Jitter::None)
+    ///     .build()?;
+    /// assert!(policy.into_iter().take(5).all(|d| d == second)); // capped at once
+    ///
+    /// let err = Fibonacci::builder().initial(second * 2).max_delay(second).build().unwrap_err();
+    /// assert!(err.is_initial_above_max());
+    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// ```
     pub fn build(self) -> Result<Fibonacci, BuildError> {
         if self.initial > self.max_delay {
             return Err(BuildError::InitialAboveMax);

@@ -369,11 +369,11 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt_retry::{retry, Constant, Jitter};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(()) })
-    ///     .backoff(Constant::new(Duration::from_secs(60)))
+    ///     .backoff(Constant::new(Duration::from_secs(60)).jitter(Jitter::None))
     ///     .max_elapsed(Duration::from_millis(10))
     ///     .await
     ///     .unwrap_err();
