@@ -41,6 +41,18 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Ctx>) -> R) -> R {
     CURRENT.with(|current| f(current.borrow().as_deref()))
 }
 
+/// Whether no context is current: the one check on the hot path of a sleep
+/// outside any wrapper.
+///
+/// `try_with` is inlined into the caller where `with` was not, so this is a
+/// read of the slot rather than a call through the key.
+#[inline]
+pub(crate) fn is_empty() -> bool {
+    CURRENT
+        .try_with(|current| current.borrow().is_none())
+        .expect("the ambient context is read during thread teardown")
+}
+
 /// One change to the context, applied when the wrapper is first polled.
 enum Layer {
     Timer(Arc<dyn DynTimer>),

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::Spawn;
-use crate::ambient::{Ambient, with_current};
+use crate::ambient::{self, Ambient, with_current};
 use crate::sleep::AnySleep;
 use crate::task::{Inner, Task};
 use crate::timer::{Timer, deadline_after};
@@ -222,21 +222,29 @@ impl When {
     }
 }
 
-/// A sleep on the ambient timer, reading the ambient context once and a
-/// clock only for a relative sleep.
+/// A sleep on the ambient timer, reading a clock only for a relative sleep.
+///
+/// Outside any wrapper (the common case) one check of the thread-local
+/// leads straight to the detected runtime's sleep. Under a context the
+/// slot is read again on the out-of-line path, which keeps this one small.
 #[inline]
 fn ambient_sleep(when: When) -> AnySleep {
-    let chosen = with_current(|ctx| {
-        let ctx = ctx?;
-        match (&ctx.timer, &ctx.runtime) {
-            (Some(timer), _) => Some(AnySleep::boxed(
-                timer.sleep_until(when.resolve(|| timer.now())),
-            )),
-            (None, Some(runtime)) => Some(runtime.sleep_until(when.resolve(Instant::now))),
-            (None, None) => None,
-        }
-    });
-    chosen.unwrap_or_else(|| detected_sleep(when.resolve(Instant::now)))
+    if ambient::is_empty() {
+        detected_sleep(when.resolve(Instant::now))
+    } else {
+        context_sleep(when)
+    }
+}
+
+/// A sleep under a context: its timer override, else its runtime override,
+/// else the detected runtime (a context may hold only values).
+#[inline(never)]
+fn context_sleep(when: When) -> AnySleep {
+    with_current(|ctx| match ctx.map(|ctx| (&ctx.timer, &ctx.runtime)) {
+        Some((Some(timer), _)) => AnySleep::boxed(timer.sleep_until(when.resolve(|| timer.now()))),
+        Some((None, Some(runtime))) => runtime.sleep_until(when.resolve(Instant::now)),
+        Some((None, None)) | None => detected_sleep(when.resolve(Instant::now)),
+    })
 }
 
 /// The sleep of the detected runtime, without building a `Runtime` value.

@@ -103,8 +103,9 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 /// ```
 #[inline]
 pub fn deadline_after(start: Instant, duration: Duration) -> Instant {
-    let cap = if start < far_future() {
-        far_future()
+    let far = far_future();
+    let cap = if start < far {
+        far
     } else {
         start.checked_add(FAR_FUTURE).unwrap_or(start)
     };

@@ -51,12 +51,20 @@ mod imp {
         tokio::runtime::Handle::try_current().ok()
     }
 
-    /// Whether this thread is inside a tokio runtime. (Asking for the task
-    /// id first would spare tokio tasks the handle copy, but measured 40 ns
-    /// slower on threads outside tokio, so it is not done.)
+    /// Whether this thread is inside a tokio runtime.
+    ///
+    /// A thread that drives a runtime (a worker, or the thread in a
+    /// current-thread `block_on`) always has that runtime's handle current:
+    /// tokio sets the handle whenever it enters a runtime, and nothing can
+    /// clear it inside. `worker_index` tells such a thread from a cell,
+    /// sparing it the handle copy (an atomic increment and decrement) that
+    /// `Handle::try_current` makes; any other thread, for instance one that
+    /// only entered a handle, is asked for the handle. (Asking for the task
+    /// id instead was not done: a `LocalSet` task can run outside a
+    /// runtime.)
     #[inline]
     pub(crate) fn inside() -> bool {
-        tokio::runtime::Handle::try_current().is_ok()
+        tokio::runtime::worker_index().is_some() || tokio::runtime::Handle::try_current().is_ok()
     }
 }
 
