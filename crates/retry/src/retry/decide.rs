@@ -56,6 +56,7 @@ impl Rules {
         }
     }
 
+    #[inline]
     pub(crate) fn set_max_elapsed(&mut self, max_elapsed: Duration) {
         self.max_elapsed = u64::try_from(max_elapsed.as_nanos()).unwrap_or(u64::MAX);
     }
@@ -65,6 +66,7 @@ impl Rules {
         (self.max_elapsed != u64::MAX).then(|| Duration::from_nanos(self.max_elapsed))
     }
 
+    #[inline]
     pub(crate) fn seed(&mut self, seed: u64) {
         // Zero means "not seeded yet", so seeds 0 and 1 give the same delays.
         self.rng = seed.max(1);

@@ -10,7 +10,7 @@ use anyrt_core::futures::AnySleep;
 use pin_project_lite::pin_project;
 
 use super::Retry;
-use super::decide::Wait;
+use super::decide::{Config, Wait};
 use super::hooks::{Attempts, Condition, Hint, Notify, Operation, WithState};
 use crate::backoff::Backoff;
 use crate::budget::{RetryBudget, Withdrawal, Withdrawn};
@@ -37,54 +37,79 @@ where
 {
     type Output = Result<Op::Ok, RetryError<Op::Error>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        loop {
-            match this.state.as_mut().project() {
-                StateProj::Idle => {
-                    this.config.rules.begin_attempt();
-                    let fut = this.op.call();
-                    this.state.set(State::Attempt { fut });
-                }
-                StateProj::Attempt { fut } => {
-                    let error = match ready!(fut.poll(cx)) {
-                        Ok(value) => {
-                            this.state.set(State::Done);
-                            return Poll::Ready(Ok(value));
-                        }
-                        Err(error) => error,
-                    };
-                    // The finished attempt is dropped before any sleep.
-                    this.state.set(State::Idle);
-                    match this.config.decide(&error) {
-                        // A zero delay goes straight to the next attempt,
-                        // without the timer.
-                        // (Its retry from the budget is spent at once.)
-                        Ok(wait) if wait.delay.is_zero() => {}
-                        Ok(wait) => {
-                            let withdrawn = hold(&this.config.rules.budget, wait.withdrawal);
-                            start_pause(this.pause, wait, withdrawn);
-                            this.state.set(State::Sleeping);
-                        }
-                        Err(reason) => {
-                            this.state.set(State::Done);
-                            let attempts = this.config.rules.attempts;
-                            return Poll::Ready(Err(RetryError::new(error, reason, attempts)));
-                        }
-                    }
-                }
-                StateProj::Sleeping => {
-                    if let Some(pause) = this.pause {
-                        let pause = pause.as_mut().project();
-                        ready!(pause.sleep.poll(cx));
-                        spend(pause.withdrawn.take());
-                    }
-                    this.state.set(State::Idle);
-                }
-                StateProj::Done => panic!("`Retry` polled after completion"),
+        let mut outcome = match this.state.as_mut().project() {
+            StateProj::Idle => start(this.config, this.op, this.state.as_mut(), cx),
+            StateProj::Attempt { fut } => fut.poll(cx),
+            StateProj::Sleeping => {
+                ready!(poll_pause(this.pause, cx));
+                start(this.config, this.op, this.state.as_mut(), cx)
             }
+            StateProj::Done => panic!("`Retry` polled after completion"),
+        };
+        // Each turn handles the outcome of one attempt. The next attempt is
+        // started and polled within the turn, so a run of failures with
+        // zero delays stays in this loop and never dispatches on the state.
+        loop {
+            let error = match ready!(outcome) {
+                Ok(value) => {
+                    this.state.set(State::Done);
+                    return Poll::Ready(Ok(value));
+                }
+                Err(error) => error,
+            };
+            // The finished attempt is dropped before any sleep.
+            this.state.set(State::Idle);
+            match this.config.decide(&error) {
+                // A zero delay goes straight to the next attempt, without
+                // the timer. (Its retry from the budget is spent at once.)
+                Ok(wait) if wait.delay.is_zero() => {}
+                Ok(wait) => {
+                    let withdrawn = hold(&this.config.rules.budget, wait.withdrawal);
+                    start_pause(this.pause, wait, withdrawn);
+                    this.state.set(State::Sleeping);
+                    drop(error);
+                    ready!(poll_pause(this.pause, cx));
+                }
+                Err(reason) => {
+                    this.state.set(State::Done);
+                    let attempts = this.config.rules.attempts;
+                    return Poll::Ready(Err(RetryError::new(error, reason, attempts)));
+                }
+            }
+            outcome = start(this.config, this.op, this.state.as_mut(), cx);
         }
     }
+}
+
+/// Starts the next attempt and polls it once, right where it was stored,
+/// so the compiler sees its state (a ready attempt costs no dispatch).
+#[inline]
+fn start<Op: Operation, B, W, N, H>(
+    config: &mut Config<B, W, N, H>,
+    op: &mut Op,
+    mut state: Pin<&mut State<Op::Future>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Op::Ok, Op::Error>> {
+    config.rules.begin_attempt();
+    state.set(State::Attempt { fut: op.call() });
+    let StateProj::Attempt { fut } = state.project() else {
+        unreachable!("an attempt was just stored")
+    };
+    fut.poll(cx)
+}
+
+/// Polls the armed pause; when it ends, the retry it holds from the budget
+/// is spent on the attempt about to start.
+fn poll_pause(pause: &mut Option<Pin<Box<Pause>>>, cx: &mut Context<'_>) -> Poll<()> {
+    if let Some(pause) = pause {
+        let pause = pause.as_mut().project();
+        ready!(pause.sleep.poll(cx));
+        spend(pause.withdrawn.take());
+    }
+    Poll::Ready(())
 }
 
 pin_project! {

@@ -183,6 +183,7 @@ pin_project! {
 
 impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// Swaps one hook or policy for another of a new type.
+    #[inline]
     fn reconfigure<B2, W2, N2, H2>(
         self,
         change: impl FnOnce(Config<B, W, N, H>) -> Config<B2, W2, N2, H2>,
@@ -356,6 +357,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// assert_eq!(err.attempts(), 5);
     /// # });
     /// ```
+    #[inline]
     pub fn max_attempts(mut self, max_attempts: NonZeroU32) -> Self {
         self.config.rules.max_attempts = max_attempts.get();
         self
@@ -380,6 +382,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// assert!(err.reason().is_elapsed());
     /// # });
     /// ```
+    #[inline]
     pub fn max_elapsed(mut self, max_elapsed: Duration) -> Self {
         self.config.rules.set_max_elapsed(max_elapsed);
         self
@@ -400,6 +403,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// assert!(err.reason().is_budget());
     /// # });
     /// ```
+    #[inline]
     pub fn budget(mut self, budget: RetryBudget) -> Self {
         self.config.rules.budget = Some(budget);
         self
@@ -428,6 +432,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// assert_eq!(runs[0], runs[1]);
     /// # });
     /// ```
+    #[inline]
     pub fn seed(mut self, seed: u64) -> Self {
         self.config.rules.seed(seed);
         self
