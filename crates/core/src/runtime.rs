@@ -138,6 +138,7 @@ impl Spawn for Runtime {
 }
 
 impl Runtime {
+    #[inline]
     fn spawn_bound<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -147,7 +148,7 @@ impl Runtime {
             #[cfg(feature = "tokio")]
             Runtime::Tokio(handle) => Inner::Tokio(handle.spawn(future)),
             #[cfg(feature = "smol")]
-            Runtime::Smol => Inner::Smol(smol::spawn(crate::task::catch(future))),
+            Runtime::Smol => Inner::Smol(smol::spawn(future)),
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => {
                 let (abort, registration) = futures::future::AbortHandle::new_pair();
@@ -261,11 +262,39 @@ fn detected_sleep(deadline: Instant) -> AnySleep {
 }
 
 impl Spawn for AmbientRuntime {
+    #[inline]
     fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Runtime::current().spawn(future)
+        // Outside any wrapper there is no override to honour and no context
+        // to carry: one check of the thread-local, then the detected
+        // runtime's own spawn.
+        if ambient::is_empty() {
+            detected_spawn(future)
+        } else {
+            Runtime::current().spawn(future)
+        }
     }
+}
+
+/// A spawn on the detected runtime, without building a `Runtime` value or
+/// copying a tokio handle.
+#[inline]
+fn detected_spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    #[cfg(feature = "tokio")]
+    if crate::rt::tokio::inside() {
+        return Task::new(Inner::Tokio(tokio::spawn(future)));
+    }
+    #[cfg(feature = "smol")]
+    return Runtime::Smol.spawn_bound(future);
+    #[cfg(all(feature = "async-std", not(feature = "smol")))]
+    return Runtime::AsyncStd.spawn_bound(future);
+    #[allow(unreachable_code)]
+    Runtime::Fallback.spawn_bound(future)
 }

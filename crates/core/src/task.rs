@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-#[cfg(any(feature = "tokio", feature = "smol", feature = "async-std"))]
+#[cfg(any(feature = "tokio", feature = "async-std"))]
 use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -34,11 +34,11 @@ pub trait Spawn: Send + Sync {
         F::Output: Send + 'static;
 }
 
-#[cfg(any(feature = "smol", feature = "async-std"))]
+#[cfg(feature = "async-std")]
 type Panic = Box<dyn std::any::Any + Send + 'static>;
 
 /// Wraps a future so that its panic becomes a value the [`Task`] resumes.
-#[cfg(any(feature = "smol", feature = "async-std"))]
+#[cfg(feature = "async-std")]
 pub(crate) fn catch<F: Future>(
     future: F,
 ) -> futures::future::CatchUnwind<std::panic::AssertUnwindSafe<F>> {
@@ -77,7 +77,7 @@ pub(crate) enum Inner<T> {
     #[cfg(feature = "tokio")]
     Tokio(tokio::task::JoinHandle<T>),
     #[cfg(feature = "smol")]
-    Smol(smol::Task<Result<T, Panic>>),
+    Smol(smol::Task<T>),
     #[cfg(feature = "async-std")]
     AsyncStd(
         async_std::task::JoinHandle<Result<Result<T, Panic>, futures::future::Aborted>>,
@@ -87,6 +87,7 @@ pub(crate) enum Inner<T> {
 }
 
 impl<T> Task<T> {
+    #[inline]
     pub(crate) fn new(inner: Inner<T>) -> Self {
         Task { inner: Some(inner) }
     }
@@ -118,6 +119,7 @@ impl<T> Task<T> {
 }
 
 impl<T> Drop for Task<T> {
+    #[inline]
     fn drop(&mut self) {
         match self.inner.take() {
             #[cfg(feature = "tokio")]
@@ -133,6 +135,7 @@ impl<T> Drop for Task<T> {
 impl<T: 'static> Future for Task<T> {
     type Output = T;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let inner = self
             .inner
@@ -148,9 +151,7 @@ impl<T: 'static> Future for Task<T> {
                 }
             },
             #[cfg(feature = "smol")]
-            Inner::Smol(task) => {
-                ready!(Pin::new(task).poll(cx)).unwrap_or_else(|p| resume_unwind(p))
-            }
+            Inner::Smol(task) => ready!(Pin::new(task).poll(cx)),
             #[cfg(feature = "async-std")]
             Inner::AsyncStd(handle, _) => match ready!(Pin::new(handle).poll(cx)) {
                 Ok(result) => result.unwrap_or_else(|p| resume_unwind(p)),
