@@ -10,7 +10,7 @@
 //! [`VirtualClock`]: crate::VirtualClock
 
 use std::any::{Any, TypeId};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -34,23 +34,34 @@ pub(crate) struct Ctx {
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Ctx>>> = const { RefCell::new(None) };
+    /// Whether `CURRENT` holds a context. It has no destructor, so reading
+    /// it is a plain load, where `CURRENT` (which holds an `Arc`) is first
+    /// checked for registration of its destructor: outside every wrapper,
+    /// the common case, this is the only thread-local an ambient call reads.
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` with the current context, if any.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Ctx>) -> R) -> R {
-    CURRENT.with(|current| f(current.borrow().as_deref()))
+    if is_empty() {
+        f(None)
+    } else {
+        CURRENT.with(|current| f(current.borrow().as_deref()))
+    }
 }
 
 /// Whether no context is current: the one check on the hot path of a sleep
-/// outside any wrapper.
-///
-/// `try_with` is inlined into the caller where `with` was not, so this is a
-/// read of the slot rather than a call through the key.
+/// or spawn outside any wrapper.
 #[inline]
 pub(crate) fn is_empty() -> bool {
-    CURRENT
-        .try_with(|current| current.borrow().is_none())
-        .expect("the ambient context is read during thread teardown")
+    !ACTIVE.get()
+}
+
+/// Makes `ctx` current and returns the context it replaces.
+fn replace_current(ctx: Option<Arc<Ctx>>) -> Option<Arc<Ctx>> {
+    ACTIVE.set(ctx.is_some());
+    CURRENT.with(|current| current.replace(ctx))
 }
 
 /// One change to the context, applied when the wrapper is first polled.
@@ -151,15 +162,14 @@ struct Enter<'a> {
 
 impl<'a> Enter<'a> {
     fn new(slot: &'a mut Option<Arc<Ctx>>) -> Self {
-        let previous = CURRENT.with(|current| current.replace(slot.take()));
+        let previous = replace_current(slot.take());
         Enter { slot, previous }
     }
 }
 
 impl Drop for Enter<'_> {
     fn drop(&mut self) {
-        let previous = self.previous.take();
-        *self.slot = CURRENT.with(|current| current.replace(previous));
+        *self.slot = replace_current(self.previous.take());
     }
 }
 
@@ -300,9 +310,11 @@ pub struct Ambient {
 impl Ambient {
     /// The context current on this thread (empty outside any wrapper).
     pub fn capture() -> Ambient {
-        Ambient {
-            ctx: CURRENT.with(|current| current.borrow().clone()),
-        }
+        let ctx = match is_empty() {
+            true => None,
+            false => CURRENT.with(|current| current.borrow().clone()),
+        };
+        Ambient { ctx }
     }
 
     /// Whether nothing is set: no override and no value.

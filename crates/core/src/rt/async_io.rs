@@ -12,6 +12,7 @@ pub(crate) struct AsyncIoSleep {
 
 #[cfg(any(feature = "smol", feature = "async-std"))]
 impl AsyncIoSleep {
+    #[inline]
     pub(crate) fn new(deadline: Instant) -> Self {
         AsyncIoSleep {
             timer: async_io::Timer::at(deadline),
@@ -28,6 +29,7 @@ impl AsyncIoSleep {
         self.timer.set_at(deadline);
     }
 
+    #[inline]
     pub(crate) fn poll(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
         use std::future::Future;
         std::pin::Pin::new(&mut self.timer).poll(cx).map(drop)
