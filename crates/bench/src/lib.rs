@@ -64,6 +64,7 @@ pub fn main_with_args() {
         ("full", Config::FULL)
     };
     println!("machine: {}", report::machine());
+    println!("build: {}", cases::features());
     println!(
         "mode: {mode} ({} rounds of ~{:?} per side)\n",
         config.rounds, config.round
