@@ -10,12 +10,14 @@
 //! ```text
 //! cargo run --release -p anyrt-bench -- [--quick] [FILTER]
 //! cargo bench -p anyrt-bench -- [--quick] [FILTER]
+//! cargo run --release -p anyrt-bench --no-default-features -- [--quick] [FILTER]
 //! ```
 //!
 //! `--quick` runs shorter rounds (the whole table in well under two
 //! minutes); `FILTER` keeps the cases whose name contains it, ignoring
 //! case. Other arguments starting with `--` (cargo passes `--bench`) are
-//! ignored.
+//! ignored. `--no-default-features` builds anyrt-core with the `smol`
+//! feature alone (what a smol application pays) and skips the tokio cases.
 //!
 //! The targets: through the ambient layer an operation costs at most 1.1
 //! times the runtime's own call, and the fallback timer is at least as fast
