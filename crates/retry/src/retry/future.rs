@@ -27,6 +27,10 @@ pin_project! {
     }
 }
 
+/// How many zero-delay retries one poll runs before it yields to the
+/// executor.
+const ZERO_DELAY_TURNS: u32 = 64;
+
 impl<Op, B, W, N, H> Future for Retry<Op, B, W, N, H>
 where
     Op: Operation,
@@ -52,6 +56,7 @@ where
         // Each turn handles the outcome of one attempt. The next attempt is
         // started and polled within the turn, so a run of failures with
         // zero delays stays in this loop and never dispatches on the state.
+        let mut turns = 0_u32;
         loop {
             let error = match ready!(outcome) {
                 Ok(value) => {
@@ -65,7 +70,16 @@ where
             match this.config.decide(&error) {
                 // A zero delay goes straight to the next attempt, without
                 // the timer. (Its retry from the budget is spent at once.)
-                Ok(wait) if wait.delay.is_zero() => {}
+                Ok(wait) if wait.delay.is_zero() => {
+                    // Attempts that fail at once with no delay would keep
+                    // this poll, and the executor's thread, for as long as
+                    // the attempts last: every so often, yield instead.
+                    turns += 1;
+                    if turns == ZERO_DELAY_TURNS {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
                 Ok(wait) => {
                     let withdrawn = hold(&this.config.rules.budget, wait.withdrawal);
                     start_pause(this.pause, wait, withdrawn);
@@ -110,6 +124,22 @@ fn poll_pause(pause: &mut Option<Pin<Box<Pause>>>, cx: &mut Context<'_>) -> Poll
         spend(pause.withdrawn.take());
     }
     Poll::Ready(())
+}
+
+/// Pending once (waking itself), then ready: lets the executor run others.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 pin_project! {
@@ -221,6 +251,7 @@ where
         } = self;
         async move {
             let mut pause = None;
+            let mut zero_delays = 0_u32;
             loop {
                 config.rules.begin_attempt();
                 // The error is dropped before the sleep, as in `Retry`.
@@ -243,6 +274,12 @@ where
                     let withdrawn = hold(&config.rules.budget, wait.withdrawal);
                     start_pause(&mut pause, wait, None).await;
                     spend(withdrawn);
+                } else {
+                    // As in `Retry`: a run of zero delays yields now and then.
+                    zero_delays = zero_delays.wrapping_add(1);
+                    if zero_delays % ZERO_DELAY_TURNS == 0 {
+                        YieldNow(false).await;
+                    }
                 }
             }
         }

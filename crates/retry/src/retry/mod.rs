@@ -26,7 +26,9 @@ use crate::budget::RetryBudget;
 /// 10 s, full jitter), every error retried.
 ///
 /// Nothing is allocated and nothing is spawned; an attempt that succeeds at
-/// once costs no clock read and no timer.
+/// once costs no clock read and no timer. A zero delay skips the timer
+/// too, and a run of zero-delay retries yields to the executor after every
+/// 64 attempts, so it never holds a thread for long.
 ///
 /// # Errors
 ///

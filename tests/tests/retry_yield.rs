@@ -1,0 +1,81 @@
+//! A run of attempts that fail at once, with zero delay between them, must
+//! not hold the executor's thread until the attempts run out: the retry
+//! yields every so often (at most 100 attempts per poll, promised here).
+
+use std::cell::Cell;
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyrt_retry::{Constant, retry, retry_with};
+
+const ATTEMPTS: u32 = 1_000;
+/// The most attempts one poll may run.
+const PER_POLL: u32 = 100;
+
+/// Counts the polls of the future it wraps.
+struct CountPolls<'a, F> {
+    inner: Pin<Box<F>>,
+    polls: &'a Cell<u32>,
+}
+
+impl<F: Future> Future for CountPolls<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.set(self.polls.get() + 1);
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+fn count_polls<F: Future>(polls: &Cell<u32>, inner: F) -> CountPolls<'_, F> {
+    CountPolls {
+        inner: Box::pin(inner),
+        polls,
+    }
+}
+
+fn max_attempts() -> NonZeroU32 {
+    NonZeroU32::new(ATTEMPTS).unwrap()
+}
+
+#[anyrt_test::test]
+async fn a_zero_delay_storm_yields_to_the_executor() {
+    let (calls, polls) = (Cell::new(0), Cell::new(0));
+    let retrying = retry(|| {
+        calls.set(calls.get() + 1);
+        async { Err::<(), _>("down") }
+    })
+    .backoff(Constant::new(Duration::ZERO))
+    .max_attempts(max_attempts());
+    let err = count_polls(&polls, retrying).await.unwrap_err();
+    assert!(err.reason().is_attempts());
+    assert_eq!((err.attempts(), calls.get()), (ATTEMPTS, ATTEMPTS));
+    assert!(
+        polls.get() >= ATTEMPTS / PER_POLL,
+        "{ATTEMPTS} attempts ran in {} polls",
+        polls.get()
+    );
+}
+
+#[anyrt_test::test]
+async fn a_zero_delay_storm_with_state_yields_to_the_executor() {
+    let (mut calls, polls) = (0_u32, Cell::new(0));
+    let retrying = retry_with(&mut calls, async |calls: &mut u32| {
+        *calls += 1;
+        Err::<(), _>("down")
+    })
+    .backoff(Constant::new(Duration::ZERO))
+    .max_attempts(max_attempts())
+    .run();
+    let err = count_polls(&polls, retrying).await.unwrap_err();
+    assert_eq!(err.attempts(), ATTEMPTS);
+    assert!(
+        polls.get() >= ATTEMPTS / PER_POLL,
+        "{ATTEMPTS} attempts ran in {} polls",
+        polls.get()
+    );
+    assert_eq!(calls, ATTEMPTS);
+}
