@@ -121,7 +121,9 @@ impl<T> Task<T> {
 impl<T> Drop for Task<T> {
     #[inline]
     fn drop(&mut self) {
-        match self.inner.take() {
+        // Matched in place (the handles are dropped after this, by the
+        // drop glue): taking the handle out first would copy it for nothing.
+        match &self.inner {
             #[cfg(feature = "tokio")]
             Some(Inner::Tokio(handle)) => handle.abort(),
             #[cfg(feature = "async-std")]
