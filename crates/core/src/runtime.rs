@@ -197,12 +197,22 @@ impl Timer for AmbientRuntime {
 
     #[inline]
     fn sleep_until(&self, deadline: Instant) -> AnySleep {
-        ambient_sleep(When::At(deadline))
+        // Outside any wrapper (the common case) one check of a thread-local
+        // leads straight to the detected runtime's sleep.
+        if ambient::is_empty() {
+            detected_sleep(deadline)
+        } else {
+            context_sleep(When::At(deadline))
+        }
     }
 
     #[inline]
     fn sleep(&self, duration: Duration) -> AnySleep {
-        ambient_sleep(When::After(duration))
+        if ambient::is_empty() {
+            detected_sleep(deadline_after(Instant::now(), duration))
+        } else {
+            context_sleep(When::After(duration))
+        }
     }
 }
 
@@ -220,20 +230,6 @@ impl When {
             When::At(deadline) => deadline,
             When::After(duration) => deadline_after(now(), duration),
         }
-    }
-}
-
-/// A sleep on the ambient timer, reading a clock only for a relative sleep.
-///
-/// Outside any wrapper (the common case) one check of the thread-local
-/// leads straight to the detected runtime's sleep. Under a context the
-/// slot is read again on the out-of-line path, which keeps this one small.
-#[inline]
-fn ambient_sleep(when: When) -> AnySleep {
-    if ambient::is_empty() {
-        detected_sleep(when.resolve(Instant::now))
-    } else {
-        context_sleep(when)
     }
 }
 
