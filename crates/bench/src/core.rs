@@ -9,7 +9,7 @@ use futures_lite::future::poll_once;
 use crate::harness::{Case, Pair};
 use crate::run_on::{
     bare_block_on, fallback_block_on, smol_block_on, smol_task, tokio_block_on,
-    tokio_current_thread, tokio_multi_thread, tokio_task,
+    tokio_current_thread, tokio_every_worker, tokio_multi_thread, tokio_task,
 };
 
 /// Long enough never to fire while measured.
@@ -27,6 +27,10 @@ pub(crate) fn cases() -> Vec<Case> {
         Case {
             name: "tokio task: sleep 10 s, poll once, drop (register+cancel) vs tokio::time::sleep",
             build: tokio_task_cancel,
+        },
+        Case {
+            name: "tokio multi-thread, a task per core at once: sleep 10 s, poll once, drop vs tokio::time::sleep",
+            build: tokio_every_worker_cancel,
         },
         Case {
             name: "tokio: sleep 1 ms until it fires vs tokio::time::sleep",
@@ -76,6 +80,14 @@ fn tokio_cancel() -> Pair {
     Pair {
         ours: tokio_block_on(rt.clone(), || poll_once(anyrt_core::sleep(NEVER))),
         peer: tokio_block_on(rt, || poll_once(tokio::time::sleep(NEVER))),
+    }
+}
+
+fn tokio_every_worker_cancel() -> Pair {
+    let rt = tokio_multi_thread();
+    Pair {
+        ours: tokio_every_worker(rt.clone(), || poll_once(anyrt_core::sleep(NEVER))),
+        peer: tokio_every_worker(rt, || poll_once(tokio::time::sleep(NEVER))),
     }
 }
 

@@ -63,6 +63,36 @@ where
     })
 }
 
+/// The loop split over one task per core on a multi-thread `runtime`, all
+/// running at once; the time per operation is the wall time over all `n`.
+/// This is where state shared between the workers (a reference count on
+/// the runtime's handle, say) shows up as contention.
+pub(crate) fn tokio_every_worker<F, Fut>(runtime: Rc<tokio::runtime::Runtime>, op: F) -> Side
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future + Send,
+{
+    let op = Arc::new(op);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    Box::new(move |n| {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..workers)
+            .map(|worker| {
+                let op = op.clone();
+                // The first `n % workers` tasks take one more, so the total is `n`.
+                let share = n / workers + u64::from(worker < n % workers);
+                runtime.spawn(async move { repeat(share, &*op).await })
+            })
+            .collect();
+        runtime.block_on(async {
+            for task in tasks {
+                task.await.expect("the benchmark task panicked");
+            }
+        });
+        start.elapsed()
+    })
+}
+
 /// The loop inside `smol::block_on`.
 pub(crate) fn smol_block_on<F, Fut>(op: F) -> Side
 where
