@@ -187,3 +187,22 @@ async fn auto_advance_waits_for_tasks_woken_by_the_last_jump(clock: VirtualClock
         }
     }
 }
+
+/// Regression: a task whose sleep has fired may be descheduled (here: it
+/// blocks its thread on purpose) before it makes its next sleep, within
+/// the same poll. The clock must not jump meanwhile, or the next sleep is
+/// measured from a later time than the one the task woke at.
+#[anyrt_test::test(virtual_time)]
+async fn auto_advance_never_jumps_while_a_task_is_inside_a_poll(clock: VirtualClock) {
+    let start = clock.now();
+    let task = anyrt_core::spawn(async move {
+        anyrt_core::sleep(Duration::from_millis(10)).await;
+        // Stands in for preemption between two awaits of one poll.
+        std::thread::sleep(Duration::from_millis(5));
+        anyrt_core::sleep(Duration::from_millis(10)).await;
+        anyrt_core::now() - start
+    });
+    // Another sleeper due in between, so a premature jump has a target.
+    anyrt_core::sleep(Duration::from_millis(15)).await;
+    assert_eq!(task.await, Duration::from_millis(20));
+}

@@ -114,6 +114,9 @@ pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct WithAmbient<F> {
         state: State,
+        // For a task spawned under a virtual clock: the clock, told when
+        // each poll begins and ends, so it never jumps in the middle of one.
+        task_clock: Option<crate::VirtualClock>,
         #[pin]
         future: F,
     }
@@ -123,6 +126,7 @@ impl<F> WithAmbient<F> {
     fn new(layer: Layer, future: F) -> Self {
         WithAmbient {
             state: State::Unbound(layer),
+            task_clock: None,
             future,
         }
     }
@@ -133,6 +137,11 @@ impl<F: Future> Future for WithAmbient<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
+        // Dropped last, after the context is put back.
+        let _polling = this
+            .task_clock
+            .as_ref()
+            .map(crate::VirtualClock::task_polling);
         if let State::Unbound(_) = this.state {
             let State::Unbound(layer) = std::mem::replace(this.state, State::Empty) else {
                 unreachable!("checked above")
@@ -331,12 +340,18 @@ impl Ambient {
     /// virtual clock in the context learns that a task is starting, so it
     /// does not jump before the task's first poll.
     pub(crate) fn attach_task<F>(self, future: F) -> WithAmbient<F> {
-        let started = self.ctx.as_deref().and_then(|ctx| {
+        let clock = self.ctx.as_deref().and_then(|ctx| {
             let timer = ctx.timer.as_ref()?;
-            let clock = timer.as_any().downcast_ref::<crate::VirtualClock>()?;
-            Some(clock.task_starting())
+            timer
+                .as_any()
+                .downcast_ref::<crate::VirtualClock>()
+                .cloned()
         });
-        WithAmbient::new(Layer::Whole(self.ctx, started), future)
+        let started = clock.as_ref().map(crate::VirtualClock::task_starting);
+        WithAmbient {
+            task_clock: clock,
+            ..WithAmbient::new(Layer::Whole(self.ctx, started), future)
+        }
     }
 }
 

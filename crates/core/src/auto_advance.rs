@@ -33,8 +33,10 @@ pin_project! {
     /// The future is idle when a few polls in a row (and at least 100 µs of
     /// real time) saw no wake-up of the future, no sleeper registered or
     /// removed anywhere on the clock, every sleeper fired by the last jump
-    /// polled again by its task, and every task spawned through anyrt-core
-    /// under the clock polled at least once (on any thread). With no sleeper
+    /// polled again by its task, every task spawned through anyrt-core
+    /// under the clock polled at least once (on any thread), and none of
+    /// those tasks inside a poll right now (a task between one sleep and
+    /// the next is never overtaken by a jump). With no sleeper
     /// pending it waits, without spinning, for a wake-up or a new sleeper.
     /// Work that neither wakes the future nor touches the clock for longer
     /// than that (a long computation on another thread) may see time jump
@@ -79,7 +81,7 @@ impl<F: Future> AutoAdvance<F> {
             inner: with_timer(clock.clone(), future),
             inner_waker: waker(flag.clone()),
             flag,
-            seen_generation: clock.activity().0,
+            seen_generation: clock.activity().generation,
             clock,
             idle_polls: 0,
             last_activity: Instant::now(),
@@ -97,12 +99,16 @@ impl<F: Future> Future for AutoAdvance<F> {
         if let Poll::Ready(output) = this.inner.poll(&mut Context::from_waker(this.inner_waker)) {
             return Poll::Ready(output);
         }
-        let (generation, not_yet_run) = this.clock.activity();
-        let active = this.flag.woken.load(Ordering::SeqCst) || generation != *this.seen_generation;
-        *this.seen_generation = generation;
-        // Tasks woken by the last jump, or spawned, have not run yet: wait
-        // for them (unless one keeps a fired sleep unpolled for long).
-        let waiting_for_woken = not_yet_run > 0 && this.last_activity.elapsed() < STALL;
+        let activity = this.clock.activity();
+        let active =
+            this.flag.woken.load(Ordering::SeqCst) || activity.generation != *this.seen_generation;
+        *this.seen_generation = activity.generation;
+        // A task spawned under the clock is inside a poll (it may be about
+        // to sleep again), or tasks woken by the last jump or spawned have
+        // not run yet: wait for them (for the latter, unless one keeps a
+        // fired sleep unpolled for long).
+        let waiting_for_woken = activity.polling > 0
+            || (activity.not_yet_run > 0 && this.last_activity.elapsed() < STALL);
         if active {
             *this.idle_polls = 0;
             *this.last_activity = Instant::now();

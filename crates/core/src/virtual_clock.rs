@@ -60,6 +60,10 @@ struct State {
     fired_unseen: usize,
     /// Tasks spawned under this clock that have not been polled yet.
     starting: usize,
+    /// Tasks spawned under this clock that are inside a poll right now (on
+    /// any thread): between a fired sleep's completion and the task's next
+    /// sleep, the task is counted here.
+    polling: usize,
     /// Woken when a sleeper registers (an idle auto-advancer waits here).
     watcher: Option<Waker>,
 }
@@ -76,6 +80,7 @@ impl VirtualClock {
             generation: 0,
             fired_unseen: 0,
             starting: 0,
+            polling: 0,
             watcher: None,
         };
         VirtualClock {
@@ -170,12 +175,21 @@ impl VirtualClock {
         crate::auto_advance::AutoAdvance::new(self.clone(), future)
     }
 
-    /// The activity counter, and how much work woken or spawned under this
-    /// clock has not run yet (fired sleepers not yet polled, spawned tasks
-    /// not yet started).
-    pub(crate) fn activity(&self) -> (u64, usize) {
+    /// What an auto-advancer looks at before a jump.
+    pub(crate) fn activity(&self) -> Activity {
         let state = self.lock();
-        (state.generation, state.fired_unseen + state.starting)
+        Activity {
+            generation: state.generation,
+            not_yet_run: state.fired_unseen + state.starting,
+            polling: state.polling,
+        }
+    }
+
+    /// Counts a task spawned under this clock as inside a poll until the
+    /// guard is dropped.
+    pub(crate) fn task_polling(&self) -> PollGuard<'_> {
+        self.lock().polling += 1;
+        PollGuard { clock: self }
     }
 
     /// Counts a task as starting until the guard is dropped.
@@ -217,6 +231,32 @@ impl VirtualClock {
     /// `None` if an advance fired it (it is now seen).
     fn release(&self, key: Key) -> Option<Waker> {
         release(&mut self.lock(), key)
+    }
+}
+
+/// What [`VirtualClock::activity`] reports.
+pub(crate) struct Activity {
+    /// Bumped on every registration, removal, advance, task start and end
+    /// of a task's poll.
+    pub(crate) generation: u64,
+    /// Work woken or spawned under the clock that has not run yet: fired
+    /// sleepers not yet polled, spawned tasks not yet started.
+    pub(crate) not_yet_run: usize,
+    /// Tasks spawned under the clock that are inside a poll now.
+    pub(crate) polling: usize,
+}
+
+/// A task spawned under the clock, inside a poll; see
+/// [`VirtualClock::task_polling`].
+pub(crate) struct PollGuard<'a> {
+    clock: &'a VirtualClock,
+}
+
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.clock.lock();
+        state.polling = state.polling.saturating_sub(1);
+        state.generation += 1;
     }
 }
 
