@@ -60,14 +60,17 @@ async fn awaiting_a_panicked_task_resumes_the_panic() {
 #[anyrt_test::test]
 async fn dropping_the_task_cancels_it() {
     let (dropped_tx, dropped_rx) = oneshot::channel();
+    let (started_tx, started_rx) = oneshot::channel();
     let (ran_tx, ran_rx) = oneshot::channel::<()>();
     let task = anyrt_core::spawn(async move {
         let _signal = DropSignal(Some(dropped_tx));
+        let _ = started_tx.send(());
         anyrt_core::sleep(Duration::from_secs(3600)).await;
         let _ = ran_tx.send(());
     });
-    // Let the task start before cancelling it.
-    anyrt_core::sleep(Duration::from_millis(2)).await;
+    // Cancel it only once it has started (a sleep here would be a guess
+    // that a loaded machine can lose).
+    started_rx.await.expect("the task starts");
     drop(task);
     dropped_rx
         .await
