@@ -36,7 +36,9 @@ pin_project! {
     /// polled again by its task, every task spawned through anyrt-core
     /// under the clock polled at least once (on any thread), and none of
     /// those tasks inside a poll right now (a task between one sleep and
-    /// the next is never overtaken by a jump). With no sleeper
+    /// the next is never overtaken by a jump; so an auto-advance of a clock
+    /// must not be driven from inside a task spawned under that same clock,
+    /// as it would wait for its own poll to end). With no sleeper
     /// pending it waits, without spinning, for a wake-up or a new sleeper.
     /// Work that neither wakes the future nor touches the clock for longer
     /// than that (a long computation on another thread) may see time jump
