@@ -1,6 +1,6 @@
 //! Conformance: the auto traits every public type of anyrt-core promises.
 
-use anyrt_core::futures::{AnySleep, AutoAdvance, VirtualSleep, WithAmbient};
+use anyrt_core::futures::{AnySleep, AutoAdvance, VirtualSleep, WithAmbient, YieldNow};
 use anyrt_core::{Ambient, AmbientRuntime, Runtime, Task, VirtualClock};
 
 fn send<T: Send>() {}
@@ -27,4 +27,7 @@ fn public_types_are_send_and_sync_where_promised() {
     sync::<AmbientRuntime>();
     send::<VirtualClock>();
     sync::<VirtualClock>();
+    send::<YieldNow>();
+    sync::<YieldNow>();
+    unpin::<YieldNow>();
 }

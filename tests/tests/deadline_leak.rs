@@ -3,28 +3,12 @@
 //! `deadline_allocations.rs`).
 
 use std::future::{Future, ready};
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use anyrt_core::VirtualClock;
 use anyrt_deadline::{timeout, within};
-
-/// Pending at its first poll (waking itself), ready at the second.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
 
 #[anyrt_test::test(virtual_time)]
 async fn a_million_ready_timeouts_leave_no_sleeper(clock: VirtualClock) {
@@ -45,11 +29,11 @@ async fn a_million_ready_timeouts_leave_no_sleeper(clock: VirtualClock) {
 async fn timeouts_that_slept_release_their_timer(clock: VirtualClock) {
     for _ in 0..1_000 {
         assert_eq!(
-            timeout(Duration::from_secs(1), YieldOnce(false)).await,
+            timeout(Duration::from_secs(1), anyrt_core::yield_now()).await,
             Ok(())
         );
         assert_eq!(
-            within(Duration::from_secs(1), YieldOnce(false)).await,
+            within(Duration::from_secs(1), anyrt_core::yield_now()).await,
             Ok(())
         );
     }

@@ -16,6 +16,7 @@
 //!   carried into tasks spawned through this crate.
 //! - [`VirtualClock`]: a timer whose time moves only when told, for exact
 //!   and fast tests.
+//! - [`yield_now`]: give the executor a turn, on any runtime.
 //!
 //! # Runtime compatibility
 //!
@@ -64,6 +65,7 @@ mod sleep;
 mod task;
 mod timer;
 mod virtual_clock;
+mod yield_now;
 
 pub use ambient::{Ambient, value, with_runtime, with_timer, with_value};
 pub use fallback::{fallback_pending_sleepers, fallback_started};
@@ -71,6 +73,7 @@ pub use runtime::{AmbientRuntime, Runtime};
 pub use task::{Spawn, Task};
 pub use timer::{Sleep, Timer, deadline_after, far_future};
 pub use virtual_clock::VirtualClock;
+pub use yield_now::yield_now;
 
 /// The named futures of this crate.
 pub mod futures {
@@ -78,6 +81,7 @@ pub mod futures {
     pub use crate::auto_advance::AutoAdvance;
     pub use crate::sleep::AnySleep;
     pub use crate::virtual_clock::VirtualSleep;
+    pub use crate::yield_now::YieldNow;
 }
 
 use std::future::Future;

@@ -126,22 +126,6 @@ fn poll_pause(pause: &mut Option<Pin<Box<Pause>>>, cx: &mut Context<'_>) -> Poll
     Poll::Ready(())
 }
 
-/// Pending once (waking itself), then ready: lets the executor run others.
-struct YieldNow(bool);
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
 pin_project! {
     /// The wait between two attempts: the sleep, and the retry taken from
     /// the budget for the next attempt (given back if the wait is dropped).
@@ -278,7 +262,7 @@ where
                     // As in `Retry`: a run of zero delays yields now and then.
                     zero_delays = zero_delays.wrapping_add(1);
                     if zero_delays % ZERO_DELAY_TURNS == 0 {
-                        YieldNow(false).await;
+                        anyrt_core::yield_now().await;
                     }
                 }
             }
