@@ -69,16 +69,15 @@ enum Layer {
     Timer(Arc<dyn DynTimer>),
     Runtime(Runtime),
     Value(TypeId, Value),
-    /// A captured context; the guard (of a spawned task under a virtual
-    /// clock) is dropped at the first poll, telling the clock it started.
-    Whole(Option<Arc<Ctx>>, Option<crate::virtual_clock::StartGuard>),
+    /// A captured context.
+    Whole(Option<Arc<Ctx>>),
 }
 
 impl Layer {
     fn apply(self) -> Option<Arc<Ctx>> {
         let base = || with_current(|ctx| ctx.cloned().unwrap_or_default());
         let mut ctx = match self {
-            Layer::Whole(ctx, _started) => return ctx,
+            Layer::Whole(ctx) => return ctx,
             _ => base(),
         };
         match self {
@@ -114,9 +113,8 @@ pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct WithAmbient<F> {
         state: State,
-        // For a task spawned under a virtual clock: the clock, told when
-        // each poll begins and ends, so it never jumps in the middle of one.
-        task_clock: Option<crate::VirtualClock>,
+        // A task spawned under a virtual clock, as the clock tracks it.
+        task: Option<ClockTask>,
         #[pin]
         future: F,
     }
@@ -126,7 +124,7 @@ impl<F> WithAmbient<F> {
     fn new(layer: Layer, future: F) -> Self {
         WithAmbient {
             state: State::Unbound(layer),
-            task_clock: None,
+            task: None,
             future,
         }
     }
@@ -138,10 +136,7 @@ impl<F: Future> Future for WithAmbient<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         // Dropped last, after the context is put back.
-        let _polling = this
-            .task_clock
-            .as_ref()
-            .map(crate::VirtualClock::task_polling);
+        let _polling = this.task.as_mut().map(ClockTask::polling);
         if let State::Unbound(_) = this.state {
             let State::Unbound(layer) = std::mem::replace(this.state, State::Empty) else {
                 unreachable!("checked above")
@@ -159,6 +154,31 @@ impl<F: Future> Future for WithAmbient<F> {
 impl<F> fmt::Debug for WithAmbient<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WithAmbient").finish_non_exhaustive()
+    }
+}
+
+/// A task spawned under a virtual clock, as the clock sees it: starting
+/// until its first poll, then inside a poll or not. The clock does not jump
+/// while a task is starting or inside a poll.
+struct ClockTask {
+    clock: crate::VirtualClock,
+    starting: Option<crate::virtual_clock::StartGuard>,
+}
+
+impl ClockTask {
+    fn new(clock: crate::VirtualClock) -> Self {
+        ClockTask {
+            starting: Some(clock.task_starting()),
+            clock,
+        }
+    }
+
+    /// Counts the task as inside a poll until the guard is dropped; at the
+    /// first poll it stops counting as starting (after, so no gap is seen).
+    fn polling(&mut self) -> crate::virtual_clock::PollGuard<'_> {
+        let guard = self.clock.task_polling();
+        self.starting = None;
+        guard
     }
 }
 
@@ -333,7 +353,7 @@ impl Ambient {
 
     /// Runs `future` with this context current during each of its polls.
     pub fn attach<F>(self, future: F) -> WithAmbient<F> {
-        WithAmbient::new(Layer::Whole(self.ctx, None), future)
+        WithAmbient::new(Layer::Whole(self.ctx), future)
     }
 
     /// Like [`attach`](Ambient::attach), for a task about to be spawned: a
@@ -347,10 +367,9 @@ impl Ambient {
                 .downcast_ref::<crate::VirtualClock>()
                 .cloned()
         });
-        let started = clock.as_ref().map(crate::VirtualClock::task_starting);
         WithAmbient {
-            task_clock: clock,
-            ..WithAmbient::new(Layer::Whole(self.ctx, started), future)
+            task: clock.map(ClockTask::new),
+            ..WithAmbient::new(Layer::Whole(self.ctx), future)
         }
     }
 }
