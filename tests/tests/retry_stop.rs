@@ -61,6 +61,24 @@ async fn elapsed_counts_slow_attempts(clock: VirtualClock) {
 }
 
 #[anyrt_test::test(virtual_time)]
+async fn elapsed_stops_zero_delay_retries_too(clock: VirtualClock) {
+    // Attempts take 2 s and retry at once: they start at 0, 2 and 4 s; at
+    // 6 s the next would start past the 5 s limit.
+    let err = retry(|| async {
+        anyrt_core::sleep(2 * SEC).await;
+        Err::<(), _>("slow failure")
+    })
+    .backoff(constant(Duration::ZERO))
+    .max_attempts(attempts(100))
+    .max_elapsed(5 * SEC)
+    .await
+    .unwrap_err();
+    assert!(err.reason().is_elapsed());
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(clock.elapsed(), 6 * SEC);
+}
+
+#[anyrt_test::test(virtual_time)]
 async fn never_sleeps_past_the_deadline(clock: VirtualClock) {
     // Attempts at 0, 3, 6 and 9 s; a sleep from 9 s would end at 12 s.
     let calls = Cell::new(0);

@@ -65,7 +65,13 @@ fn backon_zero_delay() -> ConstantBuilder {
 
 /// One attempt of the failing operation: counts the call in `calls` and
 /// fails until `FAILURES` calls have failed.
+///
+/// The counter is read through `black_box`, as a real operation's outcome
+/// is not known to the compiler: each side makes a fresh counter, so without
+/// it the compiler works out the hand-written loop's result (four calls,
+/// then `Ok(4)`) at compile time and times an empty loop.
 fn failing_op(calls: &Cell<u32>) -> impl Future<Output = Result<u32, ()>> + use<> {
+    let calls = std::hint::black_box(calls);
     let n = calls.get() + 1;
     calls.set(n);
     async move { if n <= FAILURES { Err(()) } else { Ok(n) } }

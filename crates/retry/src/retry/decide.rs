@@ -30,9 +30,18 @@ pub(crate) struct Rules {
     prev: Duration,
     start: Option<Instant>,
     pub(crate) budget: Option<RetryBudget>,
-    /// The state of the jitter's generator; zero until it is seeded (by
-    /// `.seed` or at the first jittered delay).
-    rng: u64,
+    /// The random source of jitter: set by `.seed`, or from the thread's
+    /// generator at the first retry.
+    rng: Option<Rng>,
+}
+
+/// What follows a failed attempt that is to be retried.
+pub(crate) enum Next {
+    /// The delay is zero: the next attempt starts at once, without the
+    /// timer (its retry from the budget, if any, is already spent).
+    Now,
+    /// The next attempt starts after this wait.
+    After(Wait),
 }
 
 /// The next sleep: its length and, when the clock was read, its end; and
@@ -52,7 +61,7 @@ impl Rules {
             prev: Duration::ZERO,
             start: None,
             budget: None,
-            rng: 0,
+            rng: None,
         }
     }
 
@@ -68,33 +77,32 @@ impl Rules {
 
     #[inline]
     pub(crate) fn seed(&mut self, seed: u64) {
-        // Zero means "not seeded yet", so seeds 0 and 1 give the same delays.
-        self.rng = seed.max(1);
+        self.rng = Some(Rng::with_seed(seed));
     }
 
-    /// Runs `f` with the random source of jitter, seeded from the thread's
-    /// generator at first use unless `.seed` was called.
+    /// The random source of jitter, seeded from the thread's generator at
+    /// first use unless `.seed` was called.
     #[inline]
-    fn with_rng<R>(&mut self, f: impl FnOnce(&mut Rng) -> R) -> R {
-        let mut rng = match self.rng {
-            0 => Rng::new(),
-            state => Rng::with_seed(state),
-        };
-        let out = f(&mut rng);
-        // A generator state of zero (one in 2^64 steps) would read as "not
-        // seeded yet"; it is stored as 1 so seeded delays stay reproducible.
-        self.rng = rng.get_seed().max(1);
-        out
+    fn rng(&mut self) -> &mut Rng {
+        self.rng.get_or_insert_with(Rng::new)
     }
 
-    /// Counts an attempt about to start; the first one also pays into the
-    /// budget and, when a time limit needs it, reads the clock.
+    /// Counts the first attempt, about to start; it also pays into the
+    /// budget and, when a time limit needs it, reads the clock. (Also
+    /// called, and then only counting, when a retry resumes after a yield.)
     #[inline]
     pub(crate) fn begin_attempt(&mut self) {
         if self.attempts == 0 && (self.budget.is_some() || self.max_elapsed != u64::MAX) {
             self.begin_first();
         }
         self.attempts = self.attempts.saturating_add(1);
+    }
+
+    /// Counts a retry about to start. `decide` allowed it, so the count is
+    /// below `max_attempts` and cannot overflow.
+    #[inline]
+    pub(crate) fn begin_retry(&mut self) {
+        self.attempts += 1;
     }
 
     #[cold]
@@ -107,41 +115,77 @@ impl Rules {
         }
     }
 
-    /// Stops if a sleep of `delay` would end past `max_elapsed` or at or past
-    /// the ambient deadline. The clock is read only if one of them is set. A
-    /// zero delay starts no sleep, so only `max_elapsed` applies to it (the
-    /// enclosing `within` still enforces the deadline itself).
+    /// Whether the next attempt may start at once: only `max_elapsed` and
+    /// the budget apply, since no sleep starts (the enclosing `within`
+    /// still enforces the ambient deadline itself). The clock is read only
+    /// if `max_elapsed` is set.
     #[inline]
-    fn check_time(&self, delay: Duration) -> Result<Option<Instant>, StopReason> {
-        if delay.is_zero() && self.max_elapsed == u64::MAX {
-            return Ok(None);
+    fn check_now(&self) -> Result<(), StopReason> {
+        if self.budget.is_none() && self.max_elapsed == u64::MAX {
+            return Ok(());
         }
-        self.check_time_slow(delay)
+        self.check_now_slow()
     }
 
-    fn check_time_slow(&self, delay: Duration) -> Result<Option<Instant>, StopReason> {
+    fn check_now_slow(&self) -> Result<(), StopReason> {
+        if self.max_elapsed != u64::MAX {
+            self.check_elapsed(anyrt_core::now())?;
+        }
+        match &self.budget {
+            // Spent at once: the attempt starts now.
+            Some(budget) => budget.withdraw().map(drop).ok_or(StopReason::Budget),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops if the sleep would end more than `max_elapsed` after the first
+    /// attempt started.
+    fn check_elapsed(&self, until: Instant) -> Result<(), StopReason> {
+        match self.start {
+            Some(start)
+                if until.saturating_duration_since(start).as_nanos()
+                    > u128::from(self.max_elapsed) =>
+            {
+                Err(StopReason::Elapsed)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The wait for a sleep of `delay` (not zero), unless it would end past
+    /// `max_elapsed` or at or past the ambient deadline, or the budget is
+    /// empty. The clock is read only if a time limit is set.
+    fn check_sleep(&self, delay: Duration) -> Result<Wait, StopReason> {
         let limited = self.max_elapsed != u64::MAX;
         let deadline = anyrt_deadline::current().map(|d| d.instant());
-        if deadline.is_none() && !limited {
-            return Ok(None);
-        }
-        let until = anyrt_core::deadline_after(anyrt_core::now(), delay);
-        if let (true, Some(start)) = (limited, self.start) {
-            if until.saturating_duration_since(start).as_nanos() > u128::from(self.max_elapsed) {
-                return Err(StopReason::Elapsed);
+        let until = if deadline.is_some() || limited {
+            let until = anyrt_core::deadline_after(anyrt_core::now(), delay);
+            if limited {
+                self.check_elapsed(until)?;
             }
-        }
-        match deadline {
-            Some(deadline) if until >= deadline => Err(StopReason::Deadline),
-            _ => Ok(Some(until)),
-        }
+            if deadline.is_some_and(|deadline| until >= deadline) {
+                return Err(StopReason::Deadline);
+            }
+            Some(until)
+        } else {
+            None
+        };
+        let withdrawal = match &self.budget {
+            Some(budget) => Some(budget.withdraw().ok_or(StopReason::Budget)?),
+            None => None,
+        };
+        Ok(Wait {
+            delay,
+            until,
+            withdrawal,
+        })
     }
 }
 
 impl<B: Backoff, W, N, H> Config<B, W, N, H> {
     /// Decides what follows the failure `error` of the current attempt.
     #[inline]
-    pub(crate) fn decide<E>(&mut self, error: &E) -> Result<Wait, StopReason>
+    pub(crate) fn decide<E>(&mut self, error: &E) -> Result<Next, StopReason>
     where
         W: Condition<E>,
         N: Notify<E>,
@@ -157,21 +201,18 @@ impl<B: Backoff, W, N, H> Config<B, W, N, H> {
         let delay = match self.hint.hint(error) {
             Some(hint) => hint.min(self.backoff.max_delay()),
             None => {
-                let (backoff, attempts, prev) = (&self.backoff, rules.attempts, rules.prev);
-                rules.with_rng(|rng| backoff.delay(attempts, prev, rng))
+                let (attempts, prev) = (rules.attempts, rules.prev);
+                self.backoff.delay(attempts, prev, rules.rng())
             }
         };
-        let until = rules.check_time(delay)?;
-        let withdrawal = match &rules.budget {
-            Some(budget) => Some(budget.withdraw().ok_or(StopReason::Budget)?),
-            None => None,
+        let next = if delay.is_zero() {
+            rules.check_now()?;
+            Next::Now
+        } else {
+            Next::After(rules.check_sleep(delay)?)
         };
         rules.prev = delay;
         self.notify.notify(error, rules.attempts, delay);
-        Ok(Wait {
-            delay,
-            until,
-            withdrawal,
-        })
+        Ok(next)
     }
 }

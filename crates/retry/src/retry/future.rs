@@ -10,7 +10,7 @@ use anyrt_core::futures::AnySleep;
 use pin_project_lite::pin_project;
 
 use super::Retry;
-use super::decide::{Config, Wait};
+use super::decide::{Next, Wait};
 use super::hooks::{Attempts, Condition, Hint, Notify, Operation, WithState};
 use crate::backoff::Backoff;
 use crate::budget::{RetryBudget, Withdrawal, Withdrawn};
@@ -27,8 +27,8 @@ pin_project! {
     }
 }
 
-/// How many zero-delay retries one poll runs before it yields to the
-/// executor.
+/// A run of zero-delay retries yields to the executor after each attempt
+/// whose number is a multiple of this.
 const ZERO_DELAY_TURNS: u32 = 64;
 
 impl<Op, B, W, N, H> Future for Retry<Op, B, W, N, H>
@@ -45,18 +45,21 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let mut outcome = match this.state.as_mut().project() {
-            StateProj::Idle => start(this.config, this.op, this.state.as_mut(), cx),
+            StateProj::Idle => {
+                this.config.rules.begin_attempt();
+                start(this.op, this.state.as_mut(), cx)
+            }
             StateProj::Attempt { fut } => fut.poll(cx),
             StateProj::Sleeping => {
                 ready!(poll_pause(this.pause, cx));
-                start(this.config, this.op, this.state.as_mut(), cx)
+                this.config.rules.begin_retry();
+                start(this.op, this.state.as_mut(), cx)
             }
             StateProj::Done => panic!("`Retry` polled after completion"),
         };
         // Each turn handles the outcome of one attempt. The next attempt is
         // started and polled within the turn, so a run of failures with
         // zero delays stays in this loop and never dispatches on the state.
-        let mut turns = 0_u32;
         loop {
             let error = match ready!(outcome) {
                 Ok(value) => {
@@ -69,18 +72,17 @@ where
             this.state.set(State::Idle);
             match this.config.decide(&error) {
                 // A zero delay goes straight to the next attempt, without
-                // the timer. (Its retry from the budget is spent at once.)
-                Ok(wait) if wait.delay.is_zero() => {
+                // the timer.
+                Ok(Next::Now) => {
                     // Attempts that fail at once with no delay would keep
                     // this poll, and the executor's thread, for as long as
                     // the attempts last: every so often, yield instead.
-                    turns += 1;
-                    if turns == ZERO_DELAY_TURNS {
+                    if this.config.rules.attempts % ZERO_DELAY_TURNS == 0 {
                         cx.waker().wake_by_ref();
                         return Poll::Pending;
                     }
                 }
-                Ok(wait) => {
+                Ok(Next::After(wait)) => {
                     let withdrawn = hold(&this.config.rules.budget, wait.withdrawal);
                     start_pause(this.pause, wait, withdrawn);
                     this.state.set(State::Sleeping);
@@ -93,21 +95,21 @@ where
                     return Poll::Ready(Err(RetryError::new(error, reason, attempts)));
                 }
             }
-            outcome = start(this.config, this.op, this.state.as_mut(), cx);
+            this.config.rules.begin_retry();
+            outcome = start(this.op, this.state.as_mut(), cx);
         }
     }
 }
 
-/// Starts the next attempt and polls it once, right where it was stored,
-/// so the compiler sees its state (a ready attempt costs no dispatch).
+/// Starts the next attempt (already counted) and polls it once, right
+/// where it was stored, so the compiler sees its state (a ready attempt
+/// costs no dispatch).
 #[inline]
-fn start<Op: Operation, B, W, N, H>(
-    config: &mut Config<B, W, N, H>,
+fn start<Op: Operation>(
     op: &mut Op,
     mut state: Pin<&mut State<Op::Future>>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<Op::Ok, Op::Error>> {
-    config.rules.begin_attempt();
     state.set(State::Attempt { fut: op.call() });
     let StateProj::Attempt { fut } = state.project() else {
         unreachable!("an attempt was just stored")
@@ -235,36 +237,38 @@ where
         } = self;
         async move {
             let mut pause = None;
-            let mut zero_delays = 0_u32;
+            config.rules.begin_attempt();
             loop {
-                config.rules.begin_attempt();
                 // The error is dropped before the sleep, as in `Retry`.
-                let wait = {
+                let next = {
                     let error = match op(state).await {
                         Ok(value) => return Ok(value),
                         Err(error) => error,
                     };
                     match config.decide(&error) {
-                        Ok(wait) => wait,
+                        Ok(next) => next,
                         Err(reason) => {
                             let attempts = config.rules.attempts;
                             return Err(RetryError::new(error, reason, attempts));
                         }
                     }
                 };
-                // Held across the sleep: dropped with this future, it gives
-                // its retry back to the budget.
-                if !wait.delay.is_zero() {
-                    let withdrawn = hold(&config.rules.budget, wait.withdrawal);
-                    start_pause(&mut pause, wait, None).await;
-                    spend(withdrawn);
-                } else {
+                match next {
                     // As in `Retry`: a run of zero delays yields now and then.
-                    zero_delays = zero_delays.wrapping_add(1);
-                    if zero_delays % ZERO_DELAY_TURNS == 0 {
-                        anyrt_core::yield_now().await;
+                    Next::Now => {
+                        if config.rules.attempts % ZERO_DELAY_TURNS == 0 {
+                            anyrt_core::yield_now().await;
+                        }
+                    }
+                    // Held across the sleep: dropped with this future, it
+                    // gives its retry back to the budget.
+                    Next::After(wait) => {
+                        let withdrawn = hold(&config.rules.budget, wait.withdrawal);
+                        start_pause(&mut pause, wait, None).await;
+                        spend(withdrawn);
                     }
                 }
+                config.rules.begin_retry();
             }
         }
     }

@@ -28,7 +28,7 @@ use crate::budget::RetryBudget;
 /// Nothing is allocated and nothing is spawned; an attempt that succeeds at
 /// once costs no clock read and no timer. A zero delay skips the timer
 /// too, and a run of zero-delay retries yields to the executor after every
-/// 64 attempts, so it never holds a thread for long.
+/// 64th attempt, so it never holds a thread for long.
 ///
 /// # Errors
 ///
@@ -411,8 +411,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
         self
     }
 
-    /// Seeds the jitter, so the delays are the same on every run (seeds 0
-    /// and 1 give the same delays).
+    /// Seeds the jitter, so the delays are the same on every run.
     ///
     /// # Examples
     ///
