@@ -4,8 +4,23 @@
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
-use anyrt_core::{AmbientRuntime, Sleep, Timer};
+use anyrt_core::{AmbientRuntime, Runtime, Sleep, Timer, with_runtime};
+use anyrt_test::TestRuntime;
 use futures_lite::future::poll_once;
+
+/// The timer of a sleep made here, as its `Debug` output names it.
+fn expected_timer() -> &'static str {
+    match anyrt_test::runtime().expect("inside the harness") {
+        TestRuntime::Smol | TestRuntime::AsyncStd => "async-io",
+        TestRuntime::BlockOn => "fallback",
+        _ => "tokio",
+    }
+}
+
+/// Whether `sleep` is on the timer named `timer`.
+fn on_timer(sleep: &impl std::fmt::Debug, timer: &str) -> bool {
+    format!("{sleep:?}").contains(&format!("timer: \"{timer}\""))
+}
 
 #[anyrt_test::test]
 async fn sleep_is_never_early() {
@@ -45,17 +60,29 @@ async fn huge_durations_saturate_without_panicking() {
     assert!(deadline >= anyrt_core::far_future());
 }
 
-#[anyrt_test::test]
-async fn reset_moves_a_pending_sleep_earlier() {
+/// Resets an hour's sleep to end in 5 ms, after one poll or before any.
+async fn reset_an_hour_to_5_ms(poll_first: bool) {
     let start = Instant::now();
     let mut sleep = pin!(anyrt_core::sleep(Duration::from_secs(3600)));
-    assert!(poll_once(sleep.as_mut()).await.is_none());
+    if poll_first {
+        assert!(poll_once(sleep.as_mut()).await.is_none());
+    }
     let new_deadline = Instant::now() + Duration::from_millis(5);
     sleep.as_mut().reset(new_deadline);
     assert_eq!(sleep.deadline(), new_deadline);
     sleep.await;
     assert!(Instant::now() >= new_deadline);
     assert!(start.elapsed() < Duration::from_secs(3600));
+}
+
+#[anyrt_test::test]
+async fn reset_moves_a_pending_sleep_earlier() {
+    reset_an_hour_to_5_ms(true).await;
+}
+
+#[anyrt_test::test]
+async fn reset_before_the_first_poll_moves_the_deadline() {
+    reset_an_hour_to_5_ms(false).await;
 }
 
 #[anyrt_test::test]
@@ -75,4 +102,45 @@ async fn virtual_sleep_completes_exactly_at_its_deadline(clock: anyrt_core::Virt
     assert_eq!(anyrt_core::now() - start, Duration::from_millis(1500));
     assert_eq!(clock.elapsed(), Duration::from_millis(1500));
     assert_eq!(clock.pending_sleepers(), 0);
+}
+
+/// A sleep made in a poll of this future, handed out unpolled.
+async fn made_not_polled() -> anyrt_core::futures::AnySleep {
+    anyrt_core::sleep(Duration::from_millis(2))
+}
+
+#[anyrt_test::test]
+async fn a_sleep_keeps_the_timer_found_where_it_was_made() {
+    // Made here, first polled under an override: the timer found here.
+    let mut here = pin!(anyrt_core::sleep(Duration::from_millis(2)));
+    assert!(on_timer(&here, expected_timer()), "{here:?}");
+    with_runtime(Runtime::Fallback, async {
+        assert!(poll_once(here.as_mut()).await.is_none());
+    })
+    .await;
+    assert!(on_timer(&here, expected_timer()), "{here:?}");
+    // Made under an override, first polled outside it: the override's.
+    let made_there = with_runtime(Runtime::Fallback, made_not_polled()).await;
+    let mut there = pin!(made_there);
+    assert!(poll_once(there.as_mut()).await.is_none());
+    assert!(on_timer(&there, "fallback"), "{there:?}");
+    here.await;
+    there.await;
+}
+
+#[anyrt_test::test]
+async fn a_sleep_on_a_runtime_value_completes_on_another_thread() {
+    // On tokio the value holds the runtime's handle: the sleep, first
+    // polled on a thread outside every runtime, is still tokio's.
+    let deadline = Instant::now() + Duration::from_millis(3);
+    let sleep = Runtime::current().sleep_until(deadline);
+    let (done, finished) = futures::channel::oneshot::channel();
+    std::thread::spawn(move || {
+        futures::executor::block_on(sleep);
+        let _ = done.send(Instant::now());
+    });
+    let at = finished
+        .await
+        .expect("the thread sends when the sleep ends");
+    assert!(at >= deadline);
 }

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::Spawn;
 use crate::ambient::{self, Ambient, with_current};
-use crate::sleep::AnySleep;
+use crate::sleep::{AnySleep, Plan};
 use crate::task::{Inner, Task};
-use crate::timer::{Timer, deadline_after};
+use crate::timer::{BoxSleep, Timer, deadline_after};
 
 /// A runtime whose timer and spawner anyrt uses.
 ///
@@ -105,17 +105,21 @@ impl Timer for Runtime {
     }
 
     fn sleep_until(&self, deadline: Instant) -> AnySleep {
+        self.choice(deadline).into_sleep()
+    }
+}
+
+impl Runtime {
+    /// This runtime's timer, for a sleep until `deadline`.
+    fn choice(&self, deadline: Instant) -> Choice {
         match self {
             #[cfg(feature = "tokio")]
-            Runtime::Tokio(handle) => {
-                let _enter = handle.enter();
-                AnySleep::tokio(deadline)
-            }
+            Runtime::Tokio(handle) => Choice::Planned(deadline, Plan::Handle(handle.clone())),
             #[cfg(feature = "smol")]
-            Runtime::Smol => AnySleep::async_io(deadline),
+            Runtime::Smol => Choice::Planned(deadline, Plan::AsyncIo),
             #[cfg(feature = "async-std")]
-            Runtime::AsyncStd => AnySleep::async_io(deadline),
-            Runtime::Fallback => AnySleep::fallback(deadline),
+            Runtime::AsyncStd => Choice::Planned(deadline, Plan::AsyncIo),
+            Runtime::Fallback => Choice::Planned(deadline, Plan::Fallback),
         }
     }
 }
@@ -198,20 +202,20 @@ impl Timer for AmbientRuntime {
     #[inline]
     fn sleep_until(&self, deadline: Instant) -> AnySleep {
         // Outside any wrapper (the common case) one check of a thread-local
-        // leads straight to the detected runtime's sleep.
+        // leads straight to the detected runtime's timer.
         if ambient::is_empty() {
-            detected_sleep(deadline)
+            detected(deadline).into_sleep()
         } else {
-            context_sleep(When::At(deadline))
+            in_context(When::At(deadline)).into_sleep()
         }
     }
 
     #[inline]
     fn sleep(&self, duration: Duration) -> AnySleep {
         if ambient::is_empty() {
-            detected_sleep(deadline_after(Instant::now(), duration))
+            detected(deadline_after(Instant::now(), duration)).into_sleep()
         } else {
-            context_sleep(When::After(duration))
+            in_context(When::After(duration)).into_sleep()
         }
     }
 }
@@ -233,28 +237,54 @@ impl When {
     }
 }
 
-/// A sleep under a context: its timer override, else its runtime override,
-/// else the detected runtime (a context may hold only values).
+/// The timer chosen for a sleep, and its deadline. Choosing (which may take
+/// a call) writes only this small value; [`Choice::into_sleep`] then makes
+/// the sleep with stores alone, tokio's excepted, so that a sleep of
+/// async-io's or the fallback timer is built where it is stored. (A sleep
+/// written by a call on one path and by stores on another is built in a
+/// temporary and moved, and that move of a value just written field by
+/// field stalls on store forwarding.)
+enum Choice {
+    /// tokio's timer, of the runtime the caller is inside.
+    #[cfg(feature = "tokio")]
+    Tokio(Instant),
+    /// A timer whose sleep is made at its first poll.
+    Planned(Instant, Plan),
+    /// The sleep of a timer override, already made.
+    Boxed(BoxSleep),
+}
+
+impl Choice {
+    #[inline]
+    fn into_sleep(self) -> AnySleep {
+        match self {
+            #[cfg(feature = "tokio")]
+            Choice::Tokio(deadline) => AnySleep::tokio(deadline),
+            Choice::Planned(deadline, plan) => AnySleep::planned(deadline, plan),
+            Choice::Boxed(sleep) => AnySleep::boxed(sleep),
+        }
+    }
+}
+
+/// The timer under a context: its timer override, else its runtime
+/// override, else the detected runtime (a context may hold only values).
 #[inline(never)]
-fn context_sleep(when: When) -> AnySleep {
+fn in_context(when: When) -> Choice {
     with_current(|ctx| match ctx.map(|ctx| (&ctx.timer, &ctx.runtime)) {
-        Some((Some(timer), _)) => AnySleep::boxed(timer.sleep_until(when.resolve(|| timer.now()))),
-        Some((None, Some(runtime))) => runtime.sleep_until(when.resolve(Instant::now)),
-        Some((None, None)) | None => detected_sleep(when.resolve(Instant::now)),
+        Some((Some(timer), _)) => Choice::Boxed(timer.sleep_until(when.resolve(|| timer.now()))),
+        Some((None, Some(runtime))) => runtime.choice(when.resolve(Instant::now)),
+        Some((None, None)) | None => detected(when.resolve(Instant::now)),
     })
 }
 
-/// The sleep of the detected runtime, without building a `Runtime` value.
+/// The timer of the detected runtime, without building a `Runtime` value.
 #[inline]
-fn detected_sleep(deadline: Instant) -> AnySleep {
+fn detected(deadline: Instant) -> Choice {
     #[cfg(feature = "tokio")]
     if crate::rt::tokio::inside() {
-        return AnySleep::tokio(deadline);
+        return Choice::Tokio(deadline);
     }
-    #[cfg(any(feature = "smol", feature = "async-std"))]
-    return AnySleep::async_io(deadline);
-    #[allow(unreachable_code)]
-    AnySleep::fallback(deadline)
+    Choice::Planned(deadline, Plan::without_tokio())
 }
 
 impl Spawn for AmbientRuntime {
