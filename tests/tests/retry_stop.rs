@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use anyrt_core::VirtualClock;
-use anyrt_retry::{Constant, Jitter, RetryBudget, StopReason, retry};
+use anyrt_retry::{Constant, Jitter, RetryBudget, RetryError, StopReason, retry};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -42,19 +42,25 @@ async fn first_success_sleeps_never(clock: VirtualClock) {
     assert_eq!(clock.pending_sleepers(), 0);
 }
 
+/// A retry of attempts that each take 2 s and fail, `delay` apart, within
+/// `max_elapsed`.
+async fn slow_failures(delay: Duration, max_elapsed: Duration) -> RetryError<&'static str> {
+    retry(|| async {
+        anyrt_core::sleep(2 * SEC).await;
+        Err::<(), _>("slow failure")
+    })
+    .backoff(constant(delay))
+    .max_attempts(attempts(100))
+    .max_elapsed(max_elapsed)
+    .await
+    .unwrap_err()
+}
+
 #[anyrt_test::test(virtual_time)]
 async fn elapsed_counts_slow_attempts(clock: VirtualClock) {
     // Attempts take 2 s and sleeps 1 s: attempts start at 0, 3, 6 and 9 s;
     // at 11 s a sleep would end at 12 s, past the 10 s limit.
-    let err = retry(|| async {
-        anyrt_core::sleep(2 * SEC).await;
-        Err::<(), _>("slow failure")
-    })
-    .backoff(constant(SEC))
-    .max_attempts(attempts(100))
-    .max_elapsed(10 * SEC)
-    .await
-    .unwrap_err();
+    let err = slow_failures(SEC, 10 * SEC).await;
     assert!(err.reason().is_elapsed());
     assert_eq!(err.attempts(), 4);
     assert_eq!(clock.elapsed(), 11 * SEC);
@@ -64,15 +70,7 @@ async fn elapsed_counts_slow_attempts(clock: VirtualClock) {
 async fn elapsed_stops_zero_delay_retries_too(clock: VirtualClock) {
     // Attempts take 2 s and retry at once: they start at 0, 2 and 4 s; at
     // 6 s the next would start past the 5 s limit.
-    let err = retry(|| async {
-        anyrt_core::sleep(2 * SEC).await;
-        Err::<(), _>("slow failure")
-    })
-    .backoff(constant(Duration::ZERO))
-    .max_attempts(attempts(100))
-    .max_elapsed(5 * SEC)
-    .await
-    .unwrap_err();
+    let err = slow_failures(Duration::ZERO, 5 * SEC).await;
     assert!(err.reason().is_elapsed());
     assert_eq!(err.attempts(), 3);
     assert_eq!(clock.elapsed(), 6 * SEC);

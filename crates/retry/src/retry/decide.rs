@@ -72,7 +72,14 @@ impl Rules {
 
     /// The `max_elapsed` limit, if any.
     pub(crate) fn max_elapsed(&self) -> Option<Duration> {
-        (self.max_elapsed != u64::MAX).then(|| Duration::from_nanos(self.max_elapsed))
+        self.limited()
+            .then(|| Duration::from_nanos(self.max_elapsed))
+    }
+
+    /// Whether `max_elapsed` is set.
+    #[inline]
+    fn limited(&self) -> bool {
+        self.max_elapsed != u64::MAX
     }
 
     #[inline]
@@ -92,7 +99,7 @@ impl Rules {
     /// called, and then only counting, when a retry resumes after a yield.)
     #[inline]
     pub(crate) fn begin_attempt(&mut self) {
-        if self.attempts == 0 && (self.budget.is_some() || self.max_elapsed != u64::MAX) {
+        if self.attempts == 0 && (self.budget.is_some() || self.limited()) {
             self.begin_first();
         }
         self.attempts = self.attempts.saturating_add(1);
@@ -110,7 +117,7 @@ impl Rules {
         if let Some(budget) = &self.budget {
             budget.deposit();
         }
-        if self.max_elapsed != u64::MAX {
+        if self.limited() {
             self.start = Some(anyrt_core::now());
         }
     }
@@ -121,20 +128,25 @@ impl Rules {
     /// if `max_elapsed` is set.
     #[inline]
     fn check_now(&self) -> Result<(), StopReason> {
-        if self.budget.is_none() && self.max_elapsed == u64::MAX {
+        if self.budget.is_none() && !self.limited() {
             return Ok(());
         }
         self.check_now_slow()
     }
 
     fn check_now_slow(&self) -> Result<(), StopReason> {
-        if self.max_elapsed != u64::MAX {
+        if self.limited() {
             self.check_elapsed(anyrt_core::now())?;
         }
+        // Spent at once: the attempt starts now.
+        self.withdraw().map(drop)
+    }
+
+    /// The retry taken from the budget, if there is one.
+    fn withdraw(&self) -> Result<Option<Withdrawal>, StopReason> {
         match &self.budget {
-            // Spent at once: the attempt starts now.
-            Some(budget) => budget.withdraw().map(drop).ok_or(StopReason::Budget),
-            None => Ok(()),
+            Some(budget) => budget.withdraw().map(Some).ok_or(StopReason::Budget),
+            None => Ok(None),
         }
     }
 
@@ -156,11 +168,10 @@ impl Rules {
     /// `max_elapsed` or at or past the ambient deadline, or the budget is
     /// empty. The clock is read only if a time limit is set.
     fn check_sleep(&self, delay: Duration) -> Result<Wait, StopReason> {
-        let limited = self.max_elapsed != u64::MAX;
         let deadline = anyrt_deadline::current().map(|d| d.instant());
-        let until = if deadline.is_some() || limited {
+        let until = if deadline.is_some() || self.limited() {
             let until = anyrt_core::deadline_after(anyrt_core::now(), delay);
-            if limited {
+            if self.limited() {
                 self.check_elapsed(until)?;
             }
             if deadline.is_some_and(|deadline| until >= deadline) {
@@ -170,14 +181,10 @@ impl Rules {
         } else {
             None
         };
-        let withdrawal = match &self.budget {
-            Some(budget) => Some(budget.withdraw().ok_or(StopReason::Budget)?),
-            None => None,
-        };
         Ok(Wait {
             delay,
             until,
-            withdrawal,
+            withdrawal: self.withdraw()?,
         })
     }
 }
