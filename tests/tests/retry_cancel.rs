@@ -235,3 +235,72 @@ async fn retry_with_dropped_at_every_poll_loses_nothing() {
     assert!(checked >= 7, "only {checked} cancel points");
     assert_eq!(*log.borrow(), [1, 2, 3, 4]);
 }
+
+/// An attempt that counts the attempts alive (made and not yet dropped)
+/// and records, at each poll, how many there were.
+struct Counted<'a> {
+    alive: &'a Cell<u32>,
+    seen: &'a RefCell<Vec<u32>>,
+}
+
+impl<'a> Counted<'a> {
+    fn new(alive: &'a Cell<u32>, seen: &'a RefCell<Vec<u32>>) -> Self {
+        alive.set(alive.get() + 1);
+        Counted { alive, seen }
+    }
+}
+
+impl std::future::Future for Counted<'_> {
+    type Output = Result<(), ()>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        self.seen.borrow_mut().push(self.alive.get());
+        std::task::Poll::Ready(Err(()))
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.alive.set(self.alive.get() - 1);
+    }
+}
+
+#[anyrt_test::test]
+async fn a_finished_attempt_is_dropped_before_the_next_is_polled() {
+    let (alive, seen) = (Cell::new(0), RefCell::new(Vec::new()));
+    let err = retry(|| Counted::new(&alive, &seen))
+        .backoff(Constant::new(Duration::ZERO))
+        .max_attempts(NonZeroU32::new(200).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts(), 200);
+    // Runs of zero-delay attempts, and the yields between them.
+    assert_eq!(*seen.borrow(), vec![1; 200], "attempts alive at each poll");
+    assert_eq!(alive.get(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_finished_attempt_is_dropped_before_the_sleep() {
+    let (alive, seen) = (Cell::new(0), RefCell::new(Vec::new()));
+    let retrying = retry(|| Counted::new(&alive, &seen))
+        .backoff(Constant::new(10 * SEC).jitter(Jitter::None))
+        .max_attempts(NonZeroU32::new(3).unwrap());
+    // At 5 s the retry sleeps between its first and second attempt.
+    let during_sleep = Cell::new(None);
+    let raced = future::or(async { Some(retrying.await) }, async {
+        anyrt_core::sleep(5 * SEC).await;
+        during_sleep.set(Some(alive.get()));
+        None
+    })
+    .await;
+    assert!(raced.is_none());
+    assert_eq!(*seen.borrow(), [1]);
+    assert_eq!(
+        during_sleep.get(),
+        Some(0),
+        "attempts alive during the sleep"
+    );
+}

@@ -20,19 +20,65 @@ pub(crate) struct Config<B, W, N, H> {
 }
 
 /// Everything that does not change type when the builder methods run,
-/// kept small: the whole retry future is moved at least once on `.await`.
+/// kept small: the whole retry future is moved at least once on `.await`,
+/// and building it writes every field.
 pub(crate) struct Rules {
+    /// The number of the current attempt, the first included: 1 from the
+    /// start, so the first poll writes nothing here.
     pub(crate) attempts: u32,
     pub(crate) max_attempts: u32,
-    /// `max_elapsed` in nanoseconds; `u64::MAX` (584 years) is no limit.
-    max_elapsed: u64,
-    /// The delay before the current attempt.
-    prev: Duration,
-    start: Option<Instant>,
-    pub(crate) budget: Option<RetryBudget>,
+    /// The delay before the current attempt, in nanoseconds (saturated).
+    prev: u64,
+    /// The budget and `max_elapsed`, when either is set: one field to test
+    /// (and to write when building the retry) when neither is.
+    limits: Option<Limits>,
     /// The random source of jitter: set by `.seed`, or from the thread's
     /// generator at the first retry.
     rng: Option<Rng>,
+}
+
+/// The stop rules that need a clock or a shared budget.
+struct Limits {
+    /// `max_elapsed` in nanoseconds; `u64::MAX` (584 years) is no limit.
+    max_elapsed: u64,
+    /// When the first attempt started, if `max_elapsed` is set.
+    start: Option<Instant>,
+    budget: Option<RetryBudget>,
+}
+
+impl Limits {
+    const NONE: Limits = Limits {
+        max_elapsed: u64::MAX,
+        start: None,
+        budget: None,
+    };
+
+    /// Whether `max_elapsed` is set.
+    fn timed(&self) -> bool {
+        self.max_elapsed != u64::MAX
+    }
+
+    /// Stops if `until` is more than `max_elapsed` after the first attempt
+    /// started.
+    fn check_elapsed(&self, until: Instant) -> Result<(), StopReason> {
+        match self.start {
+            Some(start)
+                if until.saturating_duration_since(start).as_nanos()
+                    > u128::from(self.max_elapsed) =>
+            {
+                Err(StopReason::Elapsed)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The retry taken from the budget, if there is one.
+    fn withdraw(&self) -> Result<Option<Withdrawal>, StopReason> {
+        match &self.budget {
+            Some(budget) => budget.withdraw().map(Some).ok_or(StopReason::Budget),
+            None => Ok(None),
+        }
+    }
 }
 
 /// What follows a failed attempt that is to be retried.
@@ -55,31 +101,55 @@ pub(crate) struct Wait {
 impl Rules {
     pub(crate) const fn new() -> Self {
         Rules {
-            attempts: 0,
+            attempts: 1,
             max_attempts: 3,
-            max_elapsed: u64::MAX,
-            prev: Duration::ZERO,
-            start: None,
-            budget: None,
+            prev: 0,
+            limits: None,
             rng: None,
         }
     }
 
+    /// The limits, set up on first use.
+    fn limits_mut(&mut self) -> &mut Limits {
+        self.limits.get_or_insert(Limits::NONE)
+    }
+
     #[inline]
     pub(crate) fn set_max_elapsed(&mut self, max_elapsed: Duration) {
-        self.max_elapsed = u64::try_from(max_elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.limits_mut().max_elapsed = crate::backoff::nanos(max_elapsed);
+        if self
+            .limits
+            .as_ref()
+            .is_some_and(|l| !l.timed() && l.budget.is_none())
+        {
+            self.limits = None;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn set_budget(&mut self, budget: RetryBudget) {
+        self.limits_mut().budget = Some(budget);
+    }
+
+    /// The budget that retries are taken from, if any.
+    #[inline]
+    pub(crate) fn budget(&self) -> Option<&RetryBudget> {
+        self.limits.as_ref()?.budget.as_ref()
     }
 
     /// The `max_elapsed` limit, if any.
     pub(crate) fn max_elapsed(&self) -> Option<Duration> {
-        self.limited()
-            .then(|| Duration::from_nanos(self.max_elapsed))
+        let limits = self.limits.as_ref()?;
+        limits
+            .timed()
+            .then(|| Duration::from_nanos(limits.max_elapsed))
     }
 
-    /// Whether `max_elapsed` is set.
+    /// Whether a budget or `max_elapsed` is set: the first attempt then
+    /// pays into the budget or reads the clock.
     #[inline]
-    fn limited(&self) -> bool {
-        self.max_elapsed != u64::MAX
+    pub(crate) fn checked(&self) -> bool {
+        self.limits.is_some()
     }
 
     #[inline]
@@ -94,17 +164,6 @@ impl Rules {
         self.rng.get_or_insert_with(Rng::new)
     }
 
-    /// Counts the first attempt, about to start; it also pays into the
-    /// budget and, when a time limit needs it, reads the clock. (Also
-    /// called, and then only counting, when a retry resumes after a yield.)
-    #[inline]
-    pub(crate) fn begin_attempt(&mut self) {
-        if self.attempts == 0 && (self.budget.is_some() || self.limited()) {
-            self.begin_first();
-        }
-        self.attempts = self.attempts.saturating_add(1);
-    }
-
     /// Counts a retry about to start. `decide` allowed it, so the count is
     /// below `max_attempts` and cannot overflow.
     #[inline]
@@ -112,13 +171,17 @@ impl Rules {
         self.attempts += 1;
     }
 
+    /// The first attempt is about to start, with a budget or `max_elapsed`
+    /// set: it pays into the budget and, for a time limit, reads the clock.
     #[cold]
-    fn begin_first(&mut self) {
-        if let Some(budget) = &self.budget {
-            budget.deposit();
-        }
-        if self.limited() {
-            self.start = Some(anyrt_core::now());
+    pub(crate) fn begin_first(&mut self) {
+        if let Some(limits) = &mut self.limits {
+            if let Some(budget) = &limits.budget {
+                budget.deposit();
+            }
+            if limits.timed() {
+                limits.start = Some(anyrt_core::now());
+            }
         }
     }
 
@@ -128,39 +191,9 @@ impl Rules {
     /// if `max_elapsed` is set.
     #[inline]
     fn check_now(&self) -> Result<(), StopReason> {
-        if self.budget.is_none() && !self.limited() {
-            return Ok(());
-        }
-        self.check_now_slow()
-    }
-
-    fn check_now_slow(&self) -> Result<(), StopReason> {
-        if self.limited() {
-            self.check_elapsed(anyrt_core::now())?;
-        }
-        // Spent at once: the attempt starts now.
-        self.withdraw().map(drop)
-    }
-
-    /// The retry taken from the budget, if there is one.
-    fn withdraw(&self) -> Result<Option<Withdrawal>, StopReason> {
-        match &self.budget {
-            Some(budget) => budget.withdraw().map(Some).ok_or(StopReason::Budget),
-            None => Ok(None),
-        }
-    }
-
-    /// Stops if the sleep would end more than `max_elapsed` after the first
-    /// attempt started.
-    fn check_elapsed(&self, until: Instant) -> Result<(), StopReason> {
-        match self.start {
-            Some(start)
-                if until.saturating_duration_since(start).as_nanos()
-                    > u128::from(self.max_elapsed) =>
-            {
-                Err(StopReason::Elapsed)
-            }
-            _ => Ok(()),
+        match &self.limits {
+            None => Ok(()),
+            Some(limits) => check_now_slow(limits),
         }
     }
 
@@ -169,10 +202,11 @@ impl Rules {
     /// empty. The clock is read only if a time limit is set.
     fn check_sleep(&self, delay: Duration) -> Result<Wait, StopReason> {
         let deadline = anyrt_deadline::current().map(|d| d.instant());
-        let until = if deadline.is_some() || self.limited() {
+        let timed = self.limits.as_ref().filter(|limits| limits.timed());
+        let until = if deadline.is_some() || timed.is_some() {
             let until = anyrt_core::deadline_after(anyrt_core::now(), delay);
-            if self.limited() {
-                self.check_elapsed(until)?;
+            if let Some(limits) = timed {
+                limits.check_elapsed(until)?;
             }
             if deadline.is_some_and(|deadline| until >= deadline) {
                 return Err(StopReason::Deadline);
@@ -181,18 +215,38 @@ impl Rules {
         } else {
             None
         };
+        let withdrawal = match &self.limits {
+            Some(limits) => limits.withdraw()?,
+            None => None,
+        };
         Ok(Wait {
             delay,
             until,
-            withdrawal: self.withdraw()?,
+            withdrawal,
         })
     }
 }
 
+/// [`Rules::check_now`] with a budget or `max_elapsed` set.
+fn check_now_slow(limits: &Limits) -> Result<(), StopReason> {
+    if limits.timed() {
+        limits.check_elapsed(anyrt_core::now())?;
+    }
+    // Spent at once: the attempt starts now.
+    limits.withdraw().map(drop)
+}
+
 impl<B: Backoff, W, N, H> Config<B, W, N, H> {
-    /// Decides what follows the failure `error` of the current attempt.
+    /// Decides what follows the failure `error` of attempt number
+    /// `attempts` (the count in `rules`, passed in so that a caller's loop
+    /// can keep it in a register).
     #[inline]
-    pub(crate) fn decide<E>(&mut self, error: &E) -> Result<Next, StopReason>
+    pub(crate) fn decide<E>(
+        &mut self,
+        error: &E,
+        attempts: u32,
+        max_attempts: u32,
+    ) -> Result<Next, StopReason>
     where
         W: Condition<E>,
         N: Notify<E>,
@@ -202,24 +256,26 @@ impl<B: Backoff, W, N, H> Config<B, W, N, H> {
             return Err(StopReason::NotRetryable);
         }
         let rules = &mut self.rules;
-        if rules.attempts >= rules.max_attempts {
+        if attempts >= max_attempts {
             return Err(StopReason::Attempts);
         }
         let delay = match self.hint.hint(error) {
             Some(hint) => hint.min(self.backoff.max_delay()),
             None => {
-                let (attempts, prev) = (rules.attempts, rules.prev);
+                let prev = Duration::from_nanos(rules.prev);
                 self.backoff.delay(attempts, prev, rules.rng())
             }
         };
         let next = if delay.is_zero() {
             rules.check_now()?;
+            rules.prev = 0;
             Next::Now
         } else {
-            Next::After(rules.check_sleep(delay)?)
+            let wait = rules.check_sleep(delay)?;
+            rules.prev = crate::backoff::nanos(delay);
+            Next::After(wait)
         };
-        rules.prev = delay;
-        self.notify.notify(error, rules.attempts, delay);
+        self.notify.notify(error, attempts, delay);
         Ok(next)
     }
 }

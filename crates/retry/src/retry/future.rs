@@ -10,7 +10,7 @@ use anyrt_core::futures::AnySleep;
 use pin_project_lite::pin_project;
 
 use super::Retry;
-use super::decide::{Next, Wait};
+use super::decide::{Config, Next, Wait};
 use super::hooks::{Attempts, Condition, Hint, Notify, Operation, WithState};
 use crate::backoff::Backoff;
 use crate::budget::{RetryBudget, Withdrawal, Withdrawn};
@@ -18,7 +18,21 @@ use crate::error::RetryError;
 
 pin_project! {
     #[project = StateProj]
+    // A word-sized tag puts the attempt at an offset that is a multiple of
+    // eight: a compiler that writes a small attempt with word-wide stores
+    // then never writes across a cache line.
+    #[repr(u64)]
     pub(crate) enum State<Fut> {
+        // Not polled yet. The first poll only counts the first attempt: it
+        // reads nothing back of what building the retry just wrote (a load
+        // of a field written a moment before, merged into a wider store,
+        // can stall on store forwarding).
+        New,
+        // Not polled yet, with a budget or `max_elapsed` to set up at the
+        // first poll (the builder methods that set them say so here).
+        NewChecked,
+        // Between two attempts, after a yield: the next attempt is counted
+        // when polled.
         Idle,
         Attempt { #[pin] fut: Fut },
         // The sleep itself is the `Retry`'s boxed `sleep`.
@@ -43,61 +57,96 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let mut outcome = match this.state.as_mut().project() {
+        let this = self.project();
+        let (op, config, mut state, pause) = (this.op, this.config, this.state, this.pause);
+        let outcome = match state.as_mut().project() {
+            StateProj::New => start(op, state.as_mut(), cx),
+            StateProj::NewChecked => {
+                config.rules.begin_first();
+                start(op, state.as_mut(), cx)
+            }
             StateProj::Idle => {
-                this.config.rules.begin_attempt();
-                start(this.op, this.state.as_mut(), cx)
+                config.rules.begin_retry();
+                start(op, state.as_mut(), cx)
             }
             StateProj::Attempt { fut } => fut.poll(cx),
             StateProj::Sleeping => {
-                ready!(poll_pause(this.pause, cx));
-                this.config.rules.begin_retry();
-                start(this.op, this.state.as_mut(), cx)
+                ready!(poll_pause(pause, cx));
+                config.rules.begin_retry();
+                start(op, state.as_mut(), cx)
             }
             StateProj::Done => panic!("`Retry` polled after completion"),
         };
-        // Each turn handles the outcome of one attempt. The next attempt is
-        // started and polled within the turn, so a run of failures with
-        // zero delays stays in this loop and never dispatches on the state.
-        loop {
-            let error = match ready!(outcome) {
-                Ok(value) => {
-                    this.state.set(State::Done);
-                    return Poll::Ready(Ok(value));
-                }
-                Err(error) => error,
-            };
-            // The finished attempt is dropped before any sleep.
-            this.state.set(State::Idle);
-            match this.config.decide(&error) {
-                // A zero delay goes straight to the next attempt, without
-                // the timer.
-                Ok(Next::Now) => {
-                    // Attempts that fail at once with no delay would keep
-                    // this poll, and the executor's thread, for as long as
-                    // the attempts last: every so often, yield instead.
-                    if this.config.rules.attempts % ZERO_DELAY_TURNS == 0 {
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                }
-                Ok(Next::After(wait)) => {
-                    let withdrawn = hold(&this.config.rules.budget, wait.withdrawal);
-                    start_pause(this.pause, wait, withdrawn);
-                    this.state.set(State::Sleeping);
-                    drop(error);
-                    ready!(poll_pause(this.pause, cx));
-                }
-                Err(reason) => {
-                    this.state.set(State::Done);
-                    let attempts = this.config.rules.attempts;
-                    return Poll::Ready(Err(RetryError::new(error, reason, attempts)));
+        turns(op, config, state, pause, cx, outcome)
+    }
+}
+
+/// Handles the outcome of attempts until one is pending, succeeds or is the
+/// last. The next attempt is started and polled within the turn, so a run
+/// of failures with zero delays stays in this loop and never dispatches on
+/// the state.
+///
+/// The pieces of the `Retry` come as separate borrows, and the attempt
+/// count and cap are read once into locals (the count is written back at
+/// each turn, never read back): an attempt's code could otherwise, as far
+/// as the compiler knows, change them, and every turn would load them.
+#[inline]
+fn turns<Op, B, W, N, H>(
+    op: &mut Op,
+    config: &mut Config<B, W, N, H>,
+    mut state: Pin<&mut State<Op::Future>>,
+    pause: &mut PauseSlot,
+    cx: &mut Context<'_>,
+    mut outcome: Poll<Result<Op::Ok, Op::Error>>,
+) -> Poll<Result<Op::Ok, RetryError<Op::Error>>>
+where
+    Op: Operation,
+    B: Backoff,
+    W: Condition<Op::Error>,
+    N: Notify<Op::Error>,
+    H: Hint<Op::Error>,
+{
+    let (mut attempts, max_attempts) = (config.rules.attempts, config.rules.max_attempts);
+    loop {
+        let error = match ready!(outcome) {
+            Ok(value) => {
+                state.set(State::Done);
+                return Poll::Ready(Ok(value));
+            }
+            Err(error) => error,
+        };
+        // The finished attempt stays where it is until the next one
+        // replaces it, or the sleep does: it is dropped before any sleep,
+        // and before the next attempt is first polled.
+        match config.decide(&error, attempts, max_attempts) {
+            // A zero delay goes straight to the next attempt, without the
+            // timer.
+            Ok(Next::Now) => {
+                // Attempts that fail at once with no delay would keep this
+                // poll, and the executor's thread, for as long as the
+                // attempts last: every so often, yield instead.
+                if attempts % ZERO_DELAY_TURNS == 0 {
+                    state.set(State::Idle);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
                 }
             }
-            this.config.rules.begin_retry();
-            outcome = start(this.op, this.state.as_mut(), cx);
+            Ok(Next::After(wait)) => {
+                state.set(State::Sleeping);
+                drop(error);
+                let withdrawn = hold(config.rules.budget(), wait.withdrawal);
+                start_pause(pause, wait, withdrawn);
+                ready!(poll_pause(pause, cx));
+            }
+            Err(reason) => {
+                state.set(State::Done);
+                return Poll::Ready(Err(RetryError::new(error, reason, attempts)));
+            }
         }
+        // `decide` allowed a retry, so the count is below `max_attempts`.
+        attempts += 1;
+        config.rules.attempts = attempts;
+        outcome = start(op, state.as_mut(), cx);
     }
 }
 
@@ -119,8 +168,8 @@ fn start<Op: Operation>(
 
 /// Polls the armed pause; when it ends, the retry it holds from the budget
 /// is spent on the attempt about to start.
-fn poll_pause(pause: &mut Option<Pin<Box<Pause>>>, cx: &mut Context<'_>) -> Poll<()> {
-    if let Some(pause) = pause {
+fn poll_pause(pause: &mut PauseSlot, cx: &mut Context<'_>) -> Poll<()> {
+    if let Some(pause) = &mut pause.0 {
         let pause = pause.as_mut().project();
         ready!(pause.sleep.poll(cx));
         spend(pause.withdrawn.take());
@@ -139,13 +188,38 @@ pin_project! {
     }
 }
 
+/// Where a retry keeps its [`Pause`], if it ever slept. Most retries never
+/// sleep: dropping an empty slot is one test, inline, and the boxed pause
+/// is dropped out of line.
+pub(crate) struct PauseSlot(Option<Pin<Box<Pause>>>);
+
+impl PauseSlot {
+    pub(crate) const EMPTY: PauseSlot = PauseSlot(None);
+}
+
+impl Drop for PauseSlot {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(pause) = self.0.take() {
+            drop_pause(pause);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn drop_pause(pause: Pin<Box<Pause>>) {
+    drop(pause);
+}
+
 /// Arms the retry's pause for `wait`: the first pause is allocated, later
 /// ones move its sleep's deadline.
 fn start_pause(
-    slot: &mut Option<Pin<Box<Pause>>>,
+    slot: &mut PauseSlot,
     wait: Wait,
     withdrawn: Option<Withdrawn>,
 ) -> Pin<&mut AnySleep> {
+    let slot = &mut slot.0;
     match slot {
         Some(pause) => {
             let until = wait
@@ -168,8 +242,8 @@ fn start_pause(
 }
 
 /// Holds the retry withdrawn from `budget` across a sleep.
-fn hold(budget: &Option<RetryBudget>, withdrawal: Option<Withdrawal>) -> Option<Withdrawn> {
-    Some(Withdrawn::new(budget.as_ref()?, withdrawal?))
+fn hold(budget: Option<&RetryBudget>, withdrawal: Option<Withdrawal>) -> Option<Withdrawn> {
+    Some(Withdrawn::new(budget?, withdrawal?))
 }
 
 /// The attempt that `withdrawn` paid for is starting.
@@ -236,8 +310,10 @@ where
             ..
         } = self;
         async move {
-            let mut pause = None;
-            config.rules.begin_attempt();
+            let mut pause = PauseSlot::EMPTY;
+            if config.rules.checked() {
+                config.rules.begin_first();
+            }
             loop {
                 // The error is dropped before the sleep, as in `Retry`.
                 let next = {
@@ -245,7 +321,7 @@ where
                         Ok(value) => return Ok(value),
                         Err(error) => error,
                     };
-                    match config.decide(&error) {
+                    match config.decide(&error, config.rules.attempts, config.rules.max_attempts) {
                         Ok(next) => next,
                         Err(reason) => {
                             let attempts = config.rules.attempts;
@@ -263,7 +339,7 @@ where
                     // Held across the sleep: dropped with this future, it
                     // gives its retry back to the budget.
                     Next::After(wait) => {
-                        let withdrawn = hold(&config.rules.budget, wait.withdrawal);
+                        let withdrawn = hold(config.rules.budget(), wait.withdrawal);
                         start_pause(&mut pause, wait, None).await;
                         spend(withdrawn);
                     }
@@ -276,15 +352,17 @@ where
 
 impl<Op: Attempts, B, W, N, H> fmt::Debug for Retry<Op, B, W, N, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Idle => "idle",
-            State::Attempt { .. } => "attempt",
-            State::Sleeping => "sleeping",
-            State::Done => "done",
+        let (state, attempts) = match &self.state {
+            // The first attempt is counted before it starts.
+            State::New | State::NewChecked => ("new", 0),
+            State::Idle => ("idle", self.config.rules.attempts),
+            State::Attempt { .. } => ("attempt", self.config.rules.attempts),
+            State::Sleeping => ("sleeping", self.config.rules.attempts),
+            State::Done => ("done", self.config.rules.attempts),
         };
         f.debug_struct("Retry")
             .field("state", &state)
-            .field("attempts", &self.config.rules.attempts)
+            .field("attempts", &attempts)
             .field("max_attempts", &self.config.rules.max_attempts)
             .field("max_elapsed", &self.config.rules.max_elapsed())
             .finish_non_exhaustive()

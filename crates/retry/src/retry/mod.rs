@@ -6,13 +6,12 @@ mod future;
 pub mod hooks;
 
 use std::num::NonZeroU32;
-use std::pin::Pin;
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
 use self::decide::{Config, Rules};
-use self::future::{Pause, State};
+use self::future::{PauseSlot, State};
 use self::hooks::{Always, Attempts, FromError, NoHint, Operation, Silent, WithState};
 use crate::backoff::{Backoff, Exponential};
 use crate::budget::RetryBudget;
@@ -129,8 +128,8 @@ fn new<Op: Attempts>(op: Op) -> Retry<Op> {
             hint: NoHint,
             rules: Rules::new(),
         },
-        state: State::Idle,
-        pause: None,
+        state: State::New,
+        pause: PauseSlot::EMPTY,
     }
 }
 
@@ -179,11 +178,25 @@ pin_project! {
         state: State<Op::InProgress>,
         // Boxed, so that the future stays small for the common case of no
         // sleep at all; allocated at the first sleep and reused by later ones.
-        pause: Option<Pin<Box<Pause>>>,
+        pause: PauseSlot,
     }
 }
 
 impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
+    /// After a stop rule changed: a retry not yet polled notes whether its
+    /// first poll has a budget or a clock to set up. (A retry already
+    /// polled, possible when it is `Unpin`, keeps its state.)
+    #[inline]
+    fn new_state(&mut self) {
+        if matches!(self.state, State::New | State::NewChecked) {
+            self.state = if self.config.rules.checked() {
+                State::NewChecked
+            } else {
+                State::New
+            };
+        }
+    }
+
     /// Swaps one hook or policy for another of a new type.
     #[inline]
     fn reconfigure<B2, W2, N2, H2>(
@@ -387,6 +400,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     #[inline]
     pub fn max_elapsed(mut self, max_elapsed: Duration) -> Self {
         self.config.rules.set_max_elapsed(max_elapsed);
+        self.new_state();
         self
     }
 
@@ -407,7 +421,8 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// ```
     #[inline]
     pub fn budget(mut self, budget: RetryBudget) -> Self {
-        self.config.rules.budget = Some(budget);
+        self.config.rules.set_budget(budget);
+        self.new_state();
         self
     }
 
