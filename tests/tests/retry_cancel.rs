@@ -304,3 +304,98 @@ async fn a_finished_attempt_is_dropped_before_the_sleep() {
         "attempts alive during the sleep"
     );
 }
+
+#[anyrt_test::test]
+async fn hooks_and_the_next_call_never_see_the_finished_attempt() {
+    let (alive, seen) = (Cell::new(0), RefCell::new(Vec::new()));
+    let (at_call, at_when, at_notify) = (
+        RefCell::new(Vec::new()),
+        RefCell::new(Vec::new()),
+        RefCell::new(Vec::new()),
+    );
+    let err = retry(|| {
+        at_call.borrow_mut().push(alive.get());
+        Counted::new(&alive, &seen)
+    })
+    .backoff(Constant::new(Duration::ZERO))
+    .max_attempts(NonZeroU32::new(4).unwrap())
+    .when(|_: &()| {
+        at_when.borrow_mut().push(alive.get());
+        true
+    })
+    .notify(|_: &(), _, _| at_notify.borrow_mut().push(alive.get()))
+    .await
+    .unwrap_err();
+    assert_eq!(err.attempts(), 4);
+    assert_eq!(
+        *at_call.borrow(),
+        [0; 4],
+        "attempts alive when the next is made"
+    );
+    assert_eq!(*at_when.borrow(), [0; 4], "attempts alive when `when` runs");
+    assert_eq!(
+        *at_notify.borrow(),
+        [0; 3],
+        "attempts alive when `notify` runs"
+    );
+}
+
+/// A budget with room for every retry of these tests, and its balance.
+fn roomy_budget() -> RetryBudget {
+    let budget = RetryBudget::builder()
+        .ratio(1.0)
+        .min_per_sec(0)
+        .max_balance(1_000)
+        .build()
+        .unwrap();
+    for _ in 0..500 {
+        budget.deposit();
+    }
+    budget
+}
+
+#[anyrt_test::test]
+async fn dropped_at_a_zero_delay_yield_gives_its_retry_back() {
+    let budget = roomy_budget();
+    let before = budget.balance();
+    let started = Cell::new(0_u64);
+    {
+        let mut retrying = pin!(
+            retry(|| {
+                started.set(started.get() + 1);
+                async { Err::<(), _>(()) }
+            })
+            .backoff(Constant::new(Duration::ZERO))
+            .max_attempts(NonZeroU32::new(1_000).unwrap())
+            .budget(budget.clone())
+        );
+        // The first poll runs attempts until the retry yields.
+        assert!(poll_once(retrying.as_mut()).await.is_none());
+    }
+    assert!(started.get() > 1 && started.get() < 1_000);
+    // One call paid in; each retry that started took one out, and the
+    // retry taken for the attempt after the yield came back.
+    assert_eq!(budget.balance(), before + 1 - (started.get() - 1));
+}
+
+#[anyrt_test::test]
+async fn retry_with_dropped_at_a_zero_delay_yield_gives_its_retry_back() {
+    let budget = roomy_budget();
+    let before = budget.balance();
+    let mut started = 0_u64;
+    {
+        let mut retrying = pin!(
+            retry_with(&mut started, async |started: &mut u64| {
+                *started += 1;
+                Err::<(), _>(())
+            })
+            .backoff(Constant::new(Duration::ZERO))
+            .max_attempts(NonZeroU32::new(1_000).unwrap())
+            .budget(budget.clone())
+            .run()
+        );
+        assert!(poll_once(retrying.as_mut()).await.is_none());
+    }
+    assert!(started > 1 && started < 1_000);
+    assert_eq!(budget.balance(), before + 1 - (started - 1));
+}

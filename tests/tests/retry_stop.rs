@@ -190,3 +190,36 @@ async fn budget_caps_a_storm_of_concurrent_calls(clock: VirtualClock) {
         total.get()
     );
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn max_elapsed_max_after_a_finite_one_lifts_the_limit(clock: VirtualClock) {
+    let calls = Cell::new(0);
+    let err = retry(|| async {
+        calls.set(calls.get() + 1);
+        Err::<(), _>(())
+    })
+    .backoff(constant(SEC))
+    .max_attempts(attempts(5))
+    .max_elapsed(SEC)
+    .max_elapsed(Duration::MAX)
+    .await
+    .unwrap_err();
+    assert_eq!((err.reason(), calls.get()), (StopReason::Attempts, 5));
+    assert_eq!(clock.elapsed(), 4 * SEC);
+}
+
+#[anyrt_test::test]
+async fn a_budget_set_before_lifting_max_elapsed_still_counts_the_call() {
+    let budget = RetryBudget::builder()
+        .ratio(1.0)
+        .min_per_sec(0)
+        .build()
+        .unwrap();
+    let out = retry(|| async { Ok::<_, ()>(1) })
+        .budget(budget.clone())
+        .max_elapsed(SEC)
+        .max_elapsed(Duration::MAX)
+        .await;
+    assert_eq!(out, Ok(1));
+    assert_eq!(budget.balance(), 1, "one call, one deposit");
+}

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use anyrt_retry::{Constant, retry, retry_with};
+use anyrt_retry::{Constant, Jitter, retry, retry_with};
 
 const ATTEMPTS: u32 = 1_000;
 /// The most attempts one poll may run.
@@ -78,4 +78,51 @@ async fn a_zero_delay_storm_with_state_yields_to_the_executor() {
         polls.get()
     );
     assert_eq!(calls, ATTEMPTS);
+}
+
+/// Attempts of the sleep tests: more than one poll may run, and few, as
+/// tokio's timer rounds each 1 ns sleep up to its 1 ms tick.
+const SLEEPING_ATTEMPTS: u32 = 130;
+
+#[anyrt_test::test]
+async fn a_storm_of_sleeps_already_over_yields_to_the_executor() {
+    let (calls, polls) = (Cell::new(0), Cell::new(0));
+    // A 1 ns sleep is over by its first poll on the runtimes whose timer
+    // does not round it up: the retry goes on within the same poll.
+    let retrying = retry(|| {
+        calls.set(calls.get() + 1);
+        async { Err::<(), _>("down") }
+    })
+    .backoff(Constant::new(Duration::from_nanos(1)).jitter(Jitter::None))
+    .max_attempts(NonZeroU32::new(SLEEPING_ATTEMPTS).unwrap());
+    let err = count_polls(&polls, retrying).await.unwrap_err();
+    assert_eq!(
+        (err.attempts(), calls.get()),
+        (SLEEPING_ATTEMPTS, SLEEPING_ATTEMPTS)
+    );
+    assert!(
+        polls.get() >= SLEEPING_ATTEMPTS.div_ceil(PER_POLL),
+        "{SLEEPING_ATTEMPTS} attempts ran in {} polls",
+        polls.get()
+    );
+}
+
+#[anyrt_test::test]
+async fn a_storm_of_sleeps_already_over_with_state_yields_to_the_executor() {
+    let (mut calls, polls) = (0_u32, Cell::new(0));
+    let retrying = retry_with(&mut calls, async |calls: &mut u32| {
+        *calls += 1;
+        Err::<(), _>("down")
+    })
+    .backoff(Constant::new(Duration::from_nanos(1)).jitter(Jitter::None))
+    .max_attempts(NonZeroU32::new(SLEEPING_ATTEMPTS).unwrap())
+    .run();
+    let err = count_polls(&polls, retrying).await.unwrap_err();
+    assert_eq!(err.attempts(), SLEEPING_ATTEMPTS);
+    assert!(
+        polls.get() >= SLEEPING_ATTEMPTS.div_ceil(PER_POLL),
+        "{SLEEPING_ATTEMPTS} attempts ran in {} polls",
+        polls.get()
+    );
+    assert_eq!(calls, SLEEPING_ATTEMPTS);
 }

@@ -56,38 +56,6 @@ pub(crate) enum Withdrawal {
     Balance,
 }
 
-/// A retry taken from a budget for an attempt that has not started yet: given
-/// back if it is dropped unspent (its retry future was dropped while it
-/// slept), so a cancelled retry costs the budget nothing.
-#[derive(Debug)]
-pub(crate) struct Withdrawn {
-    budget: RetryBudget,
-    withdrawal: Option<Withdrawal>,
-}
-
-impl Withdrawn {
-    /// Holds `withdrawal`, taken from `budget`, until it is spent.
-    pub(crate) fn new(budget: &RetryBudget, withdrawal: Withdrawal) -> Withdrawn {
-        Withdrawn {
-            budget: budget.clone(),
-            withdrawal: Some(withdrawal),
-        }
-    }
-
-    /// The attempt it paid for has started.
-    pub(crate) fn spend(mut self) {
-        self.withdrawal = None;
-    }
-}
-
-impl Drop for Withdrawn {
-    fn drop(&mut self) {
-        if let Some(withdrawal) = self.withdrawal.take() {
-            self.budget.refund(withdrawal);
-        }
-    }
-}
-
 struct Inner {
     balance: AtomicU64,
     deposit: u64,
@@ -171,9 +139,10 @@ impl RetryBudget {
     }
 
     /// Gives back a retry that was withdrawn but never ran (its retry
-    /// future was dropped while it slept). A floor retry of a second that
-    /// has passed is not given back: that second's floor is gone anyway.
-    fn refund(&self, withdrawal: Withdrawal) {
+    /// future was dropped while it slept or yielded). A floor retry of a
+    /// second that has passed is not given back: that second's floor is
+    /// gone anyway.
+    pub(crate) fn refund(&self, withdrawal: Withdrawal) {
         let inner = &*self.inner;
         let _ = match withdrawal {
             Withdrawal::Balance => {

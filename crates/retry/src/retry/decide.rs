@@ -44,6 +44,19 @@ struct Limits {
     /// When the first attempt started, if `max_elapsed` is set.
     start: Option<Instant>,
     budget: Option<RetryBudget>,
+    /// The retry taken from the budget for the next attempt, held until
+    /// that attempt starts: given back if the retry future is dropped first
+    /// (during the sleep or the yield before it), so a cancelled retry
+    /// costs the budget nothing.
+    held: Option<Withdrawal>,
+}
+
+impl Drop for Limits {
+    fn drop(&mut self) {
+        if let (Some(budget), Some(withdrawal)) = (&self.budget, self.held.take()) {
+            budget.refund(withdrawal);
+        }
+    }
 }
 
 impl Limits {
@@ -51,6 +64,7 @@ impl Limits {
         max_elapsed: u64::MAX,
         start: None,
         budget: None,
+        held: None,
     };
 
     /// Whether `max_elapsed` is set.
@@ -72,30 +86,32 @@ impl Limits {
         }
     }
 
-    /// The retry taken from the budget, if there is one.
-    fn withdraw(&self) -> Result<Option<Withdrawal>, StopReason> {
-        match &self.budget {
-            Some(budget) => budget.withdraw().map(Some).ok_or(StopReason::Budget),
-            None => Ok(None),
+    /// Takes a retry from the budget, if there is one, and holds it for the
+    /// next attempt.
+    fn withdraw(&mut self) -> Result<(), StopReason> {
+        if let Some(budget) = &self.budget {
+            let withdrawal = budget.withdraw().ok_or(StopReason::Budget)?;
+            debug_assert!(self.held.is_none(), "one retry held at a time");
+            self.held = Some(withdrawal);
         }
+        Ok(())
     }
 }
 
 /// What follows a failed attempt that is to be retried.
 pub(crate) enum Next {
     /// The delay is zero: the next attempt starts at once, without the
-    /// timer (its retry from the budget, if any, is already spent).
-    Now,
+    /// timer. `held`: a retry was taken from the budget and is held for it
+    /// (never, with no budget: the caller then has nothing to spend).
+    Now { held: bool },
     /// The next attempt starts after this wait.
     After(Wait),
 }
 
-/// The next sleep: its length and, when the clock was read, its end; and
-/// the retry taken from the budget for the attempt after it.
+/// The next sleep: its length and, when the clock was read, its end.
 pub(crate) struct Wait {
     pub(crate) delay: Duration,
     pub(crate) until: Option<Instant>,
-    pub(crate) withdrawal: Option<Withdrawal>,
 }
 
 impl Rules {
@@ -131,12 +147,6 @@ impl Rules {
         self.limits_mut().budget = Some(budget);
     }
 
-    /// The budget that retries are taken from, if any.
-    #[inline]
-    pub(crate) fn budget(&self) -> Option<&RetryBudget> {
-        self.limits.as_ref()?.budget.as_ref()
-    }
-
     /// The `max_elapsed` limit, if any.
     pub(crate) fn max_elapsed(&self) -> Option<Duration> {
         let limits = self.limits.as_ref()?;
@@ -164,11 +174,21 @@ impl Rules {
         self.rng.get_or_insert_with(Rng::new)
     }
 
-    /// Counts a retry about to start. `decide` allowed it, so the count is
-    /// below `max_attempts` and cannot overflow.
+    /// Counts a retry about to start, and spends the retry held for it.
+    /// `decide` allowed it, so the count is below `max_attempts` and cannot
+    /// overflow.
     #[inline]
     pub(crate) fn begin_retry(&mut self) {
         self.attempts += 1;
+        self.spend();
+    }
+
+    /// The attempt that the held retry paid for is starting.
+    #[inline]
+    pub(crate) fn spend(&mut self) {
+        if let Some(limits) = &mut self.limits {
+            limits.held = None;
+        }
     }
 
     /// The first attempt is about to start, with a budget or `max_elapsed`
@@ -190,17 +210,18 @@ impl Rules {
     /// still enforces the ambient deadline itself). The clock is read only
     /// if `max_elapsed` is set.
     #[inline]
-    fn check_now(&self) -> Result<(), StopReason> {
-        match &self.limits {
-            None => Ok(()),
-            Some(limits) => check_now_slow(limits),
+    fn check_now(&mut self) -> Result<bool, StopReason> {
+        match &mut self.limits {
+            None => Ok(false),
+            Some(limits) => check_now_slow(limits).map(|()| true),
         }
     }
 
     /// The wait for a sleep of `delay` (not zero), unless it would end past
     /// `max_elapsed` or at or past the ambient deadline, or the budget is
-    /// empty. The clock is read only if a time limit is set.
-    fn check_sleep(&self, delay: Duration) -> Result<Wait, StopReason> {
+    /// empty (the retry it takes is held for the attempt after the sleep).
+    /// The clock is read only if a time limit is set.
+    fn check_sleep(&mut self, delay: Duration) -> Result<Wait, StopReason> {
         let deadline = anyrt_deadline::current().map(|d| d.instant());
         let timed = self.limits.as_ref().filter(|limits| limits.timed());
         let until = if deadline.is_some() || timed.is_some() {
@@ -215,25 +236,19 @@ impl Rules {
         } else {
             None
         };
-        let withdrawal = match &self.limits {
-            Some(limits) => limits.withdraw()?,
-            None => None,
-        };
-        Ok(Wait {
-            delay,
-            until,
-            withdrawal,
-        })
+        if let Some(limits) = &mut self.limits {
+            limits.withdraw()?;
+        }
+        Ok(Wait { delay, until })
     }
 }
 
 /// [`Rules::check_now`] with a budget or `max_elapsed` set.
-fn check_now_slow(limits: &Limits) -> Result<(), StopReason> {
+fn check_now_slow(limits: &mut Limits) -> Result<(), StopReason> {
     if limits.timed() {
         limits.check_elapsed(anyrt_core::now())?;
     }
-    // Spent at once: the attempt starts now.
-    limits.withdraw().map(drop)
+    limits.withdraw()
 }
 
 impl<B: Backoff, W, N, H> Config<B, W, N, H> {
@@ -267,9 +282,9 @@ impl<B: Backoff, W, N, H> Config<B, W, N, H> {
             }
         };
         let next = if delay.is_zero() {
-            rules.check_now()?;
+            let held = rules.check_now()?;
             rules.prev = 0;
-            Next::Now
+            Next::Now { held }
         } else {
             let wait = rules.check_sleep(delay)?;
             rules.prev = crate::backoff::nanos(delay);

@@ -13,7 +13,6 @@ use super::Retry;
 use super::decide::{Config, Next, Wait};
 use super::hooks::{Attempts, Condition, Hint, Notify, Operation, WithState};
 use crate::backoff::Backoff;
-use crate::budget::{RetryBudget, Withdrawal, Withdrawn};
 use crate::error::RetryError;
 
 pin_project! {
@@ -41,8 +40,9 @@ pin_project! {
     }
 }
 
-/// A run of zero-delay retries yields to the executor after each attempt
-/// whose number is a multiple of this.
+/// A run of retries that never wait (zero delays, or sleeps already over
+/// when first polled) yields to the executor after each attempt whose
+/// number is a multiple of this.
 const ZERO_DELAY_TURNS: u32 = 64;
 
 impl<Op, B, W, N, H> Future for Retry<Op, B, W, N, H>
@@ -63,6 +63,9 @@ where
             StateProj::New => start(op, state.as_mut(), cx),
             StateProj::NewChecked => {
                 config.rules.begin_first();
+                // Done once, even if the first call panics and the retry is
+                // polled again.
+                state.set(State::New);
                 start(op, state.as_mut(), cx)
             }
             StateProj::Idle => {
@@ -115,37 +118,43 @@ where
             }
             Err(error) => error,
         };
-        // The finished attempt stays where it is until the next one
-        // replaces it, or the sleep does: it is dropped before any sleep,
-        // and before the next attempt is first polled.
-        match config.decide(&error, attempts, max_attempts) {
+        // The finished attempt is dropped before anything else runs: the
+        // hooks, the backoff and the next call never see it alive.
+        state.set(State::Idle);
+        let held = match config.decide(&error, attempts, max_attempts) {
             // A zero delay goes straight to the next attempt, without the
             // timer.
-            Ok(Next::Now) => {
-                // Attempts that fail at once with no delay would keep this
-                // poll, and the executor's thread, for as long as the
-                // attempts last: every so often, yield instead.
-                if attempts % ZERO_DELAY_TURNS == 0 {
-                    state.set(State::Idle);
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
+            Ok(Next::Now { held }) => {
+                drop(error);
+                held
             }
             Ok(Next::After(wait)) => {
-                state.set(State::Sleeping);
                 drop(error);
-                let withdrawn = hold(config.rules.budget(), wait.withdrawal);
-                start_pause(pause, wait, withdrawn);
+                start_pause(pause, wait);
+                state.set(State::Sleeping);
                 ready!(poll_pause(pause, cx));
+                true
             }
             Err(reason) => {
                 state.set(State::Done);
                 return Poll::Ready(Err(RetryError::new(error, reason, attempts)));
             }
+        };
+        // Attempts that fail at once, with no delay or a sleep that was
+        // over when first polled, would keep this poll, and the executor's
+        // thread, for as long as the attempts last: every so often, yield
+        // instead. The retry held for the next attempt stays held.
+        if attempts % ZERO_DELAY_TURNS == 0 {
+            state.set(State::Idle);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         // `decide` allowed a retry, so the count is below `max_attempts`.
         attempts += 1;
         config.rules.attempts = attempts;
+        if held {
+            config.rules.spend();
+        }
         outcome = start(op, state.as_mut(), cx);
     }
 }
@@ -166,32 +175,19 @@ fn start<Op: Operation>(
     fut.poll(cx)
 }
 
-/// Polls the armed pause; when it ends, the retry it holds from the budget
-/// is spent on the attempt about to start.
+/// Polls the armed pause's sleep.
 fn poll_pause(pause: &mut PauseSlot, cx: &mut Context<'_>) -> Poll<()> {
-    if let Some(pause) = &mut pause.0 {
-        let pause = pause.as_mut().project();
-        ready!(pause.sleep.poll(cx));
-        spend(pause.withdrawn.take());
-    }
-    Poll::Ready(())
-}
-
-pin_project! {
-    /// The wait between two attempts: the sleep, and the retry taken from
-    /// the budget for the next attempt (given back if the wait is dropped).
-    /// Boxed at the first retry that sleeps and reused by later ones.
-    pub(crate) struct Pause {
-        #[pin]
-        sleep: AnySleep,
-        withdrawn: Option<Withdrawn>,
+    match &mut pause.0 {
+        Some(sleep) => sleep.as_mut().poll(cx),
+        None => Poll::Ready(()),
     }
 }
 
-/// Where a retry keeps its [`Pause`], if it ever slept. Most retries never
-/// sleep: dropping an empty slot is one test, inline, and the boxed pause
-/// is dropped out of line.
-pub(crate) struct PauseSlot(Option<Pin<Box<Pause>>>);
+/// Where a retry keeps the sleep between two attempts: boxed, so that the
+/// retry future stays small when it never sleeps, made at the first retry
+/// that sleeps and reset by later ones. Dropping an empty slot is one test,
+/// inline; the sleep is dropped out of line.
+pub(crate) struct PauseSlot(Option<Pin<Box<AnySleep>>>);
 
 impl PauseSlot {
     pub(crate) const EMPTY: PauseSlot = PauseSlot(None);
@@ -200,56 +196,37 @@ impl PauseSlot {
 impl Drop for PauseSlot {
     #[inline]
     fn drop(&mut self) {
-        if let Some(pause) = self.0.take() {
-            drop_pause(pause);
+        if let Some(sleep) = self.0.take() {
+            drop_sleep(sleep);
         }
     }
 }
 
 #[cold]
 #[inline(never)]
-fn drop_pause(pause: Pin<Box<Pause>>) {
-    drop(pause);
+fn drop_sleep(sleep: Pin<Box<AnySleep>>) {
+    drop(sleep);
 }
 
-/// Arms the retry's pause for `wait`: the first pause is allocated, later
-/// ones move its sleep's deadline.
-fn start_pause(
-    slot: &mut PauseSlot,
-    wait: Wait,
-    withdrawn: Option<Withdrawn>,
-) -> Pin<&mut AnySleep> {
+/// Arms the retry's pause for `wait`: the first sleep is allocated, later
+/// ones move its deadline.
+fn start_pause(slot: &mut PauseSlot, wait: Wait) -> Pin<&mut AnySleep> {
     let slot = &mut slot.0;
     match slot {
-        Some(pause) => {
+        Some(sleep) => {
             let until = wait
                 .until
                 .unwrap_or_else(|| anyrt_core::deadline_after(anyrt_core::now(), wait.delay));
-            let mut pause = pause.as_mut().project();
-            *pause.withdrawn = withdrawn;
-            pause.sleep.as_mut().reset(until);
-            pause.sleep
+            sleep.as_mut().reset(until);
+            sleep.as_mut()
         }
         None => {
             let sleep = match wait.until {
                 Some(until) => anyrt_core::sleep_until(until),
                 None => anyrt_core::sleep(wait.delay),
             };
-            let pause = Pause { sleep, withdrawn };
-            slot.insert(Box::pin(pause)).as_mut().project().sleep
+            slot.insert(Box::pin(sleep)).as_mut()
         }
-    }
-}
-
-/// Holds the retry withdrawn from `budget` across a sleep.
-fn hold(budget: Option<&RetryBudget>, withdrawal: Option<Withdrawal>) -> Option<Withdrawn> {
-    Some(Withdrawn::new(budget?, withdrawal?))
-}
-
-/// The attempt that `withdrawn` paid for is starting.
-fn spend(withdrawn: Option<Withdrawn>) {
-    if let Some(withdrawn) = withdrawn {
-        withdrawn.spend();
     }
 }
 
@@ -329,20 +306,17 @@ where
                         }
                     }
                 };
-                match next {
-                    // As in `Retry`: a run of zero delays yields now and then.
-                    Next::Now => {
-                        if config.rules.attempts % ZERO_DELAY_TURNS == 0 {
-                            anyrt_core::yield_now().await;
-                        }
-                    }
-                    // Held across the sleep: dropped with this future, it
-                    // gives its retry back to the budget.
-                    Next::After(wait) => {
-                        let withdrawn = hold(config.rules.budget(), wait.withdrawal);
-                        start_pause(&mut pause, wait, None).await;
-                        spend(withdrawn);
-                    }
+                // The retry held for the next attempt stays held across the
+                // sleep and the yield: dropped with this future, it goes
+                // back to the budget.
+                if let Next::After(wait) = next {
+                    start_pause(&mut pause, wait).await;
+                }
+                // As in `Retry`: a run of attempts that fail at once yields
+                // now and then (after a sleep, too, since it may have been
+                // over already).
+                if config.rules.attempts % ZERO_DELAY_TURNS == 0 {
+                    anyrt_core::yield_now().await;
                 }
                 config.rules.begin_retry();
             }

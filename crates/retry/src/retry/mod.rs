@@ -26,10 +26,11 @@ use crate::budget::RetryBudget;
 ///
 /// Nothing is allocated and nothing is spawned; an attempt that succeeds at
 /// once costs no clock read and no timer. A zero delay skips the timer
-/// too, and a run of zero-delay retries yields to the executor after every
-/// 64th attempt, so it never holds a thread for long. Attempts never
-/// overlap: a finished attempt is dropped before the next one is first
-/// polled, and before any sleep.
+/// too, and a run of retries that never wait (zero delays, or sleeps over
+/// by their first poll) yields to the executor after every 64th attempt,
+/// so it never holds a thread for long. Attempts never overlap: a finished
+/// attempt is dropped before the hooks run and before the next one is
+/// made, and its error before the next one starts.
 ///
 /// # Errors
 ///
