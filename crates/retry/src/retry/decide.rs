@@ -101,8 +101,9 @@ impl Limits {
 /// What follows a failed attempt that is to be retried.
 pub(crate) enum Next {
     /// The delay is zero: the next attempt starts at once, without the
-    /// timer. `held`: a retry was taken from the budget and is held for it
-    /// (never, with no budget: the caller then has nothing to spend).
+    /// timer. `held`: a retry may be held for it (a budget or `max_elapsed`
+    /// is set); never without either, and the caller then has nothing to
+    /// spend.
     Now { held: bool },
     /// The next attempt starts after this wait.
     After(Wait),
