@@ -1,6 +1,7 @@
-//! A run of attempts that fail at once, with zero delay between them, must
-//! not hold the executor's thread until the attempts run out: the retry
-//! yields every so often (at most 100 attempts per poll, promised here).
+//! A run of attempts that fail at once, with zero delay between them or a
+//! sleep that is already over, must not hold the executor's thread until
+//! the attempts run out: the retry yields every so often (at most 100
+//! attempts per poll, promised here).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -37,6 +38,15 @@ fn count_polls<F: Future>(polls: &Cell<u32>, inner: F) -> CountPolls<'_, F> {
     }
 }
 
+/// Asserts that `attempts` attempts took at least `least` polls.
+fn assert_polls_at_least(least: u32, attempts: u32, polls: &Cell<u32>) {
+    assert!(
+        polls.get() >= least,
+        "{attempts} attempts ran in {} polls",
+        polls.get()
+    );
+}
+
 fn max_attempts() -> NonZeroU32 {
     NonZeroU32::new(ATTEMPTS).unwrap()
 }
@@ -53,11 +63,7 @@ async fn a_zero_delay_storm_yields_to_the_executor() {
     let err = count_polls(&polls, retrying).await.unwrap_err();
     assert!(err.reason().is_attempts());
     assert_eq!((err.attempts(), calls.get()), (ATTEMPTS, ATTEMPTS));
-    assert!(
-        polls.get() >= ATTEMPTS / PER_POLL,
-        "{ATTEMPTS} attempts ran in {} polls",
-        polls.get()
-    );
+    assert_polls_at_least(ATTEMPTS / PER_POLL, ATTEMPTS, &polls);
 }
 
 #[anyrt_test::test]
@@ -72,11 +78,7 @@ async fn a_zero_delay_storm_with_state_yields_to_the_executor() {
     .run();
     let err = count_polls(&polls, retrying).await.unwrap_err();
     assert_eq!(err.attempts(), ATTEMPTS);
-    assert!(
-        polls.get() >= ATTEMPTS / PER_POLL,
-        "{ATTEMPTS} attempts ran in {} polls",
-        polls.get()
-    );
+    assert_polls_at_least(ATTEMPTS / PER_POLL, ATTEMPTS, &polls);
     assert_eq!(calls, ATTEMPTS);
 }
 
@@ -100,10 +102,10 @@ async fn a_storm_of_sleeps_already_over_yields_to_the_executor() {
         (err.attempts(), calls.get()),
         (SLEEPING_ATTEMPTS, SLEEPING_ATTEMPTS)
     );
-    assert!(
-        polls.get() >= SLEEPING_ATTEMPTS.div_ceil(PER_POLL),
-        "{SLEEPING_ATTEMPTS} attempts ran in {} polls",
-        polls.get()
+    assert_polls_at_least(
+        SLEEPING_ATTEMPTS.div_ceil(PER_POLL),
+        SLEEPING_ATTEMPTS,
+        &polls,
     );
 }
 
@@ -119,10 +121,10 @@ async fn a_storm_of_sleeps_already_over_with_state_yields_to_the_executor() {
     .run();
     let err = count_polls(&polls, retrying).await.unwrap_err();
     assert_eq!(err.attempts(), SLEEPING_ATTEMPTS);
-    assert!(
-        polls.get() >= SLEEPING_ATTEMPTS.div_ceil(PER_POLL),
-        "{SLEEPING_ATTEMPTS} attempts ran in {} polls",
-        polls.get()
+    assert_polls_at_least(
+        SLEEPING_ATTEMPTS.div_ceil(PER_POLL),
+        SLEEPING_ATTEMPTS,
+        &polls,
     );
     assert_eq!(calls, SLEEPING_ATTEMPTS);
 }
