@@ -1,0 +1,7 @@
+//! Structured concurrency: scopes, task groups and cancel tokens, on any
+//! executor.
+//!
+//! This crate is being built; see the project's README for what is there.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]

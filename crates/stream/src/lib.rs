@@ -1,0 +1,7 @@
+//! Stream operators: batching, fair merging, rate limiting, bounded pipelines, on any
+//! executor.
+//!
+//! This crate is being built; see the project's README for what is there.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
