@@ -106,13 +106,15 @@ async fn virtual_sleep_completes_exactly_at_its_deadline(clock: anyrt_core::Virt
 
 /// A sleep made in a poll of this future, handed out unpolled.
 async fn made_not_polled() -> anyrt_core::futures::AnySleep {
-    anyrt_core::sleep(Duration::from_millis(2))
+    anyrt_core::sleep(Duration::from_secs(3600))
 }
 
 #[anyrt_test::test]
 async fn a_sleep_keeps_the_timer_found_where_it_was_made() {
-    // Made here, first polled under an override: the timer found here.
-    let mut here = pin!(anyrt_core::sleep(Duration::from_millis(2)));
+    // Made here, first polled under an override: the timer found here. (An
+    // hour, so that it is still pending at its first poll however loaded
+    // the machine is.)
+    let mut here = pin!(anyrt_core::sleep(Duration::from_secs(3600)));
     assert!(on_timer(&here, expected_timer()), "{here:?}");
     with_runtime(Runtime::Fallback, async {
         assert!(poll_once(here.as_mut()).await.is_none());
@@ -124,8 +126,67 @@ async fn a_sleep_keeps_the_timer_found_where_it_was_made() {
     let mut there = pin!(made_there);
     assert!(poll_once(there.as_mut()).await.is_none());
     assert!(on_timer(&there, "fallback"), "{there:?}");
-    here.await;
-    there.await;
+}
+
+/// Regression (async-io's timer forgets its deadline once it has fired): a
+/// sleep polled again after it completed stays ready, on every runtime.
+#[anyrt_test::test]
+async fn regression_a_completed_sleep_is_ready_at_every_later_poll() {
+    let mut sleep = pin!(anyrt_core::sleep(Duration::from_millis(1)));
+    sleep.as_mut().await;
+    for poll in 1..=3 {
+        assert!(
+            poll_once(sleep.as_mut()).await.is_some(),
+            "poll {poll} after completion was pending"
+        );
+    }
+    let mut sleep = pin!(Runtime::current().sleep(Duration::from_millis(1)));
+    sleep.as_mut().await;
+    assert!(poll_once(sleep.as_mut()).await.is_some());
+}
+
+/// The largest `Instant` this platform represents.
+fn last_instant() -> Instant {
+    let mut last = Instant::now();
+    let mut step = Duration::from_secs(u64::MAX);
+    while !step.is_zero() {
+        match last.checked_add(step) {
+            Some(later) => last = later,
+            None => step /= 2,
+        }
+    }
+    last
+}
+
+/// Regression (tokio panicked with "overflow when adding duration to
+/// instant"): sleeps, timeouts and deadlines at instants within a
+/// millisecond of the largest one are pending, and never panic.
+#[anyrt_test::test]
+async fn regression_instants_near_the_largest_never_panic() {
+    use anyrt_deadline::{DeadlineExt, timeout_at, within_deadline};
+    let last = last_instant();
+    for at in [
+        last,
+        last - Duration::from_micros(999),
+        last - Duration::from_millis(1),
+    ] {
+        let mut sleep = pin!(anyrt_core::sleep_until(at));
+        assert!(poll_once(sleep.as_mut()).await.is_none());
+        sleep.as_mut().reset(at);
+        assert!(poll_once(sleep.as_mut()).await.is_none());
+        let mut sleep = pin!(Runtime::current().sleep_until(at));
+        assert!(poll_once(sleep.as_mut()).await.is_none());
+        assert_eq!(timeout_at(at, async { 1 }).await, Ok(1));
+        let mut pending = pin!(timeout_at(at, std::future::pending::<()>()));
+        assert!(poll_once(pending.as_mut()).await.is_none());
+        let mut within = pin!(within_deadline(
+            at,
+            anyrt_core::sleep(Duration::from_secs(3600))
+        ));
+        assert!(poll_once(within.as_mut()).await.is_none());
+        let mut deadline = pin!(std::future::pending::<()>().deadline(at));
+        assert!(poll_once(deadline.as_mut()).await.is_none());
+    }
 }
 
 #[anyrt_test::test]

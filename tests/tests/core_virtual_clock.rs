@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
-use anyrt_core::{Sleep, Timer, VirtualClock};
+use anyrt_core::{Sleep, Spawn, Timer, VirtualClock};
 use futures_lite::future::poll_once;
 
 /// A waker that logs its id when woken.
@@ -205,4 +205,84 @@ async fn auto_advance_never_jumps_while_a_task_is_inside_a_poll(clock: VirtualCl
     // Another sleeper due in between, so a premature jump has a target.
     anyrt_core::sleep(Duration::from_millis(15)).await;
     assert_eq!(task.await, Duration::from_millis(20));
+}
+
+/// Occupies the runtime's workers (or its one thread) for `busy` with
+/// tasks that the clock does not see: spawned with an empty context, so
+/// through the runtime's own spawner.
+async fn occupy_workers(busy: Duration) -> Vec<anyrt_core::Task<()>> {
+    let runtime = anyrt_core::Runtime::current();
+    anyrt_core::Ambient::default()
+        .attach(async move {
+            (0..4)
+                .map(|_| runtime.spawn(async move { std::thread::sleep(busy) }))
+                .collect()
+        })
+        .await
+}
+
+/// Regression (a 20 ms real-time stall bound let the clock jump past tasks
+/// not yet polled): with every worker busy for 100 ms, a task spawned under
+/// the clock that sleeps 1 s and then signals is never overtaken by a 2 s
+/// timeout.
+#[anyrt_test::test(virtual_time)]
+async fn regression_auto_advance_waits_for_a_task_not_yet_polled(clock: VirtualClock) {
+    let start = clock.now();
+    let busy = occupy_workers(Duration::from_millis(100)).await;
+    let (signal, signalled) = futures::channel::oneshot::channel();
+    let task = anyrt_core::spawn(async move {
+        anyrt_core::sleep(Duration::from_secs(1)).await;
+        let _ = signal.send(anyrt_core::now());
+    });
+    let seen = anyrt_deadline::timeout(Duration::from_secs(2), signalled).await;
+    let at = seen
+        .expect("the timeout overtook the task")
+        .expect("the task signals");
+    assert_eq!(at - start, Duration::from_secs(1));
+    task.await;
+    for task in busy {
+        task.await;
+    }
+}
+
+/// Regression: the same, for a task woken by a jump but not yet polled
+/// when the workers are busy.
+#[anyrt_test::test(virtual_time)]
+async fn regression_auto_advance_waits_for_a_woken_task_not_yet_polled(clock: VirtualClock) {
+    let start = clock.now();
+    let (signal, signalled) = futures::channel::oneshot::channel();
+    let task = anyrt_core::spawn(async move {
+        anyrt_core::sleep(Duration::from_secs(1)).await;
+        // The workers are busy when the jump wakes the next sleep.
+        anyrt_core::sleep(Duration::from_secs(1)).await;
+        let _ = signal.send(anyrt_core::now());
+    });
+    anyrt_core::sleep(Duration::from_millis(500)).await;
+    let busy = occupy_workers(Duration::from_millis(100)).await;
+    let seen = anyrt_deadline::timeout(Duration::from_secs(3), signalled).await;
+    let at = seen
+        .expect("the timeout overtook the task")
+        .expect("the task signals");
+    assert_eq!(at - start, Duration::from_secs(2));
+    task.await;
+    for task in busy {
+        task.await;
+    }
+}
+
+/// Regression: a task's output reaches its handle after the task's last
+/// poll; the clock must not jump in between.
+#[anyrt_test::test(virtual_time)]
+async fn regression_auto_advance_waits_for_a_finished_task_to_be_joined(clock: VirtualClock) {
+    let start = clock.now();
+    for round in 1..=50u64 {
+        let task = anyrt_core::spawn(async move {
+            anyrt_core::sleep(Duration::from_secs(1)).await;
+            round
+        });
+        let joined =
+            anyrt_deadline::timeout(Duration::from_secs(1) + Duration::from_nanos(1), task).await;
+        assert_eq!(joined, Ok(round), "round {round}");
+    }
+    assert!(clock.now() - start >= Duration::from_secs(50));
 }

@@ -7,60 +7,66 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
 
 use futures::task::{ArcWake, AtomicWaker, waker};
 use pin_project_lite::pin_project;
 
 use crate::VirtualClock;
-use crate::ambient::{WithAmbient, with_timer};
-
-/// How many polls in a row must find nothing happening, and for how long
-/// in real time, before the clock jumps. The real-time part gives tasks on
-/// other threads (a multi-threaded runtime, the fallback pool) the chance to
-/// react to the last jump before the next one.
-const IDLE_POLLS: u32 = 3;
-const QUIET: Duration = Duration::from_micros(100);
-/// How long a sleeper fired by a jump may stay unpolled (its task not yet
-/// run) before the clock moves on regardless.
-const STALL: Duration = Duration::from_millis(20);
+use crate::ambient::{WithAmbient, with_hooks};
+use crate::timer::with_timer;
+use crate::virtual_clock::Jump;
 
 pin_project! {
     /// Runs a future with a [`VirtualClock`] as its ambient timer and moves
-    /// the clock to the next sleeper's deadline whenever the future is idle;
-    /// made by [`VirtualClock::auto_advance`].
+    /// the clock to the next sleeper's deadline whenever nothing under it
+    /// can run; made by [`VirtualClock::auto_advance`].
     ///
-    /// The future is idle when a few polls in a row (and at least 100 µs of
-    /// real time) saw no wake-up of the future, no sleeper registered or
-    /// removed anywhere on the clock, every sleeper fired by the last jump
-    /// polled again by its task, every task spawned through anyrt-core
-    /// under the clock polled at least once (on any thread), and none of
-    /// those tasks inside a poll right now (a task between one sleep and
-    /// the next is never overtaken by a jump; so an auto-advance of a clock
-    /// must not be driven from inside a task spawned under that same clock,
-    /// as it would wait for its own poll to end). With no sleeper
-    /// pending it waits, without spinning, for a wake-up or a new sleeper.
-    /// Work that neither wakes the future nor touches the clock for longer
-    /// than that (a long computation on another thread) may see time jump
-    /// meanwhile, and so may a task that keeps a fired sleep unpolled for
-    /// more than 20 ms.
+    /// Nothing can run when the future itself was not woken since its last
+    /// poll and every task spawned under it through anyrt-core (on any
+    /// thread, on any runtime) has settled: none is new or woken and not
+    /// polled since, none is inside a poll, and none has finished with its
+    /// output not yet taken by its handle. This is decided exactly, by
+    /// counting through the tasks' own wakers, never by how much real time
+    /// passed: a task woken by a jump always runs before the next jump,
+    /// however busy the machine, and a task between one sleep and the next
+    /// is never overtaken.
+    ///
+    /// Work the clock cannot see does not hold it back: a task spawned with
+    /// a runtime's own spawner, a thread, or real I/O. Time may jump while
+    /// such work is pending (as it does under tokio's paused clock). With
+    /// no sleeper pending the future waits, without spinning, for a wake-up
+    /// or a new sleeper. Because a task inside a poll holds the clock, an
+    /// auto-advance must not be driven from inside a task spawned under the
+    /// same clock: it would wait for its own poll to end.
     ///
     /// # Cancel safety
     ///
     /// Dropping it drops the inner future; the clock keeps its time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::VirtualClock;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let clock = VirtualClock::new();
+    /// let advancing = clock.auto_advance(anyrt_core::sleep(Duration::from_secs(5)));
+    /// advancing.await;
+    /// assert_eq!(clock.elapsed(), Duration::from_secs(5));
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct AutoAdvance<F> {
         clock: VirtualClock,
         #[pin]
-        inner: WithAmbient<F>,
+        inner: WithAmbient<WithAmbient<F>>,
         flag: Arc<Flag>,
         inner_waker: Waker,
-        idle_polls: u32,
-        last_activity: Instant,
-        seen_generation: u64,
     }
 }
 
+/// Whether the inner future was woken, and the waker of the outer task.
 struct Flag {
     woken: AtomicBool,
     outer: AtomicWaker,
@@ -80,13 +86,10 @@ impl<F: Future> AutoAdvance<F> {
             outer: AtomicWaker::new(),
         });
         AutoAdvance {
-            inner: with_timer(clock.clone(), future),
+            inner: with_hooks(clock.hooks(), with_timer(clock.clone(), future)),
             inner_waker: waker(flag.clone()),
             flag,
-            seen_generation: clock.activity().generation,
             clock,
-            idle_polls: 0,
-            last_activity: Instant::now(),
         }
     }
 }
@@ -98,37 +101,21 @@ impl<F: Future> Future for AutoAdvance<F> {
         let this = self.project();
         this.flag.outer.register(cx.waker());
         this.flag.woken.store(false, Ordering::SeqCst);
-        if let Poll::Ready(output) = this.inner.poll(&mut Context::from_waker(this.inner_waker)) {
+        let inner_cx = &mut Context::from_waker(this.inner_waker);
+        if let Poll::Ready(output) = this.inner.poll(inner_cx) {
             return Poll::Ready(output);
         }
-        let activity = this.clock.activity();
-        let active =
-            this.flag.woken.load(Ordering::SeqCst) || activity.generation != *this.seen_generation;
-        *this.seen_generation = activity.generation;
-        // A task spawned under the clock is inside a poll (it may be about
-        // to sleep again), or tasks woken by the last jump or spawned have
-        // not run yet: wait for them (for the latter, unless one keeps a
-        // fired sleep unpolled for long).
-        let waiting_for_woken = activity.polling > 0
-            || (activity.not_yet_run > 0 && this.last_activity.elapsed() < STALL);
-        if active {
-            *this.idle_polls = 0;
-            *this.last_activity = Instant::now();
-        } else if waiting_for_woken {
-            *this.idle_polls = 0;
-        } else if this.clock.park_unless_sleepers(cx.waker()) {
-            // Nothing to jump to: wait for a wake-up or a new sleeper.
-            *this.idle_polls = 0;
+        // Woken meanwhile (it yielded, or a task signalled it): it is
+        // runnable, so time stands; its waker has woken this task.
+        if this.flag.woken.load(Ordering::SeqCst) {
             return Poll::Pending;
-        } else {
-            *this.idle_polls += 1;
-            if *this.idle_polls >= IDLE_POLLS && this.last_activity.elapsed() >= QUIET {
-                this.clock.advance_to_next();
-                *this.idle_polls = 0;
-                *this.last_activity = Instant::now();
-            }
         }
-        cx.waker().wake_by_ref();
+        if let Jump::Jumped = this.clock.jump_if_settled(cx.waker()) {
+            // The sleepers due are woken. Poll again after giving the
+            // executor a turn, in case one of them was the future's own, or
+            // belongs to work the clock does not see.
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }

@@ -67,11 +67,11 @@ mod timer;
 mod virtual_clock;
 mod yield_now;
 
-pub use ambient::{Ambient, value, with_runtime, with_timer, with_value};
+pub use ambient::{Ambient, value, with_value};
 pub use fallback::{fallback_pending_sleepers, fallback_started};
-pub use runtime::{AmbientRuntime, Runtime};
+pub use runtime::{AmbientRuntime, Runtime, with_runtime};
 pub use task::{Spawn, Task};
-pub use timer::{Sleep, Timer, deadline_after, far_future};
+pub use timer::{Sleep, Timer, deadline_after, far_future, with_timer};
 pub use virtual_clock::VirtualClock;
 pub use yield_now::yield_now;
 

@@ -5,10 +5,10 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::Spawn;
-use crate::ambient::{self, Ambient, with_current};
+use crate::ambient::{self, Ambient, WithAmbient};
 use crate::sleep::{AnySleep, Plan};
 use crate::task::{Inner, Task};
-use crate::timer::{BoxSleep, Timer, deadline_after};
+use crate::timer::{self, BoxSleep, Timer, deadline_after};
 
 /// A runtime whose timer and spawner anyrt uses.
 ///
@@ -59,7 +59,8 @@ impl Runtime {
     ///
     /// [`detect`]: Runtime::detect
     pub fn current() -> Runtime {
-        with_current(|ctx| ctx.and_then(|ctx| ctx.runtime.clone())).unwrap_or_else(Runtime::detect)
+        ambient::with_ref::<RuntimeOverride, _>(|runtime| runtime.map(|runtime| runtime.0.clone()))
+            .unwrap_or_else(Runtime::detect)
     }
 
     /// The runtime found from the calling thread and the enabled features,
@@ -101,7 +102,7 @@ impl Timer for Runtime {
     type Sleep = AnySleep;
 
     fn now(&self) -> Instant {
-        Instant::now()
+        real_now()
     }
 
     fn sleep_until(&self, deadline: Instant) -> AnySleep {
@@ -136,7 +137,8 @@ impl Spawn for Runtime {
         if ambient.is_empty() {
             self.spawn_bound(future)
         } else {
-            self.spawn_bound(ambient.attach_task(future))
+            let (future, watch) = ambient.attach_task(future);
+            self.spawn_bound(future).watched(watch)
         }
     }
 }
@@ -166,6 +168,35 @@ impl Runtime {
     }
 }
 
+/// The runtime override, an ambient value.
+struct RuntimeOverride(Runtime);
+
+/// Runs `future` with `runtime` as its ambient runtime, instead of the one
+/// [`Runtime::detect`] would find: its timer (unless a timer override is in
+/// force) and its spawner.
+///
+/// Useful when several runtime features are on and detection cannot tell
+/// which executor is driving the future (smol and async-std both run on
+/// async-io, and a bare `block_on` leaves no trace).
+///
+/// # Cancel safety
+///
+/// See [`WithAmbient`].
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::{with_runtime, Runtime};
+///
+/// let name = futures_lite::future::block_on(with_runtime(Runtime::Fallback, async {
+///     Runtime::current().name()
+/// }));
+/// assert_eq!(name, "fallback");
+/// ```
+pub fn with_runtime<F>(runtime: Runtime, future: F) -> WithAmbient<F> {
+    ambient::with_value(RuntimeOverride(runtime), future)
+}
+
 /// The runtime found at call time, as a [`Timer`] and [`Spawn`] value.
 ///
 /// Each call looks up the ambient context: a timer override, a runtime
@@ -193,9 +224,12 @@ impl Timer for AmbientRuntime {
 
     #[inline]
     fn now(&self) -> Instant {
-        with_current(|ctx| match ctx.and_then(|ctx| ctx.timer.as_ref()) {
+        if ambient::is_empty() {
+            return real_now();
+        }
+        timer::with_override(|timer| match timer {
             Some(timer) => timer.now(),
-            None => Instant::now(),
+            None => real_now(),
         })
     }
 
@@ -213,7 +247,7 @@ impl Timer for AmbientRuntime {
     #[inline]
     fn sleep(&self, duration: Duration) -> AnySleep {
         if ambient::is_empty() {
-            detected(deadline_after(Instant::now(), duration)).into_sleep()
+            detected(deadline_after(real_now(), duration)).into_sleep()
         } else {
             in_context(When::After(duration)).into_sleep()
         }
@@ -270,11 +304,26 @@ impl Choice {
 /// override, else the detected runtime (a context may hold only values).
 #[inline(never)]
 fn in_context(when: When) -> Choice {
-    with_current(|ctx| match ctx.map(|ctx| (&ctx.timer, &ctx.runtime)) {
-        Some((Some(timer), _)) => Choice::Boxed(timer.sleep_until(when.resolve(|| timer.now()))),
-        Some((None, Some(runtime))) => runtime.choice(when.resolve(Instant::now)),
-        Some((None, None)) | None => detected(when.resolve(Instant::now)),
+    let overridden = timer::with_override(|timer| {
+        timer.map(|timer| timer.sleep_until(when.resolve(|| timer.now())))
+    });
+    if let Some(sleep) = overridden {
+        return Choice::Boxed(sleep);
+    }
+    ambient::with_ref::<RuntimeOverride, _>(|runtime| match runtime {
+        Some(runtime) => runtime.0.choice(when.resolve(real_now)),
+        None => detected(when.resolve(real_now)),
     })
+}
+
+/// The time on the runtime's clock: tokio's inside tokio (which a paused
+/// tokio runtime moves on its own), else the monotonic clock.
+#[inline]
+pub(crate) fn real_now() -> Instant {
+    #[cfg(feature = "tokio")]
+    return tokio::time::Instant::now().into_std();
+    #[allow(unreachable_code)]
+    Instant::now()
 }
 
 /// The timer of the detected runtime, without building a `Runtime` value.

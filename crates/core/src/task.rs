@@ -9,6 +9,8 @@ use std::task::{Context, Poll, ready};
 
 use futures::future::RemoteHandle;
 
+use crate::ambient::JoinWatch;
+
 /// Something that can start a `Send + 'static` future as a task.
 ///
 /// [`Runtime`](crate::Runtime) implements it for each runtime, and
@@ -71,6 +73,8 @@ pub(crate) fn catch<F: Future>(
 #[must_use = "dropping a Task cancels it; call detach() to let it run"]
 pub struct Task<T> {
     inner: Option<Inner<T>>,
+    /// Tells task hooks (a virtual clock's) when the output is taken.
+    watch: Option<JoinWatch>,
 }
 
 pub(crate) enum Inner<T> {
@@ -89,7 +93,16 @@ pub(crate) enum Inner<T> {
 impl<T> Task<T> {
     #[inline]
     pub(crate) fn new(inner: Inner<T>) -> Self {
-        Task { inner: Some(inner) }
+        Task {
+            inner: Some(inner),
+            watch: None,
+        }
+    }
+
+    /// The task, with the watch of the hooks that track it.
+    pub(crate) fn watched(mut self, watch: Option<JoinWatch>) -> Self {
+        self.watch = watch;
+        self
     }
 
     /// Lets the task run to its end with nobody waiting for it; its output
@@ -162,6 +175,7 @@ impl<T: 'static> Future for Task<T> {
             Inner::Fallback(handle) => ready!(Pin::new(handle).poll(cx)),
         };
         self.inner = None;
+        self.watch = None;
         Poll::Ready(output)
     }
 }

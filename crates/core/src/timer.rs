@@ -3,8 +3,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::ambient::{self, WithAmbient};
 
 /// A source of time: it reads a clock and makes sleeps.
 ///
@@ -115,8 +117,61 @@ pub fn deadline_after(start: Instant, duration: Duration) -> Instant {
     }
 }
 
+/// `deadline`, or [`far_future`] if it is later: what a runtime's timer is
+/// given, since some (tokio's) panic on instants near the largest one.
+#[inline]
+pub(crate) fn clamp(deadline: Instant) -> Instant {
+    deadline.min(far_future())
+}
+
 /// A boxed sleep, for timers chosen at run time.
 pub(crate) type BoxSleep = Pin<Box<dyn Sleep>>;
+
+/// The timer override, an ambient value.
+#[derive(Clone)]
+pub(crate) struct TimerOverride(pub(crate) Arc<dyn DynTimer>);
+
+/// Runs `f` with the ambient timer override, if one is in force.
+#[inline]
+pub(crate) fn with_override<R>(f: impl FnOnce(Option<&dyn DynTimer>) -> R) -> R {
+    ambient::with_ref::<TimerOverride, R>(|timer| f(timer.map(|timer| &*timer.0)))
+}
+
+/// Runs `future` with `timer` as its ambient timer: [`now`](crate::now),
+/// [`sleep`](crate::sleep) and everything built on them, in the future, in
+/// what it calls and in tasks it spawns through [`spawn`](crate::spawn), use
+/// `timer`. This is how tests put a [`VirtualClock`](crate::VirtualClock)
+/// under code that was written for real time.
+///
+/// A sleep takes its timer when it is created: create it inside `future`
+/// (in an `async` block), not before.
+///
+/// # Cancel safety
+///
+/// See [`WithAmbient`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt_core::{with_timer, VirtualClock};
+///
+/// # futures_lite::future::block_on(async {
+/// let clock = VirtualClock::new();
+/// let start = clock.now();
+/// let nested = async { anyrt_core::now() };
+/// clock.advance(Duration::from_secs(5));
+/// let seen = with_timer(clock.clone(), nested).await;
+/// assert_eq!(seen - start, Duration::from_secs(5));
+/// # });
+/// ```
+pub fn with_timer<T, F>(timer: T, future: F) -> WithAmbient<F>
+where
+    T: Timer + 'static,
+    T::Sleep: 'static,
+{
+    ambient::with_value(TimerOverride(Arc::new(timer)), future)
+}
 
 /// The object-safe face of a [`Timer`], for the ambient override.
 pub(crate) trait DynTimer: Send + Sync + 'static {

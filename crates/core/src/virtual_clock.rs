@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::ambient::TaskHooks;
 use crate::timer::{Sleep, Timer, deadline_after};
 
 type Key = (Instant, u64);
@@ -45,7 +46,11 @@ type Key = (Instant, u64);
 /// ```
 #[derive(Clone)]
 pub struct VirtualClock {
-    shared: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
 }
 
 struct State {
@@ -53,23 +58,98 @@ struct State {
     now: Instant,
     sleepers: BTreeMap<Key, Waker>,
     next_id: u64,
-    /// Bumped on every registration, removal and advance: activity.
-    generation: u64,
-    /// Sleepers woken by an advance that have not yet been polled (or
-    /// dropped) since: their tasks have not reacted to the last jump.
-    fired_unseen: usize,
-    /// Tasks spawned under this clock that have not been polled yet.
-    starting: usize,
-    /// Tasks spawned under this clock that are inside a poll right now (on
-    /// any thread): between a fired sleep's completion and the task's next
-    /// sleep, the task is counted here.
-    polling: usize,
-    /// Woken when a sleeper registers (an idle auto-advancer waits here).
+    /// Tasks spawned under the clock's auto-advance (through anyrt-core)
+    /// that are woken or new and not polled since; see [`TaskHooks`].
+    runnable: isize,
+    /// Such tasks inside a poll right now, on any thread.
+    polling: isize,
+    /// Such tasks that finished and whose handle has not taken the output.
+    unjoined: isize,
+    /// The auto-advancer waiting for the tasks to settle or a sleeper to
+    /// register.
     watcher: Option<Waker>,
+}
+
+impl State {
+    /// Whether no task under the clock can run: the one condition for a
+    /// jump (besides the auto-advanced future itself being idle).
+    fn settled(&self) -> bool {
+        self.runnable <= 0 && self.polling <= 0 && self.unjoined <= 0
+    }
+
+    fn watch(&mut self, waker: &Waker) {
+        match &mut self.watcher {
+            Some(watcher) if watcher.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+    }
+
+    /// The watcher, to wake once the lock is released, if the tasks have
+    /// settled.
+    fn watcher_if_settled(&mut self) -> Option<Waker> {
+        if self.settled() {
+            self.watcher.take()
+        } else {
+            None
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn count(&self, change: impl FnOnce(&mut State)) {
+        let watcher = {
+            let mut state = self.lock();
+            change(&mut state);
+            state.watcher_if_settled()
+        };
+        if let Some(watcher) = watcher {
+            watcher.wake();
+        }
+    }
+}
+
+impl TaskHooks for Shared {
+    fn runnable(&self, delta: isize) {
+        self.count(|state| state.runnable += delta);
+    }
+
+    fn polling(&self, delta: isize) {
+        self.count(|state| state.polling += delta);
+    }
+
+    fn unjoined(&self, delta: isize) {
+        self.count(|state| state.unjoined += delta);
+    }
+}
+
+/// What [`VirtualClock::jump_if_settled`] did.
+pub(crate) enum Jump {
+    /// The clock moved to the next deadline and woke the sleepers due.
+    Jumped,
+    /// Tasks under the clock can still run, or nobody sleeps: the waker
+    /// is woken when that changes.
+    Parked,
 }
 
 impl VirtualClock {
     /// A clock that reads the real time now, and stands there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::VirtualClock;
+    ///
+    /// let clock = VirtualClock::new();
+    /// std::thread::sleep(Duration::from_millis(1));
+    /// assert_eq!(clock.elapsed(), Duration::ZERO);
+    /// ```
     pub fn new() -> Self {
         let now = Instant::now();
         let state = State {
@@ -77,21 +157,20 @@ impl VirtualClock {
             now,
             sleepers: BTreeMap::new(),
             next_id: 0,
-            generation: 0,
-            fired_unseen: 0,
-            starting: 0,
+            runnable: 0,
             polling: 0,
+            unjoined: 0,
             watcher: None,
         };
         VirtualClock {
-            shared: Arc::new(Mutex::new(state)),
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+            }),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.shared
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+        self.shared.lock()
     }
 
     /// The clock installed as the ambient timer around the caller (by
@@ -99,19 +178,52 @@ impl VirtualClock {
     /// `VirtualClock`.
     ///
     /// [`auto_advance`]: VirtualClock::auto_advance
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{with_timer, VirtualClock};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// assert!(VirtualClock::current().is_none());
+    /// let clock = VirtualClock::new();
+    /// let found = with_timer(clock, async { VirtualClock::current() }).await;
+    /// assert!(found.is_some());
+    /// # });
+    /// ```
     pub fn current() -> Option<VirtualClock> {
-        crate::ambient::with_current(|ctx| {
-            let timer = ctx?.timer.as_ref()?;
-            timer.as_any().downcast_ref::<VirtualClock>().cloned()
-        })
+        crate::timer::with_override(|timer| timer?.as_any().downcast_ref::<VirtualClock>().cloned())
     }
 
     /// The clock's time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::VirtualClock;
+    ///
+    /// let clock = VirtualClock::new();
+    /// let before = clock.now();
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(clock.now() - before, Duration::from_secs(1));
+    /// ```
     pub fn now(&self) -> Instant {
         self.lock().now
     }
 
     /// How far the clock has moved since it was made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::VirtualClock;
+    ///
+    /// let clock = VirtualClock::new();
+    /// clock.advance(Duration::from_millis(1500));
+    /// assert_eq!(clock.elapsed(), Duration::from_millis(1500));
+    /// ```
     pub fn elapsed(&self) -> Duration {
         let state = self.lock();
         state.now - state.start
@@ -119,6 +231,20 @@ impl VirtualClock {
 
     /// Moves the clock forward by `duration` (saturating) and wakes every
     /// sleeper now due.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::{Timer, VirtualClock};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let clock = VirtualClock::new();
+    /// let sleep = clock.sleep(Duration::from_secs(60));
+    /// clock.advance(Duration::from_secs(60));
+    /// sleep.await; // due: completes at once
+    /// # });
+    /// ```
     pub fn advance(&self, duration: Duration) {
         let target = deadline_after(self.now(), duration);
         self.advance_to(target);
@@ -127,26 +253,43 @@ impl VirtualClock {
     /// Moves the clock to `instant` and wakes every sleeper now due, in
     /// (deadline, registration) order. Time never goes back: an instant in
     /// the past leaves the clock where it is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::VirtualClock;
+    ///
+    /// let clock = VirtualClock::new();
+    /// let start = clock.now();
+    /// clock.advance_to(start + Duration::from_secs(2));
+    /// clock.advance_to(start); // the past: no effect
+    /// assert_eq!(clock.now() - start, Duration::from_secs(2));
+    /// ```
     pub fn advance_to(&self, instant: Instant) {
-        let mut due = Vec::new();
-        {
-            let mut state = self.lock();
-            let now = state.now.max(instant);
-            state.now = now;
-            while let Some(entry) = state.sleepers.first_entry() {
-                if entry.key().0 > now {
-                    break;
-                }
-                due.push(entry.remove());
-            }
-            state.generation += 1;
-            state.fired_unseen += due.len();
-        }
+        let due = take_due(&mut self.lock(), instant);
         due.into_iter().for_each(Waker::wake);
     }
 
     /// Jumps to the earliest pending sleeper's deadline and wakes the
     /// sleepers due then; `false` if nobody sleeps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::{Timer, VirtualClock};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let clock = VirtualClock::new();
+    /// assert!(!clock.advance_to_next());
+    /// let sleep = clock.sleep(Duration::from_secs(7));
+    /// let mut sleep = std::pin::pin!(sleep);
+    /// assert!(futures_lite::future::poll_once(sleep.as_mut()).await.is_none());
+    /// assert!(clock.advance_to_next());
+    /// assert_eq!(clock.elapsed(), Duration::from_secs(7));
+    /// # });
+    /// ```
     pub fn advance_to_next(&self) -> bool {
         match self.next_deadline() {
             Some(deadline) => {
@@ -158,69 +301,100 @@ impl VirtualClock {
     }
 
     /// The earliest deadline among pending sleepers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::VirtualClock;
+    ///
+    /// assert_eq!(VirtualClock::new().next_deadline(), None);
+    /// ```
     pub fn next_deadline(&self) -> Option<Instant> {
         self.lock().sleepers.first_key_value().map(|(key, _)| key.0)
     }
 
     /// How many sleeps are registered and pending (a leak check: a dropped
     /// or completed sleep is not counted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::{Timer, VirtualClock};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let clock = VirtualClock::new();
+    /// let mut sleep = Box::pin(clock.sleep(Duration::from_secs(1)));
+    /// assert!(futures_lite::future::poll_once(sleep.as_mut()).await.is_none());
+    /// assert_eq!(clock.pending_sleepers(), 1);
+    /// drop(sleep);
+    /// assert_eq!(clock.pending_sleepers(), 0);
+    /// # });
+    /// ```
     pub fn pending_sleepers(&self) -> usize {
         self.lock().sleepers.len()
     }
 
     /// Runs `future` with this clock as its ambient timer, moving the clock
-    /// to the next sleeper's deadline whenever the future is idle; see
-    /// [`AutoAdvance`](crate::futures::AutoAdvance).
+    /// to the next sleeper's deadline whenever nothing under it can run;
+    /// see [`AutoAdvance`](crate::futures::AutoAdvance).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::VirtualClock;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let clock = VirtualClock::new();
+    /// let start = clock.now();
+    /// let seen = clock
+    ///     .auto_advance(async {
+    ///         let task = anyrt_core::spawn(async {
+    ///             anyrt_core::sleep(Duration::from_secs(90)).await;
+    ///             anyrt_core::now()
+    ///         });
+    ///         task.await
+    ///     })
+    ///     .await;
+    /// assert_eq!(seen - start, Duration::from_secs(90));
+    /// # });
+    /// ```
     pub fn auto_advance<F: Future>(&self, future: F) -> crate::futures::AutoAdvance<F> {
         crate::auto_advance::AutoAdvance::new(self.clone(), future)
     }
 
-    /// What an auto-advancer looks at before a jump.
-    pub(crate) fn activity(&self) -> Activity {
-        let state = self.lock();
-        Activity {
-            generation: state.generation,
-            not_yet_run: state.fired_unseen + state.starting,
-            polling: state.polling,
-        }
+    /// The clock as the hooks of the tasks spawned under its auto-advance.
+    pub(crate) fn hooks(&self) -> Arc<dyn TaskHooks> {
+        self.shared.clone()
     }
 
-    /// Counts a task spawned under this clock as inside a poll until the
-    /// guard is dropped.
-    pub(crate) fn task_polling(&self) -> PollGuard<'_> {
-        self.lock().polling += 1;
-        PollGuard { clock: self }
-    }
-
-    /// Counts a task as starting until the guard is dropped.
-    pub(crate) fn task_starting(&self) -> StartGuard {
-        let mut state = self.lock();
-        state.starting += 1;
-        state.generation += 1;
-        StartGuard {
-            clock: self.clone(),
-        }
-    }
-
-    /// Stores `waker` to be woken at the next registration, unless a sleeper
-    /// is pending already (then `false`).
-    pub(crate) fn park_unless_sleepers(&self, waker: &Waker) -> bool {
-        let mut state = self.lock();
-        if !state.sleepers.is_empty() {
-            return false;
-        }
-        state.watcher = Some(waker.clone());
-        true
+    /// Jumps to the next deadline if every task under the clock has
+    /// settled and somebody sleeps; else stores `waker`, to be woken when
+    /// the tasks settle or a sleeper registers. Decided under the clock's
+    /// lock, so no change is missed in between.
+    pub(crate) fn jump_if_settled(&self, waker: &Waker) -> Jump {
+        let due = {
+            let mut state = self.lock();
+            let next = state.sleepers.first_key_value().map(|(key, _)| key.0);
+            match next {
+                Some(next) if state.settled() => take_due(&mut state, next),
+                _ => {
+                    state.watch(waker);
+                    return Jump::Parked;
+                }
+            }
+        };
+        due.into_iter().for_each(Waker::wake);
+        Jump::Jumped
     }
 
     fn register(&self, deadline: Instant, waker: Waker) -> Key {
-        let mut state = self.lock();
-        let key = (deadline, state.next_id);
-        state.next_id += 1;
-        state.generation += 1;
-        state.sleepers.insert(key, waker);
-        let watcher = state.watcher.take();
-        drop(state);
+        let (key, watcher) = {
+            let mut state = self.lock();
+            let key = register(&mut state, deadline, waker);
+            (key, state.watcher.take())
+        };
         if let Some(watcher) = watcher {
             watcher.wake();
         }
@@ -228,59 +402,33 @@ impl VirtualClock {
     }
 
     /// Takes a sleep's key off the clock: its waker if it is still queued,
-    /// `None` if an advance fired it (it is now seen).
+    /// `None` if an advance fired it.
     fn release(&self, key: Key) -> Option<Waker> {
-        release(&mut self.lock(), key)
+        self.lock().sleepers.remove(&key)
     }
 }
 
-/// What [`VirtualClock::activity`] reports.
-pub(crate) struct Activity {
-    /// Bumped on every registration, removal, advance, task start and end
-    /// of a task's poll.
-    pub(crate) generation: u64,
-    /// Work woken or spawned under the clock that has not run yet: fired
-    /// sleepers not yet polled, spawned tasks not yet started.
-    pub(crate) not_yet_run: usize,
-    /// Tasks spawned under the clock that are inside a poll now.
-    pub(crate) polling: usize,
-}
-
-/// A task spawned under the clock, inside a poll; see
-/// [`VirtualClock::task_polling`].
-pub(crate) struct PollGuard<'a> {
-    clock: &'a VirtualClock,
-}
-
-impl Drop for PollGuard<'_> {
-    fn drop(&mut self) {
-        let mut state = self.clock.lock();
-        state.polling = state.polling.saturating_sub(1);
-        state.generation += 1;
+/// Moves the clock to `instant` (never back) and takes the wakers of the
+/// sleepers now due, in (deadline, registration) order, to wake once the
+/// lock is released.
+fn take_due(state: &mut State, instant: Instant) -> Vec<Waker> {
+    let now = state.now.max(instant);
+    state.now = now;
+    let mut due = Vec::new();
+    while let Some(entry) = state.sleepers.first_entry() {
+        if entry.key().0 > now {
+            break;
+        }
+        due.push(entry.remove());
     }
+    due
 }
 
-/// A spawned task that has not been polled yet; see
-/// [`VirtualClock::task_starting`].
-pub(crate) struct StartGuard {
-    clock: VirtualClock,
-}
-
-impl Drop for StartGuard {
-    fn drop(&mut self) {
-        let mut state = self.clock.lock();
-        state.starting = state.starting.saturating_sub(1);
-        state.generation += 1;
-    }
-}
-
-fn release(state: &mut State, key: Key) -> Option<Waker> {
-    state.generation += 1;
-    let waker = state.sleepers.remove(&key);
-    if waker.is_none() {
-        state.fired_unseen = state.fired_unseen.saturating_sub(1);
-    }
-    waker
+fn register(state: &mut State, deadline: Instant, waker: Waker) -> Key {
+    let key = (deadline, state.next_id);
+    state.next_id += 1;
+    state.sleepers.insert(key, waker);
+    key
 }
 
 impl Default for VirtualClock {
@@ -333,21 +481,44 @@ impl Future for VirtualSleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        // A first registration clones the waker before taking the lock, so
+        // that the time is checked and the sleeper registered under one
+        // hold of it: an advance on another thread then either comes before
+        // (and the sleep is due) or after (and it finds the sleeper).
+        let fresh = this.key.is_none().then(|| {
+            let waker = cx.waker().clone();
+            #[cfg(test)]
+            tests::cloned();
+            waker
+        });
         let mut state = this.clock.lock();
         if state.now >= this.deadline {
             if let Some(key) = this.key.take() {
-                release(&mut state, key);
+                state.sleepers.remove(&key);
             }
             return Poll::Ready(());
         }
-        if let Some(waker) = this.key.and_then(|key| state.sleepers.get_mut(&key)) {
-            if !waker.will_wake(cx.waker()) {
-                waker.clone_from(cx.waker());
-            }
-            return Poll::Pending;
-        }
+        let waker = match (this.key, fresh) {
+            (Some(key), _) => match state.sleepers.get_mut(&key) {
+                Some(waker) => {
+                    if !waker.will_wake(cx.waker()) {
+                        waker.clone_from(cx.waker());
+                    }
+                    return Poll::Pending;
+                }
+                // Fired by an advance, then moved later by a reset.
+                None => cx.waker().clone(),
+            },
+            (None, Some(waker)) => waker,
+            (None, None) => unreachable!("a waker is cloned for every first registration"),
+        };
+        this.key = Some(register(&mut state, this.deadline, waker));
+        // An auto-advancer waiting for a sleeper has one now.
+        let watcher = state.watcher.take();
         drop(state);
-        this.key = Some(this.clock.register(this.deadline, cx.waker().clone()));
+        if let Some(watcher) = watcher {
+            watcher.wake();
+        }
         Poll::Pending
     }
 }
@@ -382,5 +553,56 @@ impl Drop for VirtualSleep {
         if let Some(key) = self.key.take() {
             self.clock.release(key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+    use std::time::Duration;
+
+    use super::VirtualClock;
+    use crate::Timer;
+
+    thread_local! {
+        /// Run where a sleep has just cloned its waker to register: a slow
+        /// waker clone, or a thread preempted there.
+        static AFTER_CLONE: RefCell<Option<Box<dyn FnMut()>>> = RefCell::new(None);
+    }
+
+    pub(super) fn cloned() {
+        AFTER_CLONE.with(|hook| {
+            if let Some(hook) = hook.borrow_mut().as_mut() {
+                hook();
+            }
+        });
+    }
+
+    /// Regression: the sleep checked the time, unlocked, cloned the waker
+    /// and then registered; an advance from another thread in that window
+    /// fired nothing, and the sleep stayed registered past its deadline.
+    #[test]
+    fn regression_an_advance_while_a_sleep_clones_its_waker_is_never_lost() {
+        let clock = VirtualClock::new();
+        let advancing = clock.clone();
+        AFTER_CLONE.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(move || {
+                let advancing = advancing.clone();
+                std::thread::spawn(move || advancing.advance(Duration::from_secs(1)))
+                    .join()
+                    .expect("the advancing thread");
+            }));
+        });
+        let mut sleep = clock.sleep(Duration::from_secs(1));
+        let poll = Pin::new(&mut sleep).poll(&mut Context::from_waker(Waker::noop()));
+        AFTER_CLONE.with(|hook| hook.borrow_mut().take());
+        assert_eq!(clock.elapsed(), Duration::from_secs(1));
+        assert!(
+            poll.is_ready() || clock.pending_sleepers() == 0,
+            "the sleep is registered past its deadline and nothing will wake it"
+        );
     }
 }

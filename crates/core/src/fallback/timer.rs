@@ -126,7 +126,7 @@ pub(crate) struct FallbackSleep {
 impl FallbackSleep {
     pub(crate) fn new(deadline: Instant) -> Self {
         FallbackSleep {
-            deadline,
+            deadline: crate::timer::clamp(deadline),
             key: None,
         }
     }
@@ -138,6 +138,7 @@ impl FallbackSleep {
     /// Moves a queued sleeper to its new key with its waker, so no poll is
     /// needed after the reset.
     pub(crate) fn reset(&mut self, deadline: Instant) {
+        let deadline = crate::timer::clamp(deadline);
         self.deadline = deadline;
         if let Some(key) = self.key.take() {
             if let Some(waker) = queue().cancel(key) {

@@ -8,15 +8,20 @@ use std::time::Instant;
 pub(crate) struct AsyncIoSleep {
     timer: async_io::Timer,
     deadline: Instant,
+    /// Whether the timer fired: async-io's timer forgets its deadline once
+    /// it has fired, and stays pending at every later poll.
+    done: bool,
 }
 
 #[cfg(any(feature = "smol", feature = "async-std"))]
 impl AsyncIoSleep {
     #[inline]
     pub(crate) fn new(deadline: Instant) -> Self {
+        let deadline = crate::timer::clamp(deadline);
         AsyncIoSleep {
             timer: async_io::Timer::at(deadline),
             deadline,
+            done: false,
         }
     }
 
@@ -25,14 +30,21 @@ impl AsyncIoSleep {
     }
 
     pub(crate) fn reset(&mut self, deadline: Instant) {
+        let deadline = crate::timer::clamp(deadline);
         self.deadline = deadline;
+        self.done = false;
         self.timer.set_at(deadline);
     }
 
     #[inline]
     pub(crate) fn poll(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
         use std::future::Future;
-        std::pin::Pin::new(&mut self.timer).poll(cx).map(drop)
+        if self.done {
+            return std::task::Poll::Ready(());
+        }
+        let poll = std::pin::Pin::new(&mut self.timer).poll(cx).map(drop);
+        self.done = poll.is_ready();
+        poll
     }
 }
 

@@ -21,7 +21,7 @@ mod imp {
         /// Must be called inside a tokio runtime context.
         #[inline]
         pub(crate) fn new(deadline: Instant) -> Self {
-            let deadline = tokio::time::Instant::from_std(deadline);
+            let deadline = tokio::time::Instant::from_std(crate::timer::clamp(deadline));
             TokioSleep {
                 inner: tokio::time::sleep_until(deadline),
             }
@@ -32,7 +32,7 @@ mod imp {
         }
 
         pub(crate) fn reset(self: Pin<&mut Self>, deadline: Instant) {
-            let deadline = tokio::time::Instant::from_std(deadline);
+            let deadline = tokio::time::Instant::from_std(crate::timer::clamp(deadline));
             self.project().inner.reset(deadline);
         }
     }

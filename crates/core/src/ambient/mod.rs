@@ -1,13 +1,13 @@
 //! The ambient context: a small value made current for the duration of each
 //! poll of a wrapped future, captured by [`spawn`](crate::spawn).
 //!
-//! It holds the timer override (how tests inject a [`VirtualClock`]), the
-//! runtime override, and typed values that other crates keep there (the
-//! deadline of `anyrt-deadline`). The context is restored after every poll,
-//! also when the poll panics, so it never leaks between tasks that share a
-//! thread.
-//!
-//! [`VirtualClock`]: crate::VirtualClock
+//! This is the bottom layer of the crate: it knows neither runtimes nor
+//! clocks. It holds typed values (the timer override and the runtime
+//! override of the layers above are values like the deadline that
+//! `anyrt-deadline` keeps here), and optionally the [`TaskHooks`] of an
+//! observer of the tasks spawned under it (a virtual clock that
+//! auto-advances). The context is restored after every poll, also when the
+//! poll panics, so it never leaks between tasks that share a thread.
 
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
@@ -19,17 +19,26 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::runtime::Runtime;
-use crate::timer::{DynTimer, Timer};
+mod hooks;
+
+use hooks::Tracked;
+pub(crate) use hooks::{JoinWatch, TaskHooks};
 
 type Value = Arc<dyn Any + Send + Sync>;
 
 /// What a wrapped future sees as current while it is polled.
 #[derive(Clone, Default)]
 pub(crate) struct Ctx {
-    pub(crate) timer: Option<Arc<dyn DynTimer>>,
-    pub(crate) runtime: Option<Runtime>,
     values: Vec<(TypeId, Value)>,
+    hooks: Option<Arc<dyn TaskHooks>>,
+}
+
+impl Ctx {
+    fn get<T: 'static>(&self) -> Option<&T> {
+        let id = TypeId::of::<T>();
+        let (_, value) = self.values.iter().find(|(k, _)| *k == id)?;
+        value.downcast_ref::<T>()
+    }
 }
 
 thread_local! {
@@ -41,13 +50,13 @@ thread_local! {
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f` with the current context, if any.
+/// Runs `f` with the current context's value of type `T`, if any.
 #[inline]
-pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Ctx>) -> R) -> R {
+pub(crate) fn with_ref<T: 'static, R>(f: impl FnOnce(Option<&T>) -> R) -> R {
     if is_empty() {
         f(None)
     } else {
-        CURRENT.with(|current| f(current.borrow().as_deref()))
+        CURRENT.with(|current| f(current.borrow().as_deref().and_then(Ctx::get::<T>)))
     }
 }
 
@@ -66,8 +75,7 @@ fn replace_current(ctx: Option<Arc<Ctx>>) -> Option<Arc<Ctx>> {
 
 /// One change to the context, applied when the wrapper is first polled.
 enum Layer {
-    Timer(Arc<dyn DynTimer>),
-    Runtime(Runtime),
+    Hooks(Arc<dyn TaskHooks>),
     Value(TypeId, Value),
     /// A captured context.
     Whole(Option<Arc<Ctx>>),
@@ -75,14 +83,16 @@ enum Layer {
 
 impl Layer {
     fn apply(self) -> Option<Arc<Ctx>> {
-        let base = || with_current(|ctx| ctx.cloned().unwrap_or_default());
         let mut ctx = match self {
             Layer::Whole(ctx) => return ctx,
-            _ => base(),
+            _ => Ambient::capture()
+                .ctx
+                .as_deref()
+                .cloned()
+                .unwrap_or_default(),
         };
         match self {
-            Layer::Timer(timer) => ctx.timer = Some(timer),
-            Layer::Runtime(runtime) => ctx.runtime = Some(runtime),
+            Layer::Hooks(hooks) => ctx.hooks = Some(hooks),
             Layer::Value(id, value) => match ctx.values.iter_mut().find(|(k, _)| *k == id) {
                 Some(slot) => slot.1 = value,
                 None => ctx.values.push((id, value)),
@@ -100,8 +110,9 @@ enum State {
 }
 
 pin_project! {
-    /// A future run under a changed ambient context; made by [`with_timer`],
-    /// [`with_runtime`], [`with_value`] and [`Ambient::attach`].
+    /// A future run under a changed ambient context; made by
+    /// [`with_timer`](crate::with_timer), [`with_runtime`](crate::with_runtime),
+    /// [`with_value`] and [`Ambient::attach`].
     ///
     /// The change is layered onto the context current at the first poll, and
     /// that context is made current for this and every later poll.
@@ -113,8 +124,8 @@ pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct WithAmbient<F> {
         state: State,
-        // A task spawned under a virtual clock, as the clock tracks it.
-        task: Option<ClockTask>,
+        // A task spawned under task hooks, as they track it.
+        task: Option<Tracked>,
         #[pin]
         future: F,
     }
@@ -135,8 +146,6 @@ impl<F: Future> Future for WithAmbient<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        // Dropped last, after the context is put back.
-        let _polling = this.task.as_mut().map(ClockTask::polling);
         if let State::Unbound(_) = this.state {
             let State::Unbound(layer) = std::mem::replace(this.state, State::Empty) else {
                 unreachable!("checked above")
@@ -147,38 +156,16 @@ impl<F: Future> Future for WithAmbient<F> {
             unreachable!("bound above")
         };
         let _enter = Enter::new(slot);
-        this.future.poll(cx)
+        match this.task {
+            None => this.future.poll(cx),
+            Some(task) => task.poll(this.future, cx),
+        }
     }
 }
 
 impl<F> fmt::Debug for WithAmbient<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WithAmbient").finish_non_exhaustive()
-    }
-}
-
-/// A task spawned under a virtual clock, as the clock sees it: starting
-/// until its first poll, then inside a poll or not. The clock does not jump
-/// while a task is starting or inside a poll.
-struct ClockTask {
-    clock: crate::VirtualClock,
-    starting: Option<crate::virtual_clock::StartGuard>,
-}
-
-impl ClockTask {
-    fn new(clock: crate::VirtualClock) -> Self {
-        ClockTask {
-            starting: Some(clock.task_starting()),
-            clock,
-        }
-    }
-
-    /// Counts the task as inside a poll until the guard is dropped; at the
-    /// first poll it stops counting as starting (after, so no gap is seen).
-    fn polling(&mut self) -> crate::virtual_clock::PollGuard<'_> {
-        let guard = self.clock.task_polling();
-        self.starting = None;
-        guard
     }
 }
 
@@ -202,66 +189,10 @@ impl Drop for Enter<'_> {
     }
 }
 
-/// Runs `future` with `timer` as its ambient timer: [`now`](crate::now),
-/// [`sleep`](crate::sleep) and everything built on them, in the future, in
-/// what it calls and in tasks it spawns through [`spawn`](crate::spawn), use
-/// `timer`. This is how tests put a [`VirtualClock`](crate::VirtualClock)
-/// under code that was written for real time.
-///
-/// A sleep takes its timer when it is created: create it inside `future`
-/// (in an `async` block), not before.
-///
-/// # Cancel safety
-///
-/// See [`WithAmbient`].
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use anyrt_core::{with_timer, VirtualClock};
-///
-/// # futures_lite::future::block_on(async {
-/// let clock = VirtualClock::new();
-/// let start = clock.now();
-/// let nested = async { anyrt_core::now() };
-/// clock.advance(Duration::from_secs(5));
-/// let seen = with_timer(clock.clone(), nested).await;
-/// assert_eq!(seen - start, Duration::from_secs(5));
-/// # });
-/// ```
-pub fn with_timer<T, F>(timer: T, future: F) -> WithAmbient<F>
-where
-    T: Timer + 'static,
-    T::Sleep: 'static,
-{
-    WithAmbient::new(Layer::Timer(Arc::new(timer)), future)
-}
-
-/// Runs `future` with `runtime` as its ambient runtime, instead of the one
-/// [`Runtime::detect`] would find: its timer (unless a timer override is in
-/// force) and its spawner.
-///
-/// Useful when several runtime features are on and detection cannot tell
-/// which executor is driving the future (smol and async-std both run on
-/// async-io, and a bare `block_on` leaves no trace).
-///
-/// # Cancel safety
-///
-/// See [`WithAmbient`].
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::{with_runtime, Runtime};
-///
-/// let name = futures_lite::future::block_on(with_runtime(Runtime::Fallback, async {
-///     Runtime::current().name()
-/// }));
-/// assert_eq!(name, "fallback");
-/// ```
-pub fn with_runtime<F>(runtime: Runtime, future: F) -> WithAmbient<F> {
-    WithAmbient::new(Layer::Runtime(runtime), future)
+/// Runs `future` with `hooks` observing every task spawned under it
+/// through [`spawn`](crate::spawn).
+pub(crate) fn with_hooks<F>(hooks: Arc<dyn TaskHooks>, future: F) -> WithAmbient<F> {
+    WithAmbient::new(Layer::Hooks(hooks), future)
 }
 
 /// Runs `future` with `value` as the ambient value of type `T`, readable
@@ -309,12 +240,7 @@ pub fn value<T>() -> Option<T>
 where
     T: Clone + Send + Sync + 'static,
 {
-    with_current(|ctx| {
-        let ctx = ctx?;
-        let id = TypeId::of::<T>();
-        let (_, value) = ctx.values.iter().find(|(k, _)| *k == id)?;
-        value.downcast_ref::<T>().cloned()
-    })
+    with_ref::<T, _>(|value| value.cloned())
 }
 
 /// A snapshot of the ambient context, to carry it into work that another
@@ -356,21 +282,25 @@ impl Ambient {
         WithAmbient::new(Layer::Whole(self.ctx), future)
     }
 
-    /// Like [`attach`](Ambient::attach), for a task about to be spawned: a
-    /// virtual clock in the context learns that a task is starting, so it
-    /// does not jump before the task's first poll.
-    pub(crate) fn attach_task<F>(self, future: F) -> WithAmbient<F> {
-        let clock = self.ctx.as_deref().and_then(|ctx| {
-            let timer = ctx.timer.as_ref()?;
-            timer
-                .as_any()
-                .downcast_ref::<crate::VirtualClock>()
-                .cloned()
-        });
-        WithAmbient {
-            task: clock.map(ClockTask::new),
+    /// Like [`attach`](Ambient::attach), for a task about to be spawned:
+    /// task hooks in the context (a virtual clock's) count the task as
+    /// runnable until its first poll, and then whenever it is woken and
+    /// not yet polled; the [`JoinWatch`] goes with its handle, which
+    /// tells them when the output has been taken.
+    pub(crate) fn attach_task<F>(self, future: F) -> (WithAmbient<F>, Option<JoinWatch>) {
+        let hooks = self.ctx.as_deref().and_then(|ctx| ctx.hooks.clone());
+        let (task, watch) = match hooks {
+            Some(hooks) => {
+                let (task, watch) = Tracked::new(hooks);
+                (Some(task), Some(watch))
+            }
+            None => (None, None),
+        };
+        let future = WithAmbient {
+            task,
             ..WithAmbient::new(Layer::Whole(self.ctx), future)
-        }
+        };
+        (future, watch)
     }
 }
 
@@ -378,9 +308,8 @@ impl fmt::Debug for Ambient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ctx = self.ctx.as_deref();
         f.debug_struct("Ambient")
-            .field("timer_override", &ctx.is_some_and(|c| c.timer.is_some()))
-            .field("runtime", &ctx.and_then(|c| c.runtime.as_ref()))
             .field("values", &ctx.map_or(0, |c| c.values.len()))
+            .field("task_hooks", &ctx.is_some_and(|c| c.hooks.is_some()))
             .finish()
     }
 }
