@@ -1,7 +1,6 @@
-//! Conformance of the harness itself: options, `Result` bodies,
-//! `#[should_panic]` and the watchdog.
+//! Conformance of the harness itself: options, `Result` bodies and
+//! `#[should_panic]` (the watchdog: `test_watchdog.rs`).
 
-use std::future::pending;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -30,12 +29,6 @@ async fn only_the_chosen_runtimes_run() {
         "{runtime:?}"
     );
     SELECTED.fetch_add(1, Ordering::SeqCst);
-}
-
-#[anyrt_test::test(timeout = 1)]
-#[should_panic(expected = "timed out after 1s of real time")]
-async fn the_watchdog_fails_a_hung_test() {
-    pending::<()>().await;
 }
 
 #[anyrt_test::test(virtual_time, timeout = 5)]

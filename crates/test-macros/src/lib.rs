@@ -150,6 +150,9 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<TokenStream2> {
     };
     let virtual_time = options.virtual_time;
     let timeout = options.timeout_secs;
+    let should_panic = test_attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("should_panic"));
     let tests = options.runtimes.iter().map(|runtime| {
         let test_name = format_ident!("{}", runtime);
         let variant = format_ident!("{}", variant_name(runtime));
@@ -163,6 +166,7 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<TokenStream2> {
                         name: ::core::module_path!(),
                         virtual_time: #virtual_time,
                         timeout: ::core::time::Duration::from_secs(#timeout),
+                        should_panic: #should_panic,
                     },
                     #call,
                 )

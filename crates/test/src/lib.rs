@@ -25,10 +25,14 @@
 //!   jumps to the next sleeper whenever the test is idle, so a test of an
 //!   hour of backoff runs in microseconds and its timings are exact. The
 //!   test may take the clock as its one argument.
-//! - `timeout = SECONDS`: the watchdog (default 60 s of real time). A test
-//!   still pending then fails with a message naming the test and runtime;
-//!   one stuck inside a poll (a blocked thread) ends the process with that
-//!   message 5 s later, instead of stalling CI.
+//! - `timeout = SECONDS`: the watchdog (default 60 s of real time; a huge
+//!   value saturates). A test still pending then fails with a message
+//!   naming the test and runtime. One that has not ended 5 s later (stuck
+//!   inside a poll, or on a runtime whose shutdown waits for a stuck
+//!   worker) ends the process with a failure status and that message on
+//!   the real stderr, seen with or without `--nocapture`. A test marked
+//!   `#[should_panic]` that times out ends the process at once the same
+//!   way, so that a hang never passes for the expected panic.
 //!
 //! `#[should_panic]` and the ignore attribute (with its reason) apply to every generated test, and a
 //! body may return `Result<(), E>` like any `#[test]`.

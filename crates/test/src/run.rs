@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyrt_core::{Runtime, VirtualClock, with_runtime, with_value};
 use futures::future::Either;
 
-use crate::watchdog::Watchdog;
+use crate::watchdog::{OnTimeout, Watchdog};
 
 /// The runtimes a test runs on; each names one generated `#[test]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +74,9 @@ pub struct Options {
     pub virtual_time: bool,
     /// The watchdog's limit in real time.
     pub timeout: Duration,
+    /// The test carries `#[should_panic]`: a hang ends the process, since
+    /// the watchdog's panic would count as the expected one.
+    pub should_panic: bool,
 }
 
 /// Runs one generated test: builds the body, puts the clock under it if
@@ -90,10 +93,14 @@ where
         None => Either::Right(body),
     };
     let label = format!("{} on runtime `{}`", options.name, runtime.name());
-    runtime.block_on(with_value(
-        runtime,
-        Watchdog::new(body, options.timeout, label),
-    ))
+    let on_timeout = match options.should_panic {
+        true => OnTimeout::Exit,
+        false => OnTimeout::Panic,
+    };
+    // Dropped after `block_on` has dropped the runtime, also when it
+    // unwinds: a runtime whose shutdown hangs is still watched.
+    let (watchdog, _done) = Watchdog::new(body, options.timeout, label, on_timeout);
+    runtime.block_on(with_value(runtime, watchdog))
 }
 
 /// The runtime the calling test runs on, inside a test made by

@@ -1,7 +1,13 @@
 //! A real-time limit on a test, on its own thread so that no timer under
 //! test (virtual or not) is involved.
+//!
+//! The thread watches the whole run, the runtime's shutdown included: a
+//! test is done when [`Done`] is dropped, after its runtime was dropped. Its
+//! messages go to the process's real stderr, which libtest's output capture
+//! does not reach, so they are seen with or without `--nocapture`.
 
 use std::future::Future;
+use std::io::Write;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -31,12 +37,12 @@ pin_project! {
         shared: Arc<Shared>,
         limit: Duration,
         label: String,
-        _done: Done,
     }
 }
 
-/// Tells the watchdog thread the test ended, also by panic.
-struct Done(Arc<Shared>);
+/// Tells the watchdog thread the test ended, also by panic; made with the
+/// watchdog, and held by the caller until the test's runtime is gone.
+pub(crate) struct Done(Arc<Shared>);
 
 impl Drop for Done {
     fn drop(&mut self) {
@@ -45,8 +51,23 @@ impl Drop for Done {
     }
 }
 
+/// What the watchdog does once the limit has passed.
+#[derive(Clone, Copy)]
+pub(crate) enum OnTimeout {
+    /// Make the test's future panic with a message naming it.
+    Panic,
+    /// End the process with a message: the test expects a panic, and would
+    /// take the watchdog's own for a pass.
+    Exit,
+}
+
 impl<F> Watchdog<F> {
-    pub(crate) fn new(inner: F, limit: Duration, label: String) -> Self {
+    pub(crate) fn new(
+        inner: F,
+        limit: Duration,
+        label: String,
+        on_timeout: OnTimeout,
+    ) -> (Self, Done) {
         let shared = Arc::new(Shared {
             fired: AtomicBool::new(false),
             waker: AtomicWaker::new(),
@@ -57,15 +78,16 @@ impl<F> Watchdog<F> {
         let message = label.clone();
         std::thread::Builder::new()
             .name("anyrt-test-watchdog".into())
-            .spawn(move || watch(&watcher, limit, &message))
+            .spawn(move || watch(&watcher, limit, &message, on_timeout))
             .expect("anyrt-test: cannot start the watchdog thread");
-        Watchdog {
+        let done = Done(shared.clone());
+        let watchdog = Watchdog {
             inner,
-            _done: Done(shared.clone()),
             shared,
             limit,
             label,
-        }
+        };
+        (watchdog, done)
     }
 }
 
@@ -86,18 +108,34 @@ fn wait_done(shared: &Shared, deadline: Instant) -> bool {
     true
 }
 
-fn watch(shared: &Shared, limit: Duration, label: &str) {
-    if wait_done(shared, Instant::now() + limit) {
+fn watch(shared: &Shared, limit: Duration, label: &str, on_timeout: OnTimeout) {
+    // A huge limit saturates (about 30 years) instead of overflowing.
+    if wait_done(shared, anyrt_core::deadline_after(Instant::now(), limit)) {
         return;
+    }
+    if let OnTimeout::Exit = on_timeout {
+        end_process(&format!(
+            "anyrt-test: {label} timed out after {limit:?} of real time (it expects a panic, so the \
+             timeout cannot be reported as a failure); ending the process"
+        ));
     }
     shared.fired.store(true, Ordering::SeqCst);
     shared.waker.wake();
     if wait_done(shared, Instant::now() + GRACE) {
         return;
     }
-    eprintln!(
-        "anyrt-test: {label} is stuck inside a poll {limit:?} after it started; ending the process"
-    );
+    end_process(&format!(
+        "anyrt-test: {label} timed out after {limit:?} of real time and has not ended {GRACE:?} \
+         later (stuck inside a poll, or its runtime cannot shut down); ending the process"
+    ));
+}
+
+/// Writes `message` to the process's real stderr and ends the process with
+/// a failure status.
+fn end_process(message: &str) -> ! {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{message}");
+    let _ = stderr.flush();
     std::process::exit(101);
 }
 
