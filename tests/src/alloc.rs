@@ -2,9 +2,10 @@
 //! `stats_alloc`'s instrumented wrapper around the system allocator (no
 //! unsafe code of ours).
 //!
-//! The counts are process-wide, so a test that asserts on them must be the
-//! only test in its binary (see `deadline_allocations.rs`,
-//! `retry_allocations.rs`): parallel tests would add their allocations.
+//! The counts are process-wide, so a test that asserts on them runs in a
+//! target of its own with `harness = false` (a plain `main`, declared in
+//! `tests/Cargo.toml`; see `deadline_allocations.rs`): libtest's own
+//! threads, and any other test, would add their allocations.
 
 use std::alloc::System;
 
