@@ -1,0 +1,75 @@
+//! Conformance: inside tokio, anyrt's clock is tokio's clock, so a test
+//! written as tokio users write them (`#[tokio::test(start_paused = true)]`)
+//! sees anyrt's schedules and timeouts at exact times.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use anyrt_retry::{Exponential, Jitter, retry};
+
+const MS: Duration = Duration::from_millis(1);
+
+#[tokio::test(start_paused = true)]
+async fn now_is_tokio_s_paused_clock() {
+    let start = anyrt_core::now();
+    tokio::time::advance(Duration::from_secs(3)).await;
+    assert_eq!(anyrt_core::now() - start, Duration::from_secs(3));
+    assert_eq!(anyrt_core::now(), tokio::time::Instant::now().into_std());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_fires_at_exactly_its_duration() {
+    let start = tokio::time::Instant::now();
+    let outcome =
+        anyrt_deadline::timeout(Duration::from_secs(5), std::future::pending::<()>()).await;
+    assert!(outcome.is_err());
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sleep_and_a_deadline_end_at_exact_times() {
+    let start = tokio::time::Instant::now();
+    anyrt_core::sleep(Duration::from_millis(250)).await;
+    assert_eq!(start.elapsed(), 250 * MS);
+    let seen = anyrt_deadline::within(Duration::from_secs(2), async {
+        anyrt_deadline::remaining()
+    })
+    .await;
+    assert_eq!(seen, Ok(Some(Duration::from_secs(2))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_schedule_is_exact() {
+    let start = tokio::time::Instant::now();
+    let starts = RefCell::new(Vec::new());
+    let backoff = Exponential::builder()
+        .initial(100 * MS)
+        .multiplier(2.0)
+        .max_delay(Duration::from_secs(10))
+        .jitter(Jitter::None)
+        .build()
+        .expect("a valid policy");
+    let outcome = retry(|| {
+        let mut starts = starts.borrow_mut();
+        starts.push(start.elapsed());
+        let n = starts.len();
+        async move { if n < 3 { Err(n) } else { Ok(n) } }
+    })
+    .backoff(backoff)
+    .await;
+    assert_eq!(outcome, Ok(3));
+    assert_eq!(
+        starts.into_inner(),
+        vec![Duration::ZERO, 100 * MS, 300 * MS]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn spawned_tasks_follow_the_paused_clock_too() {
+    let start = tokio::time::Instant::now();
+    let task = anyrt_core::spawn(async move {
+        anyrt_core::sleep(Duration::from_secs(30)).await;
+        start.elapsed()
+    });
+    assert_eq!(task.await, Duration::from_secs(30));
+}
