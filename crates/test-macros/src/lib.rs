@@ -156,7 +156,15 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<TokenStream2> {
     let tests = options.runtimes.iter().map(|runtime| {
         let test_name = format_ident!("{}", runtime);
         let variant = format_ident!("{}", variant_name(runtime));
-        quote! {
+        let gate = match runtime.as_str() {
+            "smol" => Some(format_ident!("__anyrt_test_if_smol")),
+            "tokio_current_thread" | "tokio_multi_thread" => {
+                Some(format_ident!("__anyrt_test_if_tokio"))
+            }
+            "async_std" => Some(format_ident!("__anyrt_test_if_async_std")),
+            _ => None,
+        };
+        let test = quote! {
             #[test]
             #(#test_attrs)*
             pub(super) fn #test_name() #output {
@@ -171,6 +179,10 @@ fn expand(options: Options, function: ItemFn) -> syn::Result<TokenStream2> {
                     #call,
                 )
             }
+        };
+        match gate {
+            Some(gate) => quote!(::anyrt_test::#gate! { #test }),
+            None => test,
         }
     });
     Ok(quote! {

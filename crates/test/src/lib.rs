@@ -39,8 +39,22 @@
 //!
 //! # Runtime compatibility
 //!
-//! The harness itself depends on tokio, smol, async-std and futures; put it
-//! in your `[dev-dependencies]` only.
+//! The harness itself depends on the runtimes it runs tests on; put it in
+//! your `[dev-dependencies]` only.
+//!
+//! # Features
+//!
+//! One per runtime, all on by default: `tokio` (the `tokio_current_thread`
+//! and `tokio_multi_thread` tests), `smol`, and `async-std` (legacy:
+//! async-std is discontinued upstream; smol is its successor). The
+//! `block_on` test needs no feature. With a feature off, its runtime's
+//! tests are left out and its crates are not built, so a crate tested on
+//! tokio alone writes:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! anyrt-test = { version = "0.1", default-features = false, features = ["tokio"] }
+//! ```
 //!
 //! # Examples
 //!
@@ -82,6 +96,54 @@ mod watchdog;
 
 pub use anyrt_test_macros::test;
 pub use run::{TestRuntime, runtime};
+
+/// Keeps the generated test of a runtime of feature `tokio` when it is on.
+#[cfg(feature = "tokio")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_if_tokio {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+/// Leaves out the generated test of a runtime of feature `tokio`: it is off.
+#[cfg(not(feature = "tokio"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_if_tokio {
+    ($($tokens:tt)*) => {};
+}
+
+/// Keeps the generated test of a runtime of feature `smol` when it is on.
+#[cfg(feature = "smol")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_if_smol {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+/// Leaves out the generated test of a runtime of feature `smol`: it is off.
+#[cfg(not(feature = "smol"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_if_smol {
+    ($($tokens:tt)*) => {};
+}
+
+/// Keeps the generated test of a runtime of feature `async-std` when it is on.
+#[cfg(feature = "async-std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_if_async_std {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+/// Leaves out the generated test of a runtime of feature `async-std`: it is off.
+#[cfg(not(feature = "async-std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_if_async_std {
+    ($($tokens:tt)*) => {};
+}
 
 #[doc(hidden)]
 pub mod __private {

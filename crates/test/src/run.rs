@@ -12,13 +12,20 @@ use crate::watchdog::{OnTimeout, Watchdog};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TestRuntime {
-    /// `smol::block_on`.
+    /// `smol::block_on` (feature `smol`).
+    #[cfg(feature = "smol")]
     Smol,
-    /// A current-thread tokio runtime with all drivers enabled.
+    /// A current-thread tokio runtime with all drivers enabled (feature
+    /// `tokio`).
+    #[cfg(feature = "tokio")]
     TokioCurrentThread,
-    /// A multi-thread tokio runtime with two workers.
+    /// A multi-thread tokio runtime with two workers (feature `tokio`).
+    #[cfg(feature = "tokio")]
     TokioMultiThread,
-    /// `async_std::task::block_on`, with `Runtime::AsyncStd` as the ambient runtime.
+    /// `async_std::task::block_on`, with `Runtime::AsyncStd` as the ambient
+    /// runtime (feature `async-std`; legacy, async-std is discontinued
+    /// upstream).
+    #[cfg(feature = "async-std")]
     AsyncStd,
     /// `futures::executor::block_on`, with `Runtime::Fallback` as the ambient runtime.
     BlockOn,
@@ -28,9 +35,13 @@ impl TestRuntime {
     /// The name of the generated test, such as `tokio_multi_thread`.
     pub fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "smol")]
             TestRuntime::Smol => "smol",
+            #[cfg(feature = "tokio")]
             TestRuntime::TokioCurrentThread => "tokio_current_thread",
+            #[cfg(feature = "tokio")]
             TestRuntime::TokioMultiThread => "tokio_multi_thread",
+            #[cfg(feature = "async-std")]
             TestRuntime::AsyncStd => "async_std",
             TestRuntime::BlockOn => "block_on",
         }
@@ -39,15 +50,19 @@ impl TestRuntime {
     /// Drives `future` to completion on this runtime.
     pub fn block_on<F: Future>(self, future: F) -> F::Output {
         match self {
+            #[cfg(feature = "smol")]
             TestRuntime::Smol => smol::block_on(future),
+            #[cfg(feature = "tokio")]
             TestRuntime::TokioCurrentThread => {
                 tokio_runtime(tokio::runtime::Builder::new_current_thread()).block_on(future)
             }
+            #[cfg(feature = "tokio")]
             TestRuntime::TokioMultiThread => {
                 let mut builder = tokio::runtime::Builder::new_multi_thread();
                 builder.worker_threads(2);
                 tokio_runtime(builder).block_on(future)
             }
+            #[cfg(feature = "async-std")]
             TestRuntime::AsyncStd => {
                 async_std::task::block_on(with_runtime(Runtime::AsyncStd, future))
             }
@@ -58,6 +73,7 @@ impl TestRuntime {
     }
 }
 
+#[cfg(feature = "tokio")]
 fn tokio_runtime(mut builder: tokio::runtime::Builder) -> tokio::runtime::Runtime {
     builder
         .enable_all()
