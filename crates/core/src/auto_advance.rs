@@ -51,7 +51,8 @@ pin_project! {
     ///
     /// # futures_lite::future::block_on(async {
     /// let clock = VirtualClock::new();
-    /// let advancing = clock.auto_advance(anyrt_core::sleep(Duration::from_secs(5)));
+    /// // The sleep is made inside, where the clock is the ambient timer.
+    /// let advancing = clock.auto_advance(async { anyrt_core::sleep(Duration::from_secs(5)).await });
     /// advancing.await;
     /// assert_eq!(clock.elapsed(), Duration::from_secs(5));
     /// # });

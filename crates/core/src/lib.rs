@@ -58,7 +58,9 @@
 
 mod ambient;
 mod auto_advance;
+mod blocking;
 mod fallback;
+mod interval;
 mod rt;
 mod runtime;
 mod sleep;
@@ -68,7 +70,9 @@ mod virtual_clock;
 mod yield_now;
 
 pub use ambient::{Ambient, value, with_value};
+pub use blocking::spawn_blocking;
 pub use fallback::{fallback_pending_sleepers, fallback_started};
+pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use runtime::{AmbientRuntime, Runtime, with_runtime};
 pub use task::{Spawn, Task};
 pub use timer::{Sleep, Timer, deadline_after, far_future, with_timer};
@@ -79,6 +83,7 @@ pub use yield_now::yield_now;
 pub mod futures {
     pub use crate::ambient::WithAmbient;
     pub use crate::auto_advance::AutoAdvance;
+    pub use crate::interval::Tick;
     pub use crate::sleep::AnySleep;
     pub use crate::virtual_clock::VirtualSleep;
     pub use crate::yield_now::YieldNow;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::Spawn;
 use crate::ambient::{self, Ambient, WithAmbient};
 use crate::sleep::{AnySleep, Plan};
-use crate::task::{Inner, Task};
+use crate::task::{DoneFlag, Inner, MarkDone, Task};
 use crate::timer::{self, BoxSleep, Timer, deadline_after};
 
 /// A runtime whose timer and spawner anyrt uses.
@@ -158,11 +158,16 @@ impl Runtime {
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => {
                 let (abort, registration) = futures::future::AbortHandle::new_pair();
-                let future =
-                    futures::future::Abortable::new(crate::task::catch(future), registration);
-                Inner::AsyncStd(async_std::task::spawn(future), abort)
+                let done = DoneFlag::default();
+                let future = MarkDone::new(crate::task::catch(future), &done);
+                let future = futures::future::Abortable::new(future, registration);
+                Inner::AsyncStd(async_std::task::spawn(future), abort, done)
             }
-            Runtime::Fallback => Inner::Fallback(crate::fallback::spawn::spawn(future)),
+            Runtime::Fallback => {
+                let done = DoneFlag::default();
+                let future = MarkDone::new(future, &done);
+                Inner::Fallback(crate::fallback::spawn::spawn(future), done)
+            }
         };
         Task::new(inner)
     }

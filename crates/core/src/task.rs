@@ -5,6 +5,8 @@ use std::future::Future;
 #[cfg(any(feature = "tokio", feature = "async-std"))]
 use std::panic::resume_unwind;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use futures::future::RemoteHandle;
@@ -86,8 +88,68 @@ pub(crate) enum Inner<T> {
     AsyncStd(
         async_std::task::JoinHandle<Result<Result<T, Panic>, futures::future::Aborted>>,
         futures::future::AbortHandle,
+        DoneFlag,
     ),
-    Fallback(RemoteHandle<T>),
+    /// A blocking call on the `blocking` crate's pool (smol, async-std).
+    #[cfg(any(feature = "smol", feature = "async-std"))]
+    Blocking(blocking::Task<T>),
+    /// A task on the fallback pool, or a blocking call on the fallback's
+    /// blocking pool.
+    Fallback(RemoteHandle<T>, DoneFlag),
+}
+
+/// Set when a task's future (or blocking call) is gone: finished, panicked
+/// or cancelled. For the runtimes whose handle cannot tell.
+#[derive(Clone, Default)]
+pub(crate) struct DoneFlag(Arc<AtomicBool>);
+
+impl DoneFlag {
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// A guard that sets the flag when dropped.
+    pub(crate) fn guard(&self) -> SetOnDrop {
+        SetOnDrop(self.clone())
+    }
+}
+
+/// Sets its flag when dropped.
+pub(crate) struct SetOnDrop(DoneFlag);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        (self.0).0.store(true, Ordering::Release);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that sets a flag when it is dropped or completes.
+    pub(crate) struct MarkDone<F> {
+        #[pin]
+        future: F,
+        done: Option<SetOnDrop>,
+    }
+}
+
+impl<F> MarkDone<F> {
+    pub(crate) fn new(future: F, done: &DoneFlag) -> Self {
+        MarkDone {
+            future,
+            done: Some(done.guard()),
+        }
+    }
+}
+
+impl<F: Future> Future for MarkDone<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let output = ready!(this.future.poll(cx));
+        this.done.take();
+        Poll::Ready(output)
+    }
 }
 
 impl<T> Task<T> {
@@ -124,9 +186,72 @@ impl<T> Task<T> {
             #[cfg(feature = "smol")]
             Some(Inner::Smol(task)) => task.detach(),
             #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(handle, abort)) => drop((handle, abort)),
-            Some(Inner::Fallback(handle)) => handle.forget(),
+            Some(Inner::AsyncStd(handle, abort, _)) => drop((handle, abort)),
+            #[cfg(any(feature = "smol", feature = "async-std"))]
+            Some(Inner::Blocking(task)) => task.detach(),
+            Some(Inner::Fallback(handle, _)) => handle.forget(),
             None => {}
+        }
+    }
+
+    /// Cancels the task now, as dropping the handle does, but keeps the
+    /// handle: [`is_finished`](Task::is_finished) is then `true`, and
+    /// awaiting the handle panics, since there is no output.
+    ///
+    /// An async task's future is dropped at its next scheduling point. A
+    /// blocking call ([`spawn_blocking`](crate::spawn_blocking)) that has
+    /// not started never runs; one that is running runs to its end, and its
+    /// output is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut task = anyrt_core::spawn(async {
+    ///     anyrt_core::sleep(Duration::from_secs(3600)).await;
+    /// });
+    /// task.abort();
+    /// assert!(task.is_finished());
+    /// # });
+    /// ```
+    pub fn abort(&mut self) {
+        // Dropped here: the handle's drop glue and `Drop for Task` cancel.
+        let handle = Task {
+            inner: self.inner.take(),
+            watch: self.watch.take(),
+        };
+        drop(handle);
+    }
+
+    /// Whether the task has ended: finished, panicked, or cancelled. Once
+    /// it is `true`, awaiting the handle completes at its first poll (with
+    /// the output or the panic; an aborted task's handle panics).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let task = anyrt_core::spawn(async { 3 });
+    /// while !task.is_finished() {
+    ///     anyrt_core::yield_now().await;
+    /// }
+    /// assert_eq!(task.await, 3);
+    /// # });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        match &self.inner {
+            #[cfg(feature = "tokio")]
+            Some(Inner::Tokio(handle)) => handle.is_finished(),
+            #[cfg(feature = "smol")]
+            Some(Inner::Smol(task)) => task.is_finished(),
+            #[cfg(feature = "async-std")]
+            Some(Inner::AsyncStd(_, _, done)) => done.is_set(),
+            #[cfg(any(feature = "smol", feature = "async-std"))]
+            Some(Inner::Blocking(task)) => task.is_finished(),
+            Some(Inner::Fallback(_, done)) => done.is_set(),
+            None => true,
         }
     }
 }
@@ -140,7 +265,7 @@ impl<T> Drop for Task<T> {
             #[cfg(feature = "tokio")]
             Some(Inner::Tokio(handle)) => handle.abort(),
             #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(_, abort)) => abort.abort(),
+            Some(Inner::AsyncStd(_, abort, _)) => abort.abort(),
             // smol's task and the remote handle cancel when dropped.
             _ => {}
         }
@@ -155,7 +280,7 @@ impl<T: 'static> Future for Task<T> {
         let inner = self
             .inner
             .as_mut()
-            .expect("anyrt: Task polled after it completed");
+            .expect("anyrt: Task polled after it completed or was aborted");
         let output = match inner {
             #[cfg(feature = "tokio")]
             Inner::Tokio(handle) => match ready!(Pin::new(handle).poll(cx)) {
@@ -168,11 +293,13 @@ impl<T: 'static> Future for Task<T> {
             #[cfg(feature = "smol")]
             Inner::Smol(task) => ready!(Pin::new(task).poll(cx)),
             #[cfg(feature = "async-std")]
-            Inner::AsyncStd(handle, _) => match ready!(Pin::new(handle).poll(cx)) {
+            Inner::AsyncStd(handle, _, _) => match ready!(Pin::new(handle).poll(cx)) {
                 Ok(result) => result.unwrap_or_else(|p| resume_unwind(p)),
                 Err(_) => unreachable!("a task is aborted only when its handle is dropped"),
             },
-            Inner::Fallback(handle) => ready!(Pin::new(handle).poll(cx)),
+            #[cfg(any(feature = "smol", feature = "async-std"))]
+            Inner::Blocking(task) => ready!(Pin::new(task).poll(cx)),
+            Inner::Fallback(handle, _) => ready!(Pin::new(handle).poll(cx)),
         };
         self.inner = None;
         self.watch = None;
@@ -189,7 +316,9 @@ impl<T> fmt::Debug for Task<T> {
             Some(Inner::Smol(_)) => "smol",
             #[cfg(feature = "async-std")]
             Some(Inner::AsyncStd(..)) => "async-std",
-            Some(Inner::Fallback(_)) => "fallback",
+            #[cfg(any(feature = "smol", feature = "async-std"))]
+            Some(Inner::Blocking(_)) => "blocking",
+            Some(Inner::Fallback(..)) => "fallback",
             None => "completed",
         };
         f.debug_struct("Task").field("runtime", &runtime).finish()

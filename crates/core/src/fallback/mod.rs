@@ -1,5 +1,6 @@
 //! The zero-configuration fallbacks used when no runtime is found.
 
+pub(crate) mod blocking;
 pub(crate) mod spawn;
 pub(crate) mod timer;
 

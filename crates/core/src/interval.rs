@@ -1,0 +1,312 @@
+//! `Interval`: ticks at a fixed period on the ambient timer.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use crate::futures::AnySleep;
+use crate::timer::{Sleep, deadline_after};
+
+/// The shortest period: a zero period would tick without ever waiting.
+const MIN_PERIOD: Duration = Duration::from_millis(1);
+
+/// What an [`Interval`] does when a tick is a whole period (or more) late,
+/// because the code that awaits the ticks was busy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MissedTickBehavior {
+    /// Tick at once for every missed tick, then go on at the original
+    /// schedule (`start + n * period`).
+    #[default]
+    Burst,
+    /// Tick now, then one period after each late tick: the schedule moves.
+    Delay,
+    /// Tick now, then at the next tick of the original schedule: the missed
+    /// ones are skipped.
+    Skip,
+}
+
+impl MissedTickBehavior {
+    /// The tick after the one scheduled at `scheduled` and seen at `now`.
+    fn next(self, scheduled: Instant, now: Instant, period: Duration) -> Instant {
+        let on_time = deadline_after(scheduled, period);
+        if now < on_time {
+            return on_time;
+        }
+        match self {
+            MissedTickBehavior::Burst => on_time,
+            MissedTickBehavior::Delay => deadline_after(now, period),
+            MissedTickBehavior::Skip => {
+                let late = now.duration_since(scheduled).as_nanos();
+                let periods = late / period.as_nanos() + 1;
+                let ahead = period.as_nanos().saturating_mul(periods);
+                let ahead = Duration::from_nanos(u64::try_from(ahead).unwrap_or(u64::MAX));
+                deadline_after(scheduled, ahead)
+            }
+        }
+    }
+}
+
+/// Ticks at a fixed period on the ambient timer; made by [`interval`] or
+/// [`interval_at`].
+///
+/// [`tick`](Interval::tick) completes at each scheduled instant and returns
+/// it. The first tick is at the start. A tick a whole period late or more
+/// (the awaiting code was busy) is handled by its
+/// [`MissedTickBehavior`]; one less late keeps the schedule. The ticks are
+/// also a `Stream` of instants that never ends.
+///
+/// The timer is the one found where the interval is made (as for
+/// [`sleep`](crate::sleep)), so under a
+/// [`VirtualClock`](crate::VirtualClock) the ticks are exact.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt_core::VirtualClock;
+///
+/// # futures_lite::future::block_on(async {
+/// let clock = VirtualClock::new();
+/// let start = clock.now();
+/// let ticks = clock
+///     .auto_advance(async {
+///         let mut every = anyrt_core::interval(Duration::from_secs(10));
+///         let mut ticks = Vec::new();
+///         for _ in 0..3 {
+///             ticks.push(every.tick().await - start);
+///         }
+///         ticks
+///     })
+///     .await;
+/// assert_eq!(ticks, [Duration::ZERO, Duration::from_secs(10), Duration::from_secs(20)]);
+/// # });
+/// ```
+pub struct Interval {
+    sleep: Pin<Box<AnySleep>>,
+    period: Duration,
+    behavior: MissedTickBehavior,
+}
+
+/// An interval whose first tick is now, then every `period`.
+///
+/// A period under one millisecond (zero included) is raised to one
+/// millisecond, so the ticks always wait: tokio panics on a zero period.
+///
+/// Allocates once, for the sleep it keeps and moves from tick to tick.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// # futures_lite::future::block_on(async {
+/// let mut every = anyrt_core::interval(Duration::from_millis(1));
+/// let first = every.tick().await;
+/// let second = every.tick().await;
+/// assert!(second - first >= Duration::from_millis(1));
+/// # });
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    interval_at(crate::now(), period)
+}
+
+/// An interval whose first tick is at `start`, then every `period`; see
+/// [`interval`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt_core::VirtualClock;
+///
+/// # futures_lite::future::block_on(async {
+/// let clock = VirtualClock::new();
+/// let start = clock.now() + Duration::from_secs(5);
+/// let first = clock
+///     .auto_advance(async { anyrt_core::interval_at(start, Duration::from_secs(1)).tick().await })
+///     .await;
+/// assert_eq!(first, start);
+/// # });
+/// ```
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    Interval {
+        sleep: Box::pin(crate::sleep_until(start)),
+        period: period.max(MIN_PERIOD),
+        behavior: MissedTickBehavior::default(),
+    }
+}
+
+impl Interval {
+    /// Completes at the next scheduled tick and returns its instant.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future loses no tick; the next call
+    /// completes at the same scheduled instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut every = anyrt_core::interval(Duration::from_secs(3600));
+    /// let now = anyrt_core::now();
+    /// assert!(every.tick().await <= now); // the first tick is at the start
+    /// # });
+    /// ```
+    pub fn tick(&mut self) -> crate::futures::Tick<'_> {
+        Tick { interval: self }
+    }
+
+    /// Polls for the next tick; what [`tick`](Interval::tick) and the
+    /// `Stream` impl do.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    /// use std::time::Duration;
+    ///
+    /// let mut every = anyrt_core::interval(Duration::from_secs(3600));
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(every.poll_tick(&mut cx).is_ready()); // the first, at once
+    /// assert!(every.poll_tick(&mut cx).is_pending());
+    /// ```
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        ready!(self.sleep.as_mut().poll(cx));
+        let scheduled = self.sleep.deadline();
+        let next = self.behavior.next(scheduled, crate::now(), self.period);
+        self.sleep.as_mut().reset(next);
+        Poll::Ready(scheduled)
+    }
+
+    /// Moves the next tick to one period from now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt_core::VirtualClock;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let clock = VirtualClock::new();
+    /// let start = clock.now();
+    /// let at = clock
+    ///     .auto_advance(async {
+    ///         let mut every = anyrt_core::interval(Duration::from_secs(10));
+    ///         every.tick().await;
+    ///         anyrt_core::sleep(Duration::from_secs(4)).await;
+    ///         every.reset();
+    ///         every.tick().await
+    ///     })
+    ///     .await;
+    /// assert_eq!(at - start, Duration::from_secs(14));
+    /// # });
+    /// ```
+    pub fn reset(&mut self) {
+        let next = deadline_after(crate::now(), self.period);
+        self.sleep.as_mut().reset(next);
+    }
+
+    /// The period between ticks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let every = anyrt_core::interval(Duration::ZERO);
+    /// assert_eq!(every.period(), Duration::from_millis(1));
+    /// ```
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// What a late tick does; [`MissedTickBehavior::Burst`] by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::MissedTickBehavior;
+    ///
+    /// let every = anyrt_core::interval(std::time::Duration::from_secs(1));
+    /// assert_eq!(every.missed_tick_behavior(), MissedTickBehavior::Burst);
+    /// ```
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.behavior
+    }
+
+    /// Sets what a late tick does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::MissedTickBehavior;
+    ///
+    /// let mut every = anyrt_core::interval(std::time::Duration::from_secs(1));
+    /// every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    /// assert_eq!(every.missed_tick_behavior(), MissedTickBehavior::Skip);
+    /// ```
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.behavior = behavior;
+    }
+}
+
+impl futures::Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
+    }
+}
+
+impl futures::stream::FusedStream for Interval {
+    fn is_terminated(&self) -> bool {
+        false
+    }
+}
+
+impl fmt::Debug for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Interval")
+            .field("next", &self.sleep.deadline())
+            .field("period", &self.period)
+            .field("missed_tick_behavior", &self.behavior)
+            .finish()
+    }
+}
+
+/// The next tick of an [`Interval`]; made by [`Interval::tick`].
+///
+/// # Cancel safety
+///
+/// Cancel safe: see [`Interval::tick`].
+///
+/// # Examples
+///
+/// ```
+/// let mut every = anyrt_core::interval(std::time::Duration::from_secs(1));
+/// let tick: anyrt_core::futures::Tick<'_> = every.tick();
+/// # drop(tick);
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Tick<'a> {
+    interval: &'a mut Interval,
+}
+
+impl Future for Tick<'_> {
+    type Output = Instant;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
+        self.get_mut().interval.poll_tick(cx)
+    }
+}
