@@ -47,12 +47,12 @@ pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::VirtualClock;
+    /// use anyrt::VirtualClock;
     ///
     /// # futures_lite::future::block_on(async {
     /// let clock = VirtualClock::new();
     /// // The sleep is made inside, where the clock is the ambient timer.
-    /// let advancing = clock.auto_advance(async { anyrt_core::sleep(Duration::from_secs(5)).await });
+    /// let advancing = clock.auto_advance(async { anyrt::sleep(Duration::from_secs(5)).await });
     /// advancing.await;
     /// assert_eq!(clock.elapsed(), Duration::from_secs(5));
     /// # });

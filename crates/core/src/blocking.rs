@@ -12,7 +12,7 @@ impl Runtime {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_core::Runtime;
+    /// use anyrt::Runtime;
     ///
     /// # futures_lite::future::block_on(async {
     /// let sum = Runtime::Fallback.spawn_blocking(|| (1..=10).sum::<u32>());
@@ -86,7 +86,7 @@ impl Runtime {
 ///
 /// ```
 /// # futures_lite::future::block_on(async {
-/// let digest = anyrt_core::spawn_blocking(|| {
+/// let digest = anyrt::spawn_blocking(|| {
 ///     std::thread::sleep(std::time::Duration::from_millis(1));
 ///     "computed"
 /// });

@@ -14,6 +14,29 @@ const MIN_PERIOD: Duration = Duration::from_millis(1);
 
 /// What an [`Interval`] does when a tick is a whole period (or more) late,
 /// because the code that awaits the ticks was busy.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt::{MissedTickBehavior, VirtualClock};
+///
+/// # futures_lite::future::block_on(async {
+/// let clock = VirtualClock::new();
+/// let start = clock.now();
+/// let ticks = clock
+///     .auto_advance(async {
+///         let mut every = anyrt::interval(Duration::from_secs(1));
+///         every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+///         every.tick().await;
+///         anyrt::sleep(Duration::from_millis(3500)).await; // busy
+///         [every.tick().await - start, every.tick().await - start]
+///     })
+///     .await;
+/// // The tick at 1 s is late and taken at once; 2 s and 3 s are skipped.
+/// assert_eq!(ticks, [Duration::from_secs(1), Duration::from_secs(4)]);
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MissedTickBehavior {
@@ -66,14 +89,14 @@ impl MissedTickBehavior {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_core::VirtualClock;
+/// use anyrt::VirtualClock;
 ///
 /// # futures_lite::future::block_on(async {
 /// let clock = VirtualClock::new();
 /// let start = clock.now();
 /// let ticks = clock
 ///     .auto_advance(async {
-///         let mut every = anyrt_core::interval(Duration::from_secs(10));
+///         let mut every = anyrt::interval(Duration::from_secs(10));
 ///         let mut ticks = Vec::new();
 ///         for _ in 0..3 {
 ///             ticks.push(every.tick().await - start);
@@ -103,7 +126,7 @@ pub struct Interval {
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
-/// let mut every = anyrt_core::interval(Duration::from_millis(1));
+/// let mut every = anyrt::interval(Duration::from_millis(1));
 /// let first = every.tick().await;
 /// let second = every.tick().await;
 /// assert!(second - first >= Duration::from_millis(1));
@@ -120,13 +143,13 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_core::VirtualClock;
+/// use anyrt::VirtualClock;
 ///
 /// # futures_lite::future::block_on(async {
 /// let clock = VirtualClock::new();
 /// let start = clock.now() + Duration::from_secs(5);
 /// let first = clock
-///     .auto_advance(async { anyrt_core::interval_at(start, Duration::from_secs(1)).tick().await })
+///     .auto_advance(async { anyrt::interval_at(start, Duration::from_secs(1)).tick().await })
 ///     .await;
 /// assert_eq!(first, start);
 /// # });
@@ -153,8 +176,8 @@ impl Interval {
     /// use std::time::Duration;
     ///
     /// # futures_lite::future::block_on(async {
-    /// let mut every = anyrt_core::interval(Duration::from_secs(3600));
-    /// let now = anyrt_core::now();
+    /// let mut every = anyrt::interval(Duration::from_secs(3600));
+    /// let now = anyrt::now();
     /// assert!(every.tick().await <= now); // the first tick is at the start
     /// # });
     /// ```
@@ -171,7 +194,7 @@ impl Interval {
     /// use std::task::{Context, Waker};
     /// use std::time::Duration;
     ///
-    /// let mut every = anyrt_core::interval(Duration::from_secs(3600));
+    /// let mut every = anyrt::interval(Duration::from_secs(3600));
     /// let mut cx = Context::from_waker(Waker::noop());
     /// assert!(every.poll_tick(&mut cx).is_ready()); // the first, at once
     /// assert!(every.poll_tick(&mut cx).is_pending());
@@ -190,16 +213,16 @@ impl Interval {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::VirtualClock;
+    /// use anyrt::VirtualClock;
     ///
     /// # futures_lite::future::block_on(async {
     /// let clock = VirtualClock::new();
     /// let start = clock.now();
     /// let at = clock
     ///     .auto_advance(async {
-    ///         let mut every = anyrt_core::interval(Duration::from_secs(10));
+    ///         let mut every = anyrt::interval(Duration::from_secs(10));
     ///         every.tick().await;
-    ///         anyrt_core::sleep(Duration::from_secs(4)).await;
+    ///         anyrt::sleep(Duration::from_secs(4)).await;
     ///         every.reset();
     ///         every.tick().await
     ///     })
@@ -219,7 +242,7 @@ impl Interval {
     /// ```
     /// use std::time::Duration;
     ///
-    /// let every = anyrt_core::interval(Duration::ZERO);
+    /// let every = anyrt::interval(Duration::ZERO);
     /// assert_eq!(every.period(), Duration::from_millis(1));
     /// ```
     pub fn period(&self) -> Duration {
@@ -231,9 +254,9 @@ impl Interval {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_core::MissedTickBehavior;
+    /// use anyrt::MissedTickBehavior;
     ///
-    /// let every = anyrt_core::interval(std::time::Duration::from_secs(1));
+    /// let every = anyrt::interval(std::time::Duration::from_secs(1));
     /// assert_eq!(every.missed_tick_behavior(), MissedTickBehavior::Burst);
     /// ```
     pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
@@ -245,9 +268,9 @@ impl Interval {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_core::MissedTickBehavior;
+    /// use anyrt::MissedTickBehavior;
     ///
-    /// let mut every = anyrt_core::interval(std::time::Duration::from_secs(1));
+    /// let mut every = anyrt::interval(std::time::Duration::from_secs(1));
     /// every.set_missed_tick_behavior(MissedTickBehavior::Skip);
     /// assert_eq!(every.missed_tick_behavior(), MissedTickBehavior::Skip);
     /// ```
@@ -293,8 +316,8 @@ impl fmt::Debug for Interval {
 /// # Examples
 ///
 /// ```
-/// let mut every = anyrt_core::interval(std::time::Duration::from_secs(1));
-/// let tick: anyrt_core::futures::Tick<'_> = every.tick();
+/// let mut every = anyrt::interval(std::time::Duration::from_secs(1));
+/// let tick: anyrt::futures::Tick<'_> = every.tick();
 /// # drop(tick);
 /// ```
 #[must_use = "futures do nothing unless awaited"]

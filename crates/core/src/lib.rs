@@ -36,9 +36,15 @@
 //! - `tokio`: the tokio adapter.
 //! - `smol`: the smol adapter (async-io timer, smol's global executor).
 //! - `async-std`: the async-std adapter (async-io timer, its executor).
+//!   **Legacy**: async-std is discontinued upstream (RUSTSEC-2025-0052), and
+//!   smol is its successor; the adapter stays for existing applications.
 //!
 //! Library crates enable none of them; applications enable the ones they
-//! run on. Several may be on at once: see [`Runtime`] for which one wins.
+//! run on. Several may be on at once: see [`Runtime`] for which one wins
+//! (in a workspace where another member turns on `smol`, an async-std
+//! application's spawns go to smol). Forgetting the feature builds and runs
+//! on the fallbacks: log [`Runtime::current`] at startup to see which
+//! runtime is in use.
 //!
 //! # Examples
 //!
@@ -46,13 +52,13 @@
 //! use std::time::Duration;
 //!
 //! # futures_lite::future::block_on(async {
-//! let start = anyrt_core::now();
-//! let task = anyrt_core::spawn(async {
-//!     anyrt_core::sleep(Duration::from_millis(2)).await;
+//! let start = anyrt::now();
+//! let task = anyrt::spawn(async {
+//!     anyrt::sleep(Duration::from_millis(2)).await;
 //!     "slept"
 //! });
 //! assert_eq!(task.await, "slept");
-//! assert!(anyrt_core::now() - start >= Duration::from_millis(2));
+//! assert!(anyrt::now() - start >= Duration::from_millis(2));
 //! # });
 //! ```
 
@@ -98,8 +104,8 @@ use std::time::{Duration, Instant};
 /// # Examples
 ///
 /// ```
-/// let a = anyrt_core::now();
-/// let b = anyrt_core::now();
+/// let a = anyrt::now();
+/// let b = anyrt::now();
 /// assert!(b >= a);
 /// ```
 #[inline]
@@ -120,7 +126,7 @@ pub fn now() -> Instant {
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
-/// anyrt_core::sleep(Duration::from_millis(1)).await;
+/// anyrt::sleep(Duration::from_millis(1)).await;
 /// # });
 /// ```
 #[inline]
@@ -141,9 +147,9 @@ pub fn sleep(duration: Duration) -> futures::AnySleep {
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
-/// let deadline = anyrt_core::now() + Duration::from_millis(1);
-/// anyrt_core::sleep_until(deadline).await;
-/// assert!(anyrt_core::now() >= deadline);
+/// let deadline = anyrt::now() + Duration::from_millis(1);
+/// anyrt::sleep_until(deadline).await;
+/// assert!(anyrt::now() >= deadline);
 /// # });
 /// ```
 #[inline]
@@ -155,11 +161,17 @@ pub fn sleep_until(deadline: Instant) -> futures::AnySleep {
 /// inherits the caller's ambient context: its timer override, runtime
 /// override and ambient values.
 ///
+/// Which runtime that is depends on the cargo features: inside tokio with
+/// feature `tokio`, a tokio task; with no feature, anyrt's fallback thread
+/// pool, even inside a tokio runtime, and tokio I/O in such a task panics
+/// ("there is no reactor running"). An application logs
+/// `Runtime::current().name()` at startup to catch a missing feature.
+///
 /// # Examples
 ///
 /// ```
 /// # futures_lite::future::block_on(async {
-/// let task = anyrt_core::spawn(async { 1 + 1 });
+/// let task = anyrt::spawn(async { 1 + 1 });
 /// assert_eq!(task.await, 2);
 /// # });
 /// ```

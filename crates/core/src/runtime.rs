@@ -35,7 +35,7 @@ use crate::timer::{self, BoxSleep, Timer, deadline_after};
 /// ```
 /// // Outside any tokio runtime, with no runtime feature on:
 /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "async-std")))]
-/// assert_eq!(anyrt_core::Runtime::current().name(), "fallback");
+/// assert_eq!(anyrt::Runtime::current().name(), "fallback");
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
@@ -57,7 +57,22 @@ pub enum Runtime {
 impl Runtime {
     /// The runtime in use here: the override, else what [`detect`] finds.
     ///
+    /// Log it at startup to see which runtime anyrt will use: a tokio
+    /// application whose `anyrt` dependency lacks `features = ["tokio"]`
+    /// gets `fallback` here, and its tasks then run on anyrt's fallback
+    /// pool, where tokio I/O panics with "there is no reactor running".
+    ///
     /// [`detect`]: Runtime::detect
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // In an application's startup:
+    /// let runtime = anyrt::Runtime::current();
+    /// println!("anyrt runs on {}", runtime.name());
+    /// # #[cfg(not(any(feature = "tokio", feature = "smol", feature = "async-std")))]
+    /// assert_eq!(runtime.name(), "fallback");
+    /// ```
     pub fn current() -> Runtime {
         ambient::with_ref::<RuntimeOverride, _>(|runtime| runtime.map(|runtime| runtime.0.clone()))
             .unwrap_or_else(Runtime::detect)
@@ -65,6 +80,21 @@ impl Runtime {
 
     /// The runtime found from the calling thread and the enabled features,
     /// ignoring any override (see the type's docs for the order).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::{with_runtime, Runtime};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let (current, detected) = with_runtime(Runtime::Fallback, async {
+    ///     (Runtime::current().name(), Runtime::detect().name())
+    /// })
+    /// .await;
+    /// assert_eq!(current, "fallback");
+    /// assert_eq!(detected, Runtime::detect().name()); // the override is ignored
+    /// # });
+    /// ```
     pub fn detect() -> Runtime {
         #[cfg(feature = "tokio")]
         if let Some(handle) = crate::rt::tokio::current() {
@@ -79,6 +109,12 @@ impl Runtime {
     }
 
     /// A short lowercase name: `tokio`, `smol`, `async-std` or `fallback`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(anyrt::Runtime::Fallback.name(), "fallback");
+    /// ```
     pub fn name(&self) -> &'static str {
         match self {
             #[cfg(feature = "tokio")]
@@ -191,7 +227,7 @@ struct RuntimeOverride(Runtime);
 /// # Examples
 ///
 /// ```
-/// use anyrt_core::{with_runtime, Runtime};
+/// use anyrt::{with_runtime, Runtime};
 ///
 /// let name = futures_lite::future::block_on(with_runtime(Runtime::Fallback, async {
 ///     Runtime::current().name()
@@ -213,7 +249,7 @@ pub fn with_runtime<F>(runtime: Runtime, future: F) -> WithAmbient<F> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_core::{AmbientRuntime, Timer};
+/// use anyrt::{AmbientRuntime, Timer};
 ///
 /// # futures_lite::future::block_on(async {
 /// let start = AmbientRuntime.now();

@@ -29,6 +29,18 @@ pin_project! {
     ///
     /// [`Runtime`]: crate::Runtime
     /// [`VirtualClock`]: crate::VirtualClock
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::futures::AnySleep;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let sleep: AnySleep = anyrt::sleep(Duration::from_millis(1));
+    /// sleep.await;
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct AnySleep {
         #[pin]

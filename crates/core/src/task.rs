@@ -22,7 +22,7 @@ use crate::ambient::JoinWatch;
 /// # Examples
 ///
 /// ```
-/// use anyrt_core::{Runtime, Spawn};
+/// use anyrt::{Runtime, Spawn};
 ///
 /// # futures_lite::future::block_on(async {
 /// let task = Runtime::Fallback.spawn(async { 6 * 7 });
@@ -32,6 +32,25 @@ use crate::ambient::JoinWatch;
 pub trait Spawn: Send + Sync {
     /// Starts `future` as a task; the task captures the ambient context of
     /// the caller (timer override, runtime override, ambient values).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::{AmbientRuntime, Spawn};
+    ///
+    /// /// A library type that spawns on whatever runtime it is given.
+    /// struct Worker<S: Spawn>(S);
+    ///
+    /// impl<S: Spawn> Worker<S> {
+    ///     fn start(&self) -> anyrt::Task<&'static str> {
+    ///         self.0.spawn(async { "working" })
+    ///     }
+    /// }
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// assert_eq!(Worker(AmbientRuntime).start().await, "working");
+    /// # });
+    /// ```
     fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -67,8 +86,8 @@ pub(crate) fn catch<F: Future>(
 /// # Examples
 ///
 /// ```
-/// # futures_lite::future::block_on(anyrt_core::with_runtime(anyrt_core::Runtime::Fallback, async {
-/// let task = anyrt_core::spawn(async { "done" });
+/// # futures_lite::future::block_on(anyrt::with_runtime(anyrt::Runtime::Fallback, async {
+/// let task = anyrt::spawn(async { "done" });
 /// assert_eq!(task.await, "done");
 /// # }));
 /// ```
@@ -173,7 +192,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_core::{Runtime, Spawn};
+    /// use anyrt::{Runtime, Spawn};
     ///
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// Runtime::Fallback.spawn(async move { tx.send(1).unwrap() }).detach();
@@ -209,8 +228,8 @@ impl<T> Task<T> {
     /// use std::time::Duration;
     ///
     /// # futures_lite::future::block_on(async {
-    /// let mut task = anyrt_core::spawn(async {
-    ///     anyrt_core::sleep(Duration::from_secs(3600)).await;
+    /// let mut task = anyrt::spawn(async {
+    ///     anyrt::sleep(Duration::from_secs(3600)).await;
     /// });
     /// task.abort();
     /// assert!(task.is_finished());
@@ -233,9 +252,9 @@ impl<T> Task<T> {
     ///
     /// ```
     /// # futures_lite::future::block_on(async {
-    /// let task = anyrt_core::spawn(async { 3 });
+    /// let task = anyrt::spawn(async { 3 });
     /// while !task.is_finished() {
-    ///     anyrt_core::yield_now().await;
+    ///     anyrt::yield_now().await;
     /// }
     /// assert_eq!(task.await, 3);
     /// # });

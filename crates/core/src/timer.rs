@@ -25,7 +25,7 @@ use crate::ambient::{self, WithAmbient};
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_core::{Timer, VirtualClock};
+/// use anyrt::{Timer, VirtualClock};
 ///
 /// # futures_lite::future::block_on(async {
 /// let clock = VirtualClock::new();
@@ -41,16 +41,52 @@ pub trait Timer: Send + Sync {
     type Sleep: Sleep;
 
     /// The current time on this timer's clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::{AmbientRuntime, Timer};
+    ///
+    /// let earlier = AmbientRuntime.now();
+    /// assert!(AmbientRuntime.now() >= earlier);
+    /// ```
     fn now(&self) -> Instant;
 
     /// A future that completes at `deadline`, never before.
     ///
     /// A deadline in the past completes at the first poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::{Timer, VirtualClock};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let clock = VirtualClock::new();
+    /// let wake_at = clock.now() + Duration::from_secs(2);
+    /// let sleep = clock.sleep_until(wake_at);
+    /// clock.advance(Duration::from_secs(2));
+    /// sleep.await;
+    /// assert_eq!(clock.now(), wake_at);
+    /// # });
+    /// ```
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
 
     /// A future that completes `duration` after now.
     ///
     /// A huge duration saturates at [`far_future`] instead of panicking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::{Sleep, Timer, VirtualClock};
+    ///
+    /// let clock = VirtualClock::new();
+    /// let forever = clock.sleep(Duration::MAX);
+    /// assert!(forever.deadline() >= anyrt::far_future());
+    /// ```
     fn sleep(&self, duration: Duration) -> Self::Sleep {
         self.sleep_until(deadline_after(self.now(), duration))
     }
@@ -62,13 +98,54 @@ pub trait Timer: Send + Sync {
 ///
 /// Dropping a sleep before it completes deregisters it from its timer; no
 /// wake-up is left behind.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt::Sleep;
+///
+/// /// Any timer's sleep will do.
+/// async fn nap(sleep: impl Sleep) {
+///     sleep.await
+/// }
+///
+/// # futures_lite::future::block_on(async {
+/// nap(anyrt::sleep(Duration::from_millis(1))).await;
+/// # });
+/// ```
 pub trait Sleep: Future<Output = ()> + Send {
     /// The instant at which this sleep completes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use anyrt::Sleep;
+    ///
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(anyrt::sleep_until(at).deadline(), at);
+    /// ```
     fn deadline(&self) -> Instant;
 
     /// Moves the deadline, earlier or later, keeping the registration where
     /// the timer allows it. A sleep that already completed becomes pending
     /// again if the new deadline is in the future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use anyrt::Sleep;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut sleep = std::pin::pin!(anyrt::sleep(Duration::from_secs(3600)));
+    /// let soon = Instant::now() + Duration::from_millis(1);
+    /// sleep.as_mut().reset(soon); // an hour becomes a millisecond
+    /// sleep.await;
+    /// assert!(Instant::now() >= soon);
+    /// # });
+    /// ```
     fn reset(self: Pin<&mut Self>, deadline: Instant);
 }
 
@@ -80,7 +157,7 @@ pub trait Sleep: Future<Output = ()> + Send {
 /// ```
 /// use std::time::{Duration, Instant};
 ///
-/// let far = anyrt_core::far_future();
+/// let far = anyrt::far_future();
 /// assert!(far > Instant::now() + Duration::from_secs(365 * 24 * 3600));
 /// ```
 #[inline]
@@ -100,8 +177,8 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 /// use std::time::{Duration, Instant};
 ///
 /// let now = Instant::now();
-/// assert_eq!(anyrt_core::deadline_after(now, Duration::from_secs(1)), now + Duration::from_secs(1));
-/// assert!(anyrt_core::deadline_after(now, Duration::MAX) >= anyrt_core::far_future());
+/// assert_eq!(anyrt::deadline_after(now, Duration::from_secs(1)), now + Duration::from_secs(1));
+/// assert!(anyrt::deadline_after(now, Duration::MAX) >= anyrt::far_future());
 /// ```
 #[inline]
 pub fn deadline_after(start: Instant, duration: Duration) -> Instant {
@@ -154,12 +231,12 @@ pub(crate) fn with_override<R>(f: impl FnOnce(Option<&dyn DynTimer>) -> R) -> R 
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_core::{with_timer, VirtualClock};
+/// use anyrt::{with_timer, VirtualClock};
 ///
 /// # futures_lite::future::block_on(async {
 /// let clock = VirtualClock::new();
 /// let start = clock.now();
-/// let nested = async { anyrt_core::now() };
+/// let nested = async { anyrt::now() };
 /// clock.advance(Duration::from_secs(5));
 /// let seen = with_timer(clock.clone(), nested).await;
 /// assert_eq!(seen - start, Duration::from_secs(5));

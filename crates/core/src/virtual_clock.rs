@@ -33,13 +33,13 @@ type Key = (Instant, u64);
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_core::VirtualClock;
+/// use anyrt::VirtualClock;
 ///
 /// # futures_lite::future::block_on(async {
 /// let clock = VirtualClock::new();
 /// let start = clock.now();
 /// clock
-///     .auto_advance(async { anyrt_core::sleep(Duration::from_secs(3600)).await })
+///     .auto_advance(async { anyrt::sleep(Duration::from_secs(3600)).await })
 ///     .await;
 /// assert_eq!(clock.now() - start, Duration::from_secs(3600));
 /// # });
@@ -144,7 +144,7 @@ impl VirtualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::VirtualClock;
+    /// use anyrt::VirtualClock;
     ///
     /// let clock = VirtualClock::new();
     /// std::thread::sleep(Duration::from_millis(1));
@@ -182,7 +182,7 @@ impl VirtualClock {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_core::{with_timer, VirtualClock};
+    /// use anyrt::{with_timer, VirtualClock};
     ///
     /// # futures_lite::future::block_on(async {
     /// assert!(VirtualClock::current().is_none());
@@ -201,7 +201,7 @@ impl VirtualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::VirtualClock;
+    /// use anyrt::VirtualClock;
     ///
     /// let clock = VirtualClock::new();
     /// let before = clock.now();
@@ -218,7 +218,7 @@ impl VirtualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::VirtualClock;
+    /// use anyrt::VirtualClock;
     ///
     /// let clock = VirtualClock::new();
     /// clock.advance(Duration::from_millis(1500));
@@ -236,7 +236,7 @@ impl VirtualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::{Timer, VirtualClock};
+    /// use anyrt::{Timer, VirtualClock};
     ///
     /// # futures_lite::future::block_on(async {
     /// let clock = VirtualClock::new();
@@ -258,7 +258,7 @@ impl VirtualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::VirtualClock;
+    /// use anyrt::VirtualClock;
     ///
     /// let clock = VirtualClock::new();
     /// let start = clock.now();
@@ -278,7 +278,7 @@ impl VirtualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::{Timer, VirtualClock};
+    /// use anyrt::{Timer, VirtualClock};
     ///
     /// # futures_lite::future::block_on(async {
     /// let clock = VirtualClock::new();
@@ -305,7 +305,7 @@ impl VirtualClock {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_core::VirtualClock;
+    /// use anyrt::VirtualClock;
     ///
     /// assert_eq!(VirtualClock::new().next_deadline(), None);
     /// ```
@@ -320,7 +320,7 @@ impl VirtualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::{Timer, VirtualClock};
+    /// use anyrt::{Timer, VirtualClock};
     ///
     /// # futures_lite::future::block_on(async {
     /// let clock = VirtualClock::new();
@@ -343,16 +343,16 @@ impl VirtualClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_core::VirtualClock;
+    /// use anyrt::VirtualClock;
     ///
     /// # futures_lite::future::block_on(async {
     /// let clock = VirtualClock::new();
     /// let start = clock.now();
     /// let seen = clock
     ///     .auto_advance(async {
-    ///         let task = anyrt_core::spawn(async {
-    ///             anyrt_core::sleep(Duration::from_secs(90)).await;
-    ///             anyrt_core::now()
+    ///         let task = anyrt::spawn(async {
+    ///             anyrt::sleep(Duration::from_secs(90)).await;
+    ///             anyrt::now()
     ///         });
     ///         task.await
     ///     })

@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 /// ```
 /// # futures_lite::future::block_on(async {
 /// for _ in 0..3 {
-///     anyrt_core::yield_now().await;
+///     anyrt::yield_now().await;
 /// }
 /// # });
 /// ```

@@ -12,16 +12,16 @@
 //! | `name::block_on` | `futures::executor::block_on`: no reactor, anyrt's fallback timer and spawner |
 //!
 //! A failure names its runtime, since the runtime is the test's own name.
-//! Code under test that uses `anyrt-core` (`anyrt_core::sleep`,
-//! `anyrt_core::spawn`, and every anyrt pattern) runs on the runtime of the
+//! Code under test that uses `anyrt-core` (`anyrt::sleep`,
+//! `anyrt::spawn`, and every anyrt pattern) runs on the runtime of the
 //! test; under `async_std` and `block_on` the harness sets the ambient
-//! runtime with `anyrt_core::with_runtime`, because those runtimes leave no
+//! runtime with `anyrt::with_runtime`, because those runtimes leave no
 //! trace that detection could find.
 //!
 //! # Options
 //!
 //! - `runtimes(smol, tokio_multi_thread, ..)`: only these runtimes.
-//! - `virtual_time`: the body runs under an `anyrt_core::VirtualClock` that
+//! - `virtual_time`: the body runs under an `anyrt::VirtualClock` that
 //!   jumps to the next sleeper whenever the test is idle, so a test of an
 //!   hour of backoff runs in microseconds and its timings are exact. The
 //!   test may take the clock as its one argument.
@@ -65,14 +65,14 @@
 //!
 //! #[anyrt_test::test]
 //! async fn sleeps_on_every_runtime() {
-//!     let start = anyrt_core::now();
-//!     anyrt_core::sleep(Duration::from_millis(5)).await;
-//!     assert!(anyrt_core::now() - start >= Duration::from_millis(5));
+//!     let start = anyrt::now();
+//!     anyrt::sleep(Duration::from_millis(5)).await;
+//!     assert!(anyrt::now() - start >= Duration::from_millis(5));
 //! }
 //!
 //! #[anyrt_test::test(virtual_time)]
-//! async fn an_hour_in_no_time(clock: anyrt_core::VirtualClock) -> Result<(), String> {
-//!     anyrt_core::sleep(Duration::from_secs(3600)).await;
+//! async fn an_hour_in_no_time(clock: anyrt::VirtualClock) -> Result<(), String> {
+//!     anyrt::sleep(Duration::from_secs(3600)).await;
 //!     if clock.elapsed() == Duration::from_secs(3600) { Ok(()) } else { Err("clock drifted".into()) }
 //! }
 //!

@@ -9,6 +9,16 @@ use futures::future::Either;
 use crate::watchdog::{OnTimeout, Watchdog};
 
 /// The runtimes a test runs on; each names one generated `#[test]`.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_test::TestRuntime;
+///
+/// // Drive an async body on a runtime by hand, outside the macro.
+/// let answer = TestRuntime::BlockOn.block_on(async { 40 + 2 });
+/// assert_eq!(answer, 42);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TestRuntime {
@@ -33,6 +43,12 @@ pub enum TestRuntime {
 
 impl TestRuntime {
     /// The name of the generated test, such as `tokio_multi_thread`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(anyrt_test::TestRuntime::BlockOn.name(), "block_on");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             #[cfg(feature = "smol")]
@@ -48,6 +64,15 @@ impl TestRuntime {
     }
 
     /// Drives `future` to completion on this runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// let name = anyrt_test::TestRuntime::Smol.block_on(async { anyrt::Runtime::current().name() });
+    /// assert_eq!(name, "smol");
+    /// # }
+    /// ```
     pub fn block_on<F: Future>(self, future: F) -> F::Output {
         match self {
             #[cfg(feature = "smol")]
@@ -82,6 +107,7 @@ fn tokio_runtime(mut builder: tokio::runtime::Builder) -> tokio::runtime::Runtim
 }
 
 /// How the generated test asked to be run.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct Options {
     /// The test's path, for messages.
@@ -97,6 +123,7 @@ pub struct Options {
 
 /// Runs one generated test: builds the body, puts the clock under it if
 /// asked, and drives it on `runtime` under the watchdog.
+#[doc(hidden)]
 pub fn run<T, Fut>(runtime: TestRuntime, options: Options, test: T) -> Fut::Output
 where
     T: FnOnce(Option<VirtualClock>) -> Fut,

@@ -121,6 +121,17 @@ pin_project! {
     ///
     /// Dropping it drops the inner future; the context is not current
     /// outside of a poll, so nothing is left behind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::futures::WithAmbient;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let wrapped: WithAmbient<_> = anyrt::with_value(3u8, async { anyrt::value::<u8>() });
+    /// assert_eq!(wrapped.await, Some(3));
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct WithAmbient<F> {
         state: State,
@@ -214,12 +225,12 @@ pub(crate) fn with_hooks<F>(hooks: Arc<dyn TaskHooks>, future: F) -> WithAmbient
 /// struct RequestId(u64);
 ///
 /// # futures_lite::future::block_on(async {
-/// let seen = anyrt_core::with_value(RequestId(7), async {
-///     anyrt_core::value::<RequestId>()
+/// let seen = anyrt::with_value(RequestId(7), async {
+///     anyrt::value::<RequestId>()
 /// })
 /// .await;
 /// assert_eq!(seen, Some(RequestId(7)));
-/// assert_eq!(anyrt_core::value::<RequestId>(), None);
+/// assert_eq!(anyrt::value::<RequestId>(), None);
 /// # });
 /// ```
 pub fn with_value<T, F>(value: T, future: F) -> WithAmbient<F>
@@ -234,7 +245,7 @@ where
 /// # Examples
 ///
 /// ```
-/// assert_eq!(anyrt_core::value::<u8>(), None);
+/// assert_eq!(anyrt::value::<u8>(), None);
 /// ```
 pub fn value<T>() -> Option<T>
 where
@@ -249,7 +260,7 @@ where
 /// # Examples
 ///
 /// ```
-/// use anyrt_core::{with_value, value, Ambient};
+/// use anyrt::{with_value, value, Ambient};
 ///
 /// # futures_lite::future::block_on(async {
 /// let captured = with_value(5u32, async { Ambient::capture() }).await;
@@ -264,6 +275,19 @@ pub struct Ambient {
 
 impl Ambient {
     /// The context current on this thread (empty outside any wrapper).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::{Ambient, value, with_value};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let outside = Ambient::capture();
+    /// let inside = with_value("tenant-7", async { Ambient::capture() }).await;
+    /// assert_eq!(outside.attach(async { value::<&str>() }).await, None);
+    /// assert_eq!(inside.attach(async { value::<&str>() }).await, Some("tenant-7"));
+    /// # });
+    /// ```
     pub fn capture() -> Ambient {
         let ctx = match is_empty() {
             true => None,
@@ -277,7 +301,26 @@ impl Ambient {
         self.ctx.is_none()
     }
 
-    /// Runs `future` with this context current during each of its polls.
+    /// Runs `future` with this context current during each of its polls:
+    /// how work handed to another executor (a thread, a callback) keeps
+    /// the deadline and overrides of where it came from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::Ambient;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let context = anyrt::deadline::within(Duration::from_secs(5), async { Ambient::capture() })
+    ///     .await
+    ///     .unwrap();
+    /// let worker = std::thread::spawn(move || {
+    ///     futures_lite::future::block_on(context.attach(async { anyrt::deadline::remaining() }))
+    /// });
+    /// assert!(worker.join().unwrap().is_some());
+    /// # });
+    /// ```
     pub fn attach<F>(self, future: F) -> WithAmbient<F> {
         WithAmbient::new(Layer::Whole(self.ctx), future)
     }

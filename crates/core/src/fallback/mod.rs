@@ -13,7 +13,7 @@ pub(crate) mod timer;
 ///
 /// ```
 /// // Nothing has slept or spawned yet in this doctest.
-/// assert!(!anyrt_core::fallback_started());
+/// assert!(!anyrt::fallback_started());
 /// ```
 pub fn fallback_started() -> bool {
     timer::started() || spawn::started()
@@ -26,7 +26,7 @@ pub fn fallback_started() -> bool {
 /// # Examples
 ///
 /// ```
-/// assert_eq!(anyrt_core::fallback_pending_sleepers(), 0);
+/// assert_eq!(anyrt::fallback_pending_sleepers(), 0);
 /// ```
 pub fn fallback_pending_sleepers() -> usize {
     timer::pending()
