@@ -22,7 +22,12 @@ const UNIT: u64 = 10_000;
 /// retries, so a long healthy spell does not bank an unbounded burst.
 ///
 /// The bound is: retries ≤ `ratio × calls + max_balance +
-/// min_per_sec × (seconds + 1)`.
+/// min_per_sec × (seconds + 1)`, where `seconds` is the time since the
+/// budget was built on the latest clock that withdrew from it. It holds
+/// under any interleaving of threads, and when callers read clocks that
+/// disagree (a thread that read the time a moment ago, or tasks under
+/// different virtual clocks): the floor only moves forward, and a caller
+/// that read an older second draws on the newest second's floor.
 ///
 /// Lock-free (atomics only), no allocation after [`build`]; the floor reads
 /// the ambient clock ([`anyrt_core::now`]) on withdrawals only.
@@ -171,27 +176,34 @@ impl RetryBudget {
     }
 
     /// Takes a retry from the floor of the current second, if one is left,
-    /// and returns that second.
+    /// and returns the second it was taken from.
+    ///
+    /// The floor only moves forward: a caller that read an older second
+    /// than the floor's (a stale read on another thread, or another clock)
+    /// draws on the floor's second, and never resets its count. So each
+    /// second the floor stands at grants at most `min_per_sec`, whatever
+    /// the interleaving.
     fn take_floor(&self) -> Option<u32> {
         let inner = &*self.inner;
         if inner.min_per_sec == 0 {
             return None;
         }
-        let second = anyrt_core::now()
-            .saturating_duration_since(inner.epoch)
-            .as_secs() as u32;
+        let now = anyrt_core::now().saturating_duration_since(inner.epoch);
+        let second = u32::try_from(now.as_secs()).unwrap_or(u32::MAX);
         let min = inner.min_per_sec;
+        let mut taken = second;
         let update = inner
             .floor
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |packed| {
                 let (at, used) = ((packed >> 32) as u32, packed as u32);
-                match (at == second, used < min) {
-                    (false, _) => Some(u64::from(second) << 32 | 1),
-                    (true, true) => Some(packed + 1),
-                    (true, false) => None,
+                if second > at {
+                    taken = second;
+                    return Some(u64::from(second) << 32 | 1);
                 }
+                taken = at;
+                (used < min).then_some(packed + 1)
             });
-        update.ok().map(|_| second)
+        update.ok().map(|_| taken)
     }
 
     /// How many whole retries the balance holds now (the floor not
