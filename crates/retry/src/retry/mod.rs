@@ -146,7 +146,12 @@ pin_project! {
     ///
     /// # Panics
     ///
-    /// Polling it again after it completed panics.
+    /// Polling it again after it completed panics. A hook (`when`,
+    /// `notify`, the hint or the backoff) that panics leaves the retry
+    /// where it was: if the panic is caught and the retry polled again, it
+    /// judges the same failure again, so every stop rule still applies and
+    /// no attempt starts that they did not allow; a retry already taken
+    /// from the budget for it is not taken twice.
     ///
     /// # Cancel safety
     ///
@@ -178,7 +183,7 @@ pin_project! {
         op: Op,
         config: Config<B, W, N, H>,
         #[pin]
-        state: State<Op::InProgress>,
+        state: State<Op::InProgress, Op::Error>,
         // Boxed, so that the future stays small for the common case of no
         // sleep at all; allocated at the first sleep and reused by later ones.
         pause: PauseSlot,
