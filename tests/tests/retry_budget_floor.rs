@@ -32,7 +32,9 @@ fn under<T>(clock: &VirtualClock, f: impl FnOnce() -> T) -> T {
 
 /// How many of `tries` withdrawals under `clock` were granted.
 fn granted(budget: &RetryBudget, clock: &VirtualClock, tries: u32) -> u32 {
-    under(clock, || (0..tries).map(|_| u32::from(budget.try_withdraw())).sum())
+    under(clock, || {
+        (0..tries).map(|_| u32::from(budget.try_withdraw())).sum()
+    })
 }
 
 #[test]

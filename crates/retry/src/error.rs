@@ -3,20 +3,20 @@
 
 use std::error::Error;
 use std::fmt;
+use std::io;
 
 /// Why a retry loop stopped before the operation succeeded.
 ///
 /// # Examples
 ///
 /// ```
-/// use std::num::NonZeroU32;
 /// use anyrt_retry::{retry, Constant};
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
 /// let err = retry(|| async { Err::<(), _>("down") })
 ///     .backoff(Constant::new(Duration::ZERO))
-///     .max_attempts(NonZeroU32::new(2).unwrap())
+///     .max_attempts(2)
 ///     .await
 ///     .unwrap_err();
 /// assert!(err.reason().is_attempts());
@@ -244,14 +244,13 @@ impl<E> RetryError<E> {
     /// # Examples
     ///
     /// ```
-    /// use std::num::NonZeroU32;
     /// use std::time::Duration;
     /// use anyrt_retry::{retry, Constant, StopReason};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>("down") })
     ///     .backoff(Constant::new(Duration::ZERO))
-    ///     .max_attempts(NonZeroU32::new(2).unwrap())
+    ///     .max_attempts(2)
     ///     .await
     ///     .unwrap_err();
     /// assert_eq!(err.reason(), StopReason::Attempts);
@@ -266,7 +265,6 @@ impl<E> RetryError<E> {
     /// # Examples
     ///
     /// ```
-    /// use std::num::NonZeroU32;
     /// use std::time::Duration;
     /// use anyrt_retry::{retry, Constant};
     ///
@@ -277,7 +275,7 @@ impl<E> RetryError<E> {
     ///     async { Err::<(), _>("down") }
     /// })
     /// .backoff(Constant::new(Duration::ZERO))
-    /// .max_attempts(NonZeroU32::new(4).unwrap())
+    /// .max_attempts(4)
     /// .await
     /// .unwrap_err();
     /// assert_eq!(err.attempts(), 4);
@@ -313,6 +311,38 @@ impl<E> fmt::Display for RetryError<E> {
 impl<E: Error + 'static> Error for RetryError<E> {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         Some(&self.error)
+    }
+}
+
+/// Lets `retry(..).await?` work in a function that returns `io::Result`:
+/// the `io::Error` has the kind of the last attempt's error, and carries the
+/// `RetryError` (why and after how many attempts it gave up), whose
+/// [`source`](Error::source) is the last error itself.
+///
+/// # Examples
+///
+/// ```
+/// use std::io;
+/// use std::time::Duration;
+/// use anyrt::retry::{retry, Constant, RetryError};
+///
+/// async fn connect() -> io::Result<u16> {
+///     let port = retry(|| async { Err::<u16, _>(io::Error::from(io::ErrorKind::ConnectionRefused)) })
+///         .backoff(Constant::new(Duration::ZERO))
+///         .await?;
+///     Ok(port)
+/// }
+///
+/// # futures_lite::future::block_on(async {
+/// let err = connect().await.unwrap_err();
+/// assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+/// let retry = err.get_ref().and_then(|e| e.downcast_ref::<RetryError<io::Error>>()).unwrap();
+/// assert_eq!(retry.attempts(), 3);
+/// # });
+/// ```
+impl From<RetryError<io::Error>> for io::Error {
+    fn from(err: RetryError<io::Error>) -> io::Error {
+        io::Error::new(err.error.kind(), err)
     }
 }
 

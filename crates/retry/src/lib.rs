@@ -23,7 +23,7 @@
 //!
 //! | stop rule | set with | the loop stops when |
 //! |---|---|---|
-//! | attempts | `.max_attempts(NonZeroU32)` (default 3) | that many attempts failed |
+//! | attempts | `.max_attempts(n)` (default 3; 0 reads as 1) | that many attempts failed |
 //! | elapsed | `.max_elapsed(d)` | the next sleep would end more than `d` after the first attempt started |
 //! | deadline | `anyrt_deadline::within(..)` around the retry | the next sleep would end at or past the ambient deadline |
 //! | predicate | `.when(\|e\| ..)` | it returns `false` |
@@ -33,8 +33,8 @@
 //! `u32::MAX`) or configuration overflows or panics, growth stops at the
 //! cap, jitter applies to the whole delay and no delay exceeds
 //! `max_delay`. Invalid configurations are errors, not panics: the
-//! builders return [`BuildError`], and `max_attempts` takes a `NonZeroU32`
-//! so that zero attempts cannot be written.
+//! builders return [`BuildError`], and `max_attempts(0)` runs the operation
+//! once, as `max_attempts(1)` does.
 //!
 //! # Runtime compatibility
 //!
@@ -53,7 +53,6 @@
 //! # Examples
 //!
 //! ```
-//! use std::num::NonZeroU32;
 //! use std::time::Duration;
 //! use anyrt_retry::{retry, Exponential, Jitter};
 //!
@@ -71,7 +70,7 @@
 //!     async move { if n < 3 { Err(std::io::Error::other("busy")) } else { Ok(n) } }
 //! })
 //! .backoff(policy)
-//! .max_attempts(NonZeroU32::new(5).unwrap())
+//! .max_attempts(5)
 //! .when(|e| e.kind() == std::io::ErrorKind::Other)
 //! .await;
 //! assert_eq!(out.unwrap(), 3);
@@ -101,5 +100,5 @@ pub use fastrand::Rng;
 
 /// The named futures of this crate.
 pub mod futures {
-    pub use crate::retry::Retry;
+    pub use crate::retry::{Retry, RetryWith};
 }

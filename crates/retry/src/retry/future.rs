@@ -245,7 +245,12 @@ fn start_pause(slot: &mut PauseSlot, wait: Wait) -> Pin<&mut AnySleep> {
     }
 }
 
-impl<'s, S, F, T, E, B, W, N, H> Retry<WithState<'s, S, F, T, E>, B, W, N, H>
+/// The future of a [`retry_with`](crate::retry_with): each attempt is lent
+/// the state for as long as it runs, awaits included. Stop rules, delays
+/// and hooks work as in [`Retry`]'s own `poll`.
+pub(crate) fn run_with<S, F, T, E, B, W, N, H>(
+    retry: Retry<WithState<'_, S, F, T, E>, B, W, N, H>,
+) -> impl Future<Output = Result<T, RetryError<E>>>
 where
     S: ?Sized,
     F: AsyncFnMut(&mut S) -> Result<T, E>,
@@ -254,87 +259,44 @@ where
     N: Notify<E>,
     H: Hint<E>,
 {
-    /// The future of a [`retry_with`](crate::retry_with): each attempt is
-    /// lent the state for as long as it runs, awaits included.
-    ///
-    /// Stop rules, delays and hooks work as for [`retry`](crate::retry).
-    /// Nothing is allocated per attempt; the first retry that sleeps
-    /// allocates the sleep, which later retries reuse.
-    ///
-    /// # Errors
-    ///
-    /// A [`RetryError`] with the last error, the reason to stop and the
-    /// attempt count.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future drops the attempt or the sleep in progress; no
-    /// further attempt starts, and changes the attempts made to the state
-    /// stay.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::num::NonZeroU32;
-    /// use std::time::Duration;
-    /// use anyrt_retry::{retry_with, Constant};
-    ///
-    /// # futures_lite::future::block_on(async {
-    /// let mut log = Vec::new();
-    /// let err = retry_with(&mut log, async |log: &mut Vec<u32>| {
-    ///     log.push(log.len() as u32);
-    ///     futures_lite::future::yield_now().await;
-    ///     Err::<(), _>(log.len())
-    /// })
-    /// .backoff(Constant::new(Duration::ZERO))
-    /// .max_attempts(NonZeroU32::new(4).unwrap())
-    /// .run()
-    /// .await
-    /// .unwrap_err();
-    /// assert_eq!((err.attempts(), err.into_inner()), (4, 4));
-    /// assert_eq!(log, [0, 1, 2, 3]);
-    /// # });
-    /// ```
-    pub fn run(self) -> impl Future<Output = Result<T, RetryError<E>>> {
-        let Retry {
-            op: WithState { state, mut op, .. },
-            mut config,
-            ..
-        } = self;
-        async move {
-            let mut pause = PauseSlot::EMPTY;
-            if config.rules.checked() {
-                config.rules.begin_first();
-            }
-            loop {
-                // The error is dropped before the sleep, as in `Retry`.
-                let next = {
-                    let error = match op(state).await {
-                        Ok(value) => return Ok(value),
-                        Err(error) => error,
-                    };
-                    match config.decide(&error, config.rules.attempts, config.rules.max_attempts) {
-                        Ok(next) => next,
-                        Err(reason) => {
-                            let attempts = config.rules.attempts;
-                            return Err(RetryError::new(error, reason, attempts));
-                        }
-                    }
+    let Retry {
+        op: WithState { state, mut op, .. },
+        mut config,
+        ..
+    } = retry;
+    async move {
+        let mut pause = PauseSlot::EMPTY;
+        if config.rules.checked() {
+            config.rules.begin_first();
+        }
+        loop {
+            // The error is dropped before the sleep, as in `Retry`.
+            let next = {
+                let error = match op(state).await {
+                    Ok(value) => return Ok(value),
+                    Err(error) => error,
                 };
-                // The retry held for the next attempt stays held across the
-                // sleep and the yield: dropped with this future, it goes
-                // back to the budget.
-                if let Next::After(wait) = next {
-                    start_pause(&mut pause, wait).await;
+                match config.decide(&error, config.rules.attempts, config.rules.max_attempts) {
+                    Ok(next) => next,
+                    Err(reason) => {
+                        let attempts = config.rules.attempts;
+                        return Err(RetryError::new(error, reason, attempts));
+                    }
                 }
-                // As in `Retry`: a run of attempts that fail at once yields
-                // now and then (after a sleep, too, since it may have been
-                // over already).
-                if config.rules.attempts % ZERO_DELAY_TURNS == 0 {
-                    anyrt_core::yield_now().await;
-                }
-                config.rules.begin_retry();
+            };
+            // The retry held for the next attempt stays held across the
+            // sleep and the yield: dropped with this future, it goes
+            // back to the budget.
+            if let Next::After(wait) = next {
+                start_pause(&mut pause, wait).await;
             }
+            // As in `Retry`: a run of attempts that fail at once yields
+            // now and then (after a sleep, too, since it may have been
+            // over already).
+            if config.rules.attempts % ZERO_DELAY_TURNS == 0 {
+                anyrt_core::yield_now().await;
+            }
+            config.rules.begin_retry();
         }
     }
 }

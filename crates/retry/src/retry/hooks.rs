@@ -28,7 +28,7 @@ use crate::hint::RetryAfter;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an operation that a `Retry` can await",
     label = "not an `FnMut() -> impl Future<Output = Result<T, E>>`",
-    note = "the retry of `retry_with(&mut state, op)` is awaited as `.run().await`"
+    note = "an attempt that borrows state across its awaits is written with `retry_with(&mut state, async |s| ..)`"
 )]
 pub trait Operation {
     /// The value of a successful attempt.
@@ -300,5 +300,43 @@ pub struct FromError;
 impl<E: RetryAfter> Hint<E> for FromError {
     fn hint(&mut self, error: &E) -> Option<Duration> {
         error.retry_after()
+    }
+}
+
+/// What turns a configured [`RetryWith`](crate::futures::RetryWith) into
+/// its future: the function that `retry_with` stores in it, called by
+/// `IntoFuture::into_future`. Implemented for every `FnOnce(R) -> impl
+/// Future`; there is no need to implement or name it.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::retry::hooks::Launch;
+///
+/// # futures_lite::future::block_on(async {
+/// let double = |n: u32| async move { n * 2 };
+/// assert_eq!(double.launch(21).await, 42);
+/// # });
+/// ```
+pub trait Launch<R> {
+    /// What the future yields.
+    type Output;
+    /// The future.
+    type Future: Future<Output = Self::Output>;
+
+    /// Makes the future of `retry`.
+    fn launch(self, retry: R) -> Self::Future;
+}
+
+impl<R, L, Fut> Launch<R> for L
+where
+    L: FnOnce(R) -> Fut,
+    Fut: Future,
+{
+    type Output = Fut::Output;
+    type Future = Fut;
+
+    fn launch(self, retry: R) -> Fut {
+        self(retry)
     }
 }

@@ -4,8 +4,10 @@
 mod decide;
 mod future;
 pub mod hooks;
+mod with_state;
 
-use std::num::NonZeroU32;
+pub use self::with_state::RetryWith;
+
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
@@ -112,12 +114,15 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
 /// assert_eq!(conn.used, ["a", "b", "c"]);
 /// # });
 /// ```
-pub fn retry_with<S, F, T, E>(state: &mut S, op: F) -> Retry<WithState<'_, S, F, T, E>>
+pub fn retry_with<'s, S, F, T, E>(
+    state: &'s mut S,
+    op: F,
+) -> with_state::retry_with_type!(Exponential, Always, Silent, NoHint)
 where
     S: ?Sized,
     F: AsyncFnMut(&mut S) -> Result<T, E>,
 {
-    new(WithState::new(state, op))
+    with_state::wrap(new(WithState::new(state, op)))
 }
 
 /// A retry of `op` with the default configuration.
@@ -161,7 +166,6 @@ pin_project! {
     /// # Examples
     ///
     /// ```
-    /// use std::num::NonZeroU32;
     /// use std::time::Duration;
     /// use anyrt_retry::futures::Retry;
     /// use anyrt_retry::{retry, Constant};
@@ -174,7 +178,7 @@ pin_project! {
     ///     async move { if n < 2 { Err(n) } else { Ok(n) } }
     /// })
     /// .backoff(Constant::new(Duration::from_millis(1)))
-    /// .max_attempts(NonZeroU32::new(2).unwrap());
+    /// .max_attempts(2);
     /// assert_eq!(retrying.await, Ok(2));
     /// # });
     /// ```
@@ -362,27 +366,34 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     }
 
     /// At most `max_attempts` attempts, the first call included (default
-    /// 3). A zero cannot be written: the type is `NonZeroU32`.
+    /// 3), so `max_attempts(1)` never retries.
+    ///
+    /// A plain integer, as written in a configuration. Zero means the same
+    /// as one: the operation is always called once, since a retry that
+    /// never called it would have no error to return; it neither panics nor
+    /// hangs, and the error reports one attempt.
     ///
     /// # Examples
     ///
     /// ```
-    /// use std::num::NonZeroU32;
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(()) })
     ///     .backoff(Constant::new(Duration::ZERO))
-    ///     .max_attempts(NonZeroU32::new(5).unwrap())
+    ///     .max_attempts(5)
     ///     .await
     ///     .unwrap_err();
     /// assert_eq!(err.attempts(), 5);
+    ///
+    /// let err = retry(|| async { Err::<(), _>(()) }).max_attempts(0).await.unwrap_err();
+    /// assert_eq!(err.attempts(), 1); // zero is read as one
     /// # });
     /// ```
     #[inline]
-    pub fn max_attempts(mut self, max_attempts: NonZeroU32) -> Self {
-        self.config.rules.max_attempts = max_attempts.get();
+    pub fn max_attempts(mut self, max_attempts: u32) -> Self {
+        self.config.rules.max_attempts = max_attempts.max(1);
         self
     }
 
