@@ -37,18 +37,18 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use anyrt_deadline::{within, DeadlineExt};
+//! use anyrt::deadline::{within, DeadlineExt};
 //!
 //! async fn fetch() -> u32 {
 //!     // Nested work sees the caller's deadline.
-//!     assert!(anyrt_deadline::remaining().is_some());
-//!     anyrt_core::sleep(Duration::from_millis(1)).await;
+//!     assert!(anyrt::deadline::remaining().is_some());
+//!     anyrt::sleep(Duration::from_millis(1)).await;
 //!     42
 //! }
 //!
 //! # futures_lite::future::block_on(async {
 //! assert_eq!(within(Duration::from_secs(5), fetch()).await, Ok(42));
-//! let slow = anyrt_core::sleep(Duration::from_secs(60));
+//! let slow = anyrt::sleep(Duration::from_secs(60));
 //! assert!(slow.timeout(Duration::from_millis(5)).await.is_err());
 //! # });
 //! ```

@@ -30,14 +30,14 @@ const UNIT: u64 = 10_000;
 /// that read an older second draws on the newest second's floor.
 ///
 /// Lock-free (atomics only), no allocation after [`build`]; the floor reads
-/// the ambient clock ([`anyrt_core::now`]) on withdrawals only.
+/// the ambient clock ([`anyrt::now`](anyrt_core::now)) on withdrawals only.
 ///
 /// [`build`]: RetryBudgetBuilder::build
 ///
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::RetryBudget;
+/// use anyrt::retry::RetryBudget;
 ///
 /// let budget = RetryBudget::builder().ratio(0.5).min_per_sec(0).build()?;
 /// assert!(!budget.try_withdraw()); // nothing deposited yet
@@ -45,7 +45,7 @@ const UNIT: u64 = 10_000;
 /// budget.deposit();
 /// assert!(budget.try_withdraw()); // two calls paid for one retry
 /// assert!(!budget.try_withdraw());
-/// # Ok::<(), anyrt_retry::BuildError>(())
+/// # Ok::<(), anyrt::retry::BuildError>(())
 /// ```
 #[derive(Clone)]
 pub struct RetryBudget {
@@ -78,10 +78,10 @@ impl RetryBudget {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.1).build()?;
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn builder() -> RetryBudgetBuilder {
         RetryBudgetBuilder {
@@ -98,12 +98,12 @@ impl RetryBudget {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(1.0).min_per_sec(0).build()?;
     /// budget.deposit();
     /// assert!(budget.try_withdraw());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn deposit(&self) {
         let inner = &*self.inner;
@@ -124,11 +124,11 @@ impl RetryBudget {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(1).build()?;
     /// assert!(budget.try_withdraw()); // the floor of this second
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn try_withdraw(&self) -> bool {
         self.withdraw().is_some()
@@ -212,12 +212,12 @@ impl RetryBudget {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.5).build()?;
     /// (0..5).for_each(|_| budget.deposit());
     /// assert_eq!(budget.balance(), 2);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn balance(&self) -> u64 {
         self.inner.balance.load(Ordering::Acquire) / UNIT
@@ -248,7 +248,7 @@ impl fmt::Debug for RetryBudget {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::RetryBudget;
+/// use anyrt::retry::RetryBudget;
 ///
 /// let err = RetryBudget::builder().ratio(-1.0).build().unwrap_err();
 /// assert!(err.is_invalid_ratio());
@@ -268,12 +268,12 @@ impl RetryBudgetBuilder {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.25).min_per_sec(0).build()?;
     /// (0..8).for_each(|_| budget.deposit());
     /// assert_eq!(budget.balance(), 2); // a quarter of a retry per call
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn ratio(self, ratio: f64) -> Self {
         RetryBudgetBuilder { ratio, ..self }
@@ -284,14 +284,14 @@ impl RetryBudgetBuilder {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(2).build()?;
     /// assert_eq!(budget.balance(), 0); // no call has paid for a retry
     /// assert!(budget.try_withdraw()); // but this second's floor allows two
     /// assert!(budget.try_withdraw());
     /// assert!(!budget.try_withdraw());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn min_per_sec(self, min_per_sec: u32) -> Self {
         RetryBudgetBuilder {
@@ -305,12 +305,12 @@ impl RetryBudgetBuilder {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(1.0).max_balance(3).build()?;
     /// (0..10).for_each(|_| budget.deposit());
     /// assert_eq!(budget.balance(), 3); // ten calls, but only three retries banked
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn max_balance(self, max_balance: u32) -> Self {
         RetryBudgetBuilder {
@@ -329,14 +329,14 @@ impl RetryBudgetBuilder {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.5).build()?;
     /// assert_eq!(budget.balance(), 0); // a new budget starts empty
     ///
     /// let err = RetryBudget::builder().ratio(f64::NAN).build().unwrap_err();
     /// assert!(err.is_invalid_ratio());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn build(self) -> Result<RetryBudget, BuildError> {
         if !self.ratio.is_finite() || self.ratio < 0.0 {

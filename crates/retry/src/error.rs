@@ -10,7 +10,7 @@ use std::io;
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::{retry, Constant};
+/// use anyrt::retry::{retry, Constant};
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
@@ -46,7 +46,7 @@ impl StopReason {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>("down") })
@@ -68,7 +68,7 @@ impl StopReason {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant, Jitter};
+    /// use anyrt::retry::{retry, Constant, Jitter};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>("down") })
@@ -91,7 +91,7 @@ impl StopReason {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::StopReason;
+    /// use anyrt::retry::StopReason;
     ///
     /// assert!(StopReason::Deadline.is_deadline());
     /// assert!(!StopReason::Elapsed.is_deadline());
@@ -106,7 +106,7 @@ impl StopReason {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::retry;
+    /// use anyrt::retry::retry;
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(404) })
@@ -126,7 +126,7 @@ impl StopReason {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::{retry, RetryBudget};
+    /// use anyrt::retry::{retry, RetryBudget};
     ///
     /// # futures_lite::future::block_on(async {
     /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(0).build()?;
@@ -136,7 +136,7 @@ impl StopReason {
     ///     .unwrap_err();
     /// assert!(err.reason().is_budget()); // an empty budget allows no retry
     /// assert_eq!(err.attempts(), 1);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// # }).unwrap();
     /// ```
     pub fn is_budget(self) -> bool {
@@ -165,7 +165,7 @@ impl fmt::Display for StopReason {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::retry;
+/// use anyrt::retry::retry;
 ///
 /// # futures_lite::future::block_on(async {
 /// let err = retry(|| async { Err::<(), _>(std::io::Error::other("refused")) })
@@ -200,7 +200,7 @@ impl<E> RetryError<E> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut calls = 0;
@@ -225,7 +225,7 @@ impl<E> RetryError<E> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant, RetryError};
+    /// use anyrt::retry::{retry, Constant, RetryError};
     ///
     /// # futures_lite::future::block_on(async {
     /// let out: Result<(), &str> = retry(|| async { Err::<(), _>("down") })
@@ -245,7 +245,7 @@ impl<E> RetryError<E> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant, StopReason};
+    /// use anyrt::retry::{retry, Constant, StopReason};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>("down") })
@@ -266,7 +266,7 @@ impl<E> RetryError<E> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut calls = 0;
@@ -351,7 +351,7 @@ impl From<RetryError<io::Error>> for io::Error {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::Exponential;
+/// use anyrt::retry::Exponential;
 ///
 /// let err = Exponential::builder().multiplier(0.9).build().unwrap_err();
 /// assert!(err.is_invalid_multiplier());
@@ -374,7 +374,7 @@ impl BuildError {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::Exponential;
+    /// use anyrt::retry::Exponential;
     ///
     /// let err = Exponential::builder().multiplier(f64::INFINITY).build().unwrap_err();
     /// assert!(err.is_invalid_multiplier());
@@ -390,7 +390,7 @@ impl BuildError {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::Decorrelated;
+    /// use anyrt::retry::Decorrelated;
     ///
     /// let err = Decorrelated::builder()
     ///     .base(Duration::from_secs(2))
@@ -409,7 +409,7 @@ impl BuildError {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let err = RetryBudget::builder().ratio(-0.1).build().unwrap_err();
     /// assert!(err.is_invalid_ratio());

@@ -19,7 +19,7 @@ use crate::http_date;
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::RetryAfter;
+/// use anyrt::retry::RetryAfter;
 ///
 /// struct Throttled(Option<Duration>);
 ///
@@ -52,7 +52,7 @@ impl RetryAfter for std::io::Error {}
 ///
 /// ```
 /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
-/// use anyrt_retry::parse_retry_after;
+/// use anyrt::retry::parse_retry_after;
 ///
 /// let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // 08:49:37 on 6 Nov 1994
 /// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));

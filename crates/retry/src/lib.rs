@@ -25,7 +25,7 @@
 //! |---|---|---|
 //! | attempts | `.max_attempts(n)` (default 3; 0 reads as 1) | that many attempts failed |
 //! | elapsed | `.max_elapsed(d)` | the next sleep would end more than `d` after the first attempt started |
-//! | deadline | `anyrt_deadline::within(..)` around the retry | the next sleep would end at or past the ambient deadline |
+//! | deadline | `anyrt::deadline::within(..)` around the retry | the next sleep would end at or past the ambient deadline |
 //! | predicate | `.when(\|e\| ..)` | it returns `false` |
 //! | budget | `.budget(b)` | the budget has no retry left |
 //!
@@ -38,8 +38,8 @@
 //!
 //! # Runtime compatibility
 //!
-//! Any executor. Time comes from `anyrt-core` ([`anyrt_core::now`] and
-//! [`anyrt_core::sleep_until`]), which uses the runtime it finds (tokio,
+//! Any executor. Time comes from `anyrt-core` ([`anyrt::now`](anyrt_core::now) and
+//! [`anyrt::sleep_until`](anyrt_core::sleep_until)), which uses the runtime it finds (tokio,
 //! smol, async-std, or a fallback timer thread) or a
 //! [`VirtualClock`](anyrt_core::VirtualClock) in tests. Nothing is spawned
 //! and nothing is allocated per attempt. An attempt that succeeds at once
@@ -54,7 +54,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use anyrt_retry::{retry, Exponential, Jitter};
+//! use anyrt::retry::{retry, Exponential, Jitter};
 //!
 //! # futures_lite::future::block_on(async {
 //! let policy = Exponential::builder()

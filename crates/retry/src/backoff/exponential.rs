@@ -24,7 +24,7 @@ const ONE: u128 = 1 << 32;
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{Exponential, Jitter};
+/// use anyrt::retry::{Exponential, Jitter};
 ///
 /// let policy = Exponential::builder()
 ///     .initial(Duration::from_millis(100))
@@ -34,7 +34,7 @@ const ONE: u128 = 1 << 32;
 ///     .build()?;
 /// let ms: Vec<u128> = policy.into_iter().take(4).map(|d| d.as_millis()).collect();
 /// assert_eq!(ms, [100, 300, 900, 1000]);
-/// # Ok::<(), anyrt_retry::BuildError>(())
+/// # Ok::<(), anyrt::retry::BuildError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Exponential {
@@ -61,11 +61,11 @@ impl Exponential {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Exponential};
+    /// use anyrt::retry::{Backoff, Exponential};
     ///
     /// let policy = Exponential::builder().build()?;
     /// assert_eq!(policy.max_delay(), Duration::from_secs(10));
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn builder() -> ExponentialBuilder {
         ExponentialBuilder {
@@ -153,7 +153,7 @@ pub(crate) fn scale(initial: u64, factor: u64, exp: u32, cap: u64) -> u64 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::Exponential;
+/// use anyrt::retry::Exponential;
 ///
 /// let err = Exponential::builder().multiplier(0.5).build().unwrap_err();
 /// assert!(err.is_invalid_multiplier());
@@ -176,7 +176,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Exponential, Jitter};
+    /// use anyrt::retry::{Exponential, Jitter};
     ///
     /// let policy = Exponential::builder()
     ///     .initial(Duration::from_millis(250))
@@ -184,7 +184,7 @@ impl ExponentialBuilder {
     ///     .build()?;
     /// let ms: Vec<u128> = policy.into_iter().take(3).map(|d| d.as_millis()).collect();
     /// assert_eq!(ms, [250, 500, 1000]); // doubled by the default multiplier
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn initial(self, initial: Duration) -> Self {
         ExponentialBuilder { initial, ..self }
@@ -196,7 +196,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Exponential, Jitter};
+    /// use anyrt::retry::{Exponential, Jitter};
     ///
     /// let policy = Exponential::builder()
     ///     .initial(Duration::from_millis(100))
@@ -205,7 +205,7 @@ impl ExponentialBuilder {
     ///     .build()?;
     /// let ms: Vec<u128> = policy.into_iter().take(4).map(|d| d.as_millis()).collect();
     /// assert_eq!(ms, [100, 150, 225, 337]);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn multiplier(self, multiplier: f64) -> Self {
         ExponentialBuilder { multiplier, ..self }
@@ -217,7 +217,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Exponential, Jitter};
+    /// use anyrt::retry::{Exponential, Jitter};
     ///
     /// let policy = Exponential::builder()
     ///     .initial(Duration::from_secs(1))
@@ -226,7 +226,7 @@ impl ExponentialBuilder {
     ///     .build()?;
     /// let secs: Vec<u64> = policy.into_iter().take(4).map(|d| d.as_secs()).collect();
     /// assert_eq!(secs, [1, 2, 3, 3]);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn max_delay(self, max_delay: Duration) -> Self {
         ExponentialBuilder { max_delay, ..self }
@@ -238,7 +238,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Exponential, Jitter};
+    /// use anyrt::retry::{Backoff, Exponential, Jitter};
     ///
     /// let policy = Exponential::builder()
     ///     .initial(Duration::from_secs(1))
@@ -248,7 +248,7 @@ impl ExponentialBuilder {
     ///     let d = Duration::from_secs(secs);
     ///     assert!(delay >= d / 2 && delay <= d); // half kept, half random
     /// }
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn jitter(self, jitter: Jitter) -> Self {
         ExponentialBuilder { jitter, ..self }
@@ -265,7 +265,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Exponential, Jitter};
+    /// use anyrt::retry::{Exponential, Jitter};
     ///
     /// let policy = Exponential::builder().multiplier(1.0).jitter(Jitter::None).build()?;
     /// assert!(policy.into_iter().take(5).all(|d| d == Duration::from_millis(100)));
@@ -276,7 +276,7 @@ impl ExponentialBuilder {
     /// assert!(err.is_invalid_multiplier());
     /// let err = Exponential::builder().initial(Duration::from_secs(11)).build().unwrap_err();
     /// assert!(err.is_initial_above_max());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn build(self) -> Result<Exponential, BuildError> {
         if !(1.0..2_147_483_648.0).contains(&self.multiplier) {

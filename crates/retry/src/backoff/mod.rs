@@ -32,10 +32,10 @@ use fastrand::Rng;
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{Backoff, Constant, Jitter};
+/// use anyrt::retry::{Backoff, Constant, Jitter};
 ///
 /// let policy = Constant::new(Duration::from_millis(10)).jitter(Jitter::None);
-/// let mut rng = anyrt_retry::Rng::with_seed(7);
+/// let mut rng = anyrt::retry::Rng::with_seed(7);
 /// assert_eq!(policy.delay(1, Duration::ZERO, &mut rng), Duration::from_millis(10));
 /// assert_eq!(policy.max_delay(), Duration::from_millis(10));
 /// ```
@@ -55,7 +55,7 @@ pub trait Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Exponential, Jitter};
+    /// use anyrt::retry::{Backoff, Exponential, Jitter};
     ///
     /// let policy = Exponential::builder().jitter(Jitter::Full).build().unwrap();
     /// for delay in policy.delays().take(5) {
@@ -75,7 +75,7 @@ pub trait Backoff {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::{Backoff, Fibonacci};
+    /// use anyrt::retry::{Backoff, Fibonacci};
     ///
     /// let policy = Fibonacci::builder().build().unwrap();
     /// let a: Vec<_> = policy.delays_seeded(1).take(4).collect();
@@ -98,7 +98,7 @@ pub trait Backoff {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{Exponential, Jitter};
+/// use anyrt::retry::{Exponential, Jitter};
 ///
 /// let policy = Exponential::builder()
 ///     .initial(Duration::from_secs(1))

@@ -18,7 +18,7 @@ use crate::hint::RetryAfter;
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::Operation;
+/// use anyrt::retry::hooks::Operation;
 ///
 /// # futures_lite::future::block_on(async {
 /// let mut op = || async { Ok::<_, ()>(7) };
@@ -60,29 +60,24 @@ where
 /// outcome and where an attempt in progress is kept.
 ///
 /// Implemented for every [`Operation`] (what [`retry`](crate::retry) takes)
-/// and for [`WithState`] (what [`retry_with`](crate::retry_with) makes); it
-/// is sealed, as nothing else can be run. Name it to write code that takes
-/// either kind of retry.
+/// and for [`WithState`] (inside what [`retry_with`](crate::retry_with)
+/// makes); it is sealed, as nothing else can be run. Name it to write code
+/// that takes any retry.
 ///
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::futures::Retry;
-/// use anyrt_retry::hooks::Attempts;
-/// use anyrt_retry::{retry, retry_with};
+/// use anyrt::retry::futures::Retry;
+/// use anyrt::retry::hooks::Attempts;
+/// use anyrt::retry::retry;
 ///
 /// fn describe<Op: Attempts>(retry: &Retry<Op>) -> String {
 ///     format!("{retry:?}")
 /// }
 ///
-/// let mut calls = 0_u32;
-/// let plain = retry(|| async { Ok::<_, ()>(1) });
-/// let with_state = retry_with(&mut calls, async |calls: &mut u32| {
-///     *calls += 1;
-///     Ok::<_, ()>(*calls)
-/// });
+/// let plain = retry(|| async { Ok::<_, ()>(1) }).max_attempts(2);
 /// assert!(describe(&plain).contains("attempts: 0"));
-/// assert!(describe(&with_state).contains("max_attempts: 3"));
+/// assert!(describe(&plain).contains("max_attempts: 2"));
 /// ```
 pub trait Attempts: sealed::Sealed {
     /// The value of a successful attempt.
@@ -113,8 +108,7 @@ mod sealed {
 }
 
 /// An async closure that is lent `&mut S` for each attempt, with the state;
-/// made by [`retry_with`](crate::retry_with) and run by
-/// [`Retry::run`](crate::futures::Retry::run).
+/// made by [`retry_with`](crate::retry_with), which runs it.
 ///
 /// The attempt may keep the borrow across its awaits: `T` and `E` are the
 /// closure's success and error types.
@@ -122,7 +116,7 @@ mod sealed {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::WithState;
+/// use anyrt::retry::hooks::WithState;
 ///
 /// let mut calls = 0_u32;
 /// let op = WithState::new(&mut calls, async |calls: &mut u32| {
@@ -163,7 +157,7 @@ impl<S: ?Sized, F, T, E> fmt::Debug for WithState<'_, S, F, T, E> {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::{Always, Condition};
+/// use anyrt::retry::hooks::{Always, Condition};
 ///
 /// assert!(Always.should_retry(&"any error"));
 /// let mut only_busy = |e: &&str| *e == "busy";
@@ -185,7 +179,7 @@ impl<E, F: FnMut(&E) -> bool> Condition<E> for F {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::{Always, Condition};
+/// use anyrt::retry::hooks::{Always, Condition};
 ///
 /// assert!(Always.should_retry(&()));
 /// ```
@@ -205,7 +199,7 @@ impl<E> Condition<E> for Always {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::hooks::Notify;
+/// use anyrt::retry::hooks::Notify;
 ///
 /// let mut seen = Vec::new();
 /// let mut hook = |e: &&str, attempt: u32, delay: Duration| seen.push((e.to_string(), attempt, delay));
@@ -230,7 +224,7 @@ impl<E, F: FnMut(&E, u32, Duration)> Notify<E> for F {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::hooks::{Notify, Silent};
+/// use anyrt::retry::hooks::{Notify, Silent};
 ///
 /// Silent.notify(&(), 1, Duration::ZERO);
 /// ```
@@ -249,7 +243,7 @@ impl<E> Notify<E> for Silent {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::hooks::{Hint, NoHint};
+/// use anyrt::retry::hooks::{Hint, NoHint};
 ///
 /// assert_eq!(NoHint.hint(&"busy"), None);
 /// let mut fixed = |_: &&str| Some(Duration::from_secs(1));
@@ -271,7 +265,7 @@ impl<E, F: FnMut(&E) -> Option<Duration>> Hint<E> for F {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::{Hint, NoHint};
+/// use anyrt::retry::hooks::{Hint, NoHint};
 ///
 /// assert_eq!(NoHint.hint(&()), None);
 /// ```
@@ -289,7 +283,7 @@ impl<E> Hint<E> for NoHint {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::{FromError, Hint};
+/// use anyrt::retry::hooks::{FromError, Hint};
 ///
 /// let err = std::io::Error::other("busy");
 /// assert_eq!(FromError.hint(&err), None); // io::Error carries no hint

@@ -49,7 +49,7 @@ use crate::budget::RetryBudget;
 /// ```
 /// use std::cell::Cell;
 /// use std::time::Duration;
-/// use anyrt_retry::{retry, Constant};
+/// use anyrt::retry::{retry, Constant};
 ///
 /// # futures_lite::future::block_on(async {
 /// let calls = Cell::new(0);
@@ -71,10 +71,38 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
 /// request to update, a list of endpoints to rotate (backon cannot lend
 /// state this way).
 ///
-/// Configure the returned [`Retry`](crate::futures::Retry) as for
-/// [`retry`], then call [`run`](crate::futures::Retry::run) and await
-/// that: the future that borrows the state from one attempt to the next is
-/// made by `run`.
+/// Configure the returned [`RetryWith`](crate::futures::RetryWith) as for
+/// [`retry`], then `.await` it (it implements `IntoFuture`).
+///
+/// # `Send`, and spawning what a library returns
+///
+/// The future is `Send` when the state, the closure, the futures it makes
+/// and the hooks are. A library method written as
+/// `retry_with(self, async |this| this.send().await)` gives a future that
+/// an application can `tokio::spawn` on the multi-threaded runtime. What
+/// breaks `Send` is an attempt that captures a reference to something
+/// outside the state (rustc then says "implementation of `Send` is not
+/// general enough", in the crate that spawns, not in the library): pass
+/// that data through the state, or clone what each attempt needs into an
+/// `async move` block, as [`retry`]'s closure does with owned data:
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt::retry::{retry, Constant};
+///
+/// async fn fetch(url: String) -> Result<usize, std::io::Error> {
+///     retry(|| {
+///         let url = url.clone(); // each attempt owns its copy
+///         async move { Ok(url.len()) }
+///     })
+///     .backoff(Constant::new(Duration::from_millis(10)))
+///     .await
+///     .map_err(std::io::Error::from)
+/// }
+///
+/// fn spawnable<F: std::future::Future + Send + 'static>(_: F) {}
+/// spawnable(fetch("https://example.com".into()));
+/// ```
 ///
 /// # Errors
 ///
@@ -88,7 +116,7 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{retry_with, Constant};
+/// use anyrt::retry::{retry_with, Constant};
 ///
 /// struct Conn {
 ///     endpoints: Vec<&'static str>,
@@ -102,15 +130,19 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
 ///         self.used.push(endpoint);
 ///         if endpoint == "c" { Ok(endpoint) } else { Err(endpoint) }
 ///     }
+///
+///     /// A method that retries itself: its future is `Send`.
+///     async fn send_until_sent(&mut self) -> Result<&'static str, &'static str> {
+///         retry_with(self, async |conn| conn.send().await)
+///             .backoff(Constant::new(Duration::ZERO))
+///             .await
+///             .map_err(|e| e.into_inner())
+///     }
 /// }
 ///
 /// # futures_lite::future::block_on(async {
 /// let mut conn = Conn { endpoints: vec!["a", "b", "c"], used: Vec::new() };
-/// let sent = retry_with(&mut conn, async |conn| conn.send().await)
-///     .backoff(Constant::new(Duration::ZERO))
-///     .run()
-///     .await;
-/// assert_eq!(sent, Ok("c"));
+/// assert_eq!(conn.send_until_sent().await, Ok("c"));
 /// assert_eq!(conn.used, ["a", "b", "c"]);
 /// # });
 /// ```
@@ -142,9 +174,9 @@ fn new<Op: Attempts>(op: Op) -> Retry<Op> {
 }
 
 pin_project! {
-    /// A retry loop: the builder made by [`retry`](crate::retry) and
-    /// [`retry_with`](crate::retry_with); for `retry` also the future that
-    /// runs it, for `retry_with` [`run`](Retry::run) makes that future.
+    /// A retry loop: the builder made by [`retry`](crate::retry), and the
+    /// future that runs it (inside a [`RetryWith`](crate::futures::RetryWith),
+    /// the configuration of a [`retry_with`](crate::retry_with)).
     ///
     /// Each builder method consumes and returns it; configure it before the
     /// first poll.
@@ -167,8 +199,8 @@ pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::futures::Retry;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::futures::Retry;
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut calls = 0;
@@ -229,7 +261,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Fibonacci};
+    /// use anyrt::retry::{retry, Fibonacci};
     ///
     /// # futures_lite::future::block_on(async {
     /// let policy = Fibonacci::builder().initial(Duration::from_millis(1)).build().unwrap();
@@ -253,7 +285,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::retry;
+    /// use anyrt::retry::retry;
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(404) }).when(|code: &i32| *code >= 500).await.unwrap_err();
@@ -281,7 +313,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut log = Vec::new();
@@ -313,7 +345,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, RetryAfter};
+    /// use anyrt::retry::{retry, RetryAfter};
     ///
     /// struct Busy;
     /// impl RetryAfter for Busy {
@@ -342,7 +374,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::retry;
+    /// use anyrt::retry::retry;
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(0u64) })
@@ -405,7 +437,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant, Jitter};
+    /// use anyrt::retry::{retry, Constant, Jitter};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(()) })
@@ -430,7 +462,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::{retry, RetryBudget};
+    /// use anyrt::retry::{retry, RetryBudget};
     ///
     /// # futures_lite::future::block_on(async {
     /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(0).build().unwrap();
@@ -451,7 +483,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut runs = Vec::new();
