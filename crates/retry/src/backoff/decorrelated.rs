@@ -42,6 +42,24 @@ pub struct Decorrelated {
 }
 
 impl Decorrelated {
+    /// Decorrelated delays from `base` up to `max_delay`; it cannot fail. A
+    /// `base` above `max_delay` is lowered to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Decorrelated};
+    ///
+    /// let policy = Decorrelated::new(Duration::from_millis(10), Duration::from_secs(1));
+    /// assert!(policy.delays().take(20).all(|d| d >= Duration::from_millis(10)));
+    /// assert_eq!(policy.max_delay(), Duration::from_secs(1));
+    /// ```
+    pub const fn new(base: Duration, max_delay: Duration) -> Self {
+        let (base, max_delay) = super::clamped(base, max_delay);
+        Decorrelated { base, max_delay }
+    }
+
     /// A builder with the defaults: base 100 ms, max delay 10 s.
     ///
     /// # Examples

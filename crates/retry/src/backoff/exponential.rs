@@ -54,6 +54,49 @@ const DEFAULT: Exponential = Exponential {
 };
 
 impl Exponential {
+    /// Doubling delays from `initial` up to `max_delay`, with full jitter:
+    /// the common configuration, which cannot fail. An `initial` above
+    /// `max_delay` is lowered to it (every delay is then `max_delay`,
+    /// before jitter). For another multiplier, use
+    /// [`Exponential::builder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Exponential, Jitter};
+    ///
+    /// let policy = Exponential::new(Duration::from_millis(100), Duration::from_secs(1))
+    ///     .jitter(Jitter::None);
+    /// let ms: Vec<u128> = policy.into_iter().take(5).map(|d| d.as_millis()).collect();
+    /// assert_eq!(ms, [100, 200, 400, 800, 1000]);
+    /// ```
+    pub const fn new(initial: Duration, max_delay: Duration) -> Self {
+        let (initial, max_delay) = super::clamped(initial, max_delay);
+        Exponential {
+            initial,
+            factor: 2 << 32,
+            max_delay,
+            jitter: Jitter::Full,
+        }
+    }
+
+    /// The same policy with `jitter` instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Exponential, Jitter};
+    ///
+    /// let policy = Exponential::default().jitter(Jitter::Equal);
+    /// // Equal jitter keeps at least half of each delay: 50 ms of the first.
+    /// assert!(policy.delays().next().unwrap() >= Duration::from_millis(50));
+    /// ```
+    pub const fn jitter(self, jitter: Jitter) -> Self {
+        Exponential { jitter, ..self }
+    }
+
     /// A builder with the defaults: initial 100 ms, multiplier 2, max delay
     /// 10 s, full jitter.
     ///

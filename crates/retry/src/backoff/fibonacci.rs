@@ -39,6 +39,44 @@ pub struct Fibonacci {
 }
 
 impl Fibonacci {
+    /// Fibonacci delays from `initial` up to `max_delay`, with full jitter;
+    /// it cannot fail. An `initial` above `max_delay` is lowered to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Fibonacci, Jitter};
+    ///
+    /// let policy = Fibonacci::new(Duration::from_secs(1), Duration::from_secs(4))
+    ///     .jitter(Jitter::None);
+    /// let secs: Vec<u64> = policy.into_iter().take(6).map(|d| d.as_secs()).collect();
+    /// assert_eq!(secs, [1, 1, 2, 3, 4, 4]);
+    /// ```
+    pub const fn new(initial: Duration, max_delay: Duration) -> Self {
+        let (initial, max_delay) = super::clamped(initial, max_delay);
+        Fibonacci {
+            initial,
+            max_delay,
+            jitter: Jitter::Full,
+        }
+    }
+
+    /// The same policy with `jitter` instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Fibonacci, Jitter};
+    ///
+    /// let policy = Fibonacci::default().jitter(Jitter::None);
+    /// assert_eq!(policy.delays().next(), Some(Duration::from_millis(100)));
+    /// ```
+    pub const fn jitter(self, jitter: Jitter) -> Self {
+        Fibonacci { jitter, ..self }
+    }
+
     /// A builder with the defaults: initial 100 ms, max delay 10 s, full
     /// jitter.
     ///

@@ -156,8 +156,25 @@ impl<B: fmt::Debug> fmt::Debug for Delays<B> {
 
 /// A duration in nanoseconds, saturating at `u64::MAX` (about 584 years).
 #[inline]
-pub(crate) fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+pub(crate) const fn nanos(duration: Duration) -> u64 {
+    let nanos = duration.as_nanos();
+    if nanos > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        nanos as u64
+    }
+}
+
+/// `initial` and `max_delay` in nanoseconds, `initial` lowered to
+/// `max_delay` if above it: what the constructors that cannot fail do.
+#[inline]
+pub(crate) const fn clamped(initial: Duration, max_delay: Duration) -> (u64, u64) {
+    let (initial, max_delay) = (nanos(initial), nanos(max_delay));
+    if initial > max_delay {
+        (max_delay, max_delay)
+    } else {
+        (initial, max_delay)
+    }
 }
 
 /// Implements `IntoIterator` (yielding [`Delays`]) for a policy.
