@@ -100,5 +100,5 @@ pub use fastrand::Rng;
 
 /// The named futures of this crate.
 pub mod futures {
-    pub use crate::retry::{Retry, RetryWith};
+    pub use crate::retry::{Retry, RetryWith, RetryWithin};
 }

@@ -5,8 +5,10 @@ mod decide;
 mod future;
 pub mod hooks;
 mod with_state;
+mod within;
 
 pub use self::with_state::RetryWith;
+pub use self::within::RetryWithin;
 
 use std::time::Duration;
 
