@@ -34,6 +34,26 @@ use crate::http_date;
 pub trait RetryAfter {
     /// How long the server asked to wait before the next attempt; `None`
     /// (the default) leaves the delay to the backoff policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::RetryAfter;
+    ///
+    /// struct Status(u16);
+    ///
+    /// impl RetryAfter for Status {
+    ///     fn retry_after(&self) -> Option<Duration> {
+    ///         (self.0 == 429).then_some(Duration::from_secs(1))
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(Status(429).retry_after(), Some(Duration::from_secs(1)));
+    /// assert_eq!(Status(500).retry_after(), None);
+    /// // io::Error opts in with the default: no hint.
+    /// assert_eq!(std::io::Error::other("down").retry_after(), None);
+    /// ```
     fn retry_after(&self) -> Option<Duration> {
         None
     }

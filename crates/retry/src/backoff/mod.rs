@@ -43,9 +43,34 @@ pub trait Backoff {
     /// The delay after the failure of attempt number `attempt` (1 is the
     /// first call), given the delay used before it (`prev`, zero before the
     /// first retry) and a random source for jitter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Exponential, Jitter, Rng};
+    ///
+    /// let policy = Exponential::new(Duration::from_millis(100), Duration::from_secs(1))
+    ///     .jitter(Jitter::None);
+    /// let mut rng = Rng::with_seed(1);
+    /// // After the third attempt failed: 100 ms doubled twice.
+    /// let delay = policy.delay(3, Duration::from_millis(200), &mut rng);
+    /// assert_eq!(delay, Duration::from_millis(400));
+    /// ```
     fn delay(&self, attempt: u32, prev: Duration, rng: &mut Rng) -> Duration;
 
     /// The longest delay this policy yields; a server hint is clamped to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Decorrelated, Exponential};
+    ///
+    /// let second = Duration::from_secs(1);
+    /// assert_eq!(Exponential::new(second / 10, second).max_delay(), second);
+    /// assert_eq!(Decorrelated::default().max_delay(), Duration::from_secs(10));
+    /// ```
     fn max_delay(&self) -> Duration;
 
     /// The delays of this policy, one per retry, with jitter from a fresh

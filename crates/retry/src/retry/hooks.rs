@@ -39,6 +39,23 @@ pub trait Operation {
     type Future: Future<Output = Result<Self::Ok, Self::Error>>;
 
     /// Starts one attempt.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::retry::hooks::Operation;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut calls = 0;
+    /// let mut op = || {
+    ///     calls += 1;
+    ///     async { Err::<(), _>("down") }
+    /// };
+    /// assert_eq!(op.call().await, Err("down"));
+    /// assert_eq!(op.call().await, Err("down"));
+    /// assert_eq!(calls, 2);
+    /// # });
+    /// ```
     fn call(&mut self) -> Self::Future;
 }
 
@@ -133,6 +150,16 @@ pub struct WithState<'s, S: ?Sized, F, T, E> {
 
 impl<'s, S: ?Sized, F, T, E> WithState<'s, S, F, T, E> {
     /// Pairs `op` with the state it is lent at each attempt.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::retry::hooks::WithState;
+    ///
+    /// let mut endpoints = vec!["a", "b"];
+    /// let op = WithState::new(&mut endpoints, async |e: &mut Vec<&str>| e.pop().ok_or(()));
+    /// assert!(format!("{op:?}").contains("WithState"));
+    /// ```
     pub fn new(state: &'s mut S, op: F) -> Self
     where
         F: AsyncFnMut(&mut S) -> Result<T, E>,
@@ -165,6 +192,17 @@ impl<S: ?Sized, F, T, E> fmt::Debug for WithState<'_, S, F, T, E> {
 /// ```
 pub trait Condition<E> {
     /// `true` to retry after `error`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use anyrt::retry::hooks::Condition;
+    ///
+    /// let mut transient = |e: &io::Error| e.kind() == io::ErrorKind::TimedOut;
+    /// assert!(transient.should_retry(&io::Error::from(io::ErrorKind::TimedOut)));
+    /// assert!(!transient.should_retry(&io::Error::from(io::ErrorKind::NotFound)));
+    /// ```
     fn should_retry(&mut self, error: &E) -> bool;
 }
 
@@ -209,6 +247,19 @@ impl<E> Condition<E> for Always {
 pub trait Notify<E> {
     /// `attempt` (1 is the first call) failed with `error`; the next
     /// attempt starts after `delay`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::hooks::Notify;
+    ///
+    /// let mut total = Duration::ZERO;
+    /// let mut add_up = |_: &(), _: u32, delay: Duration| total += delay;
+    /// add_up.notify(&(), 1, Duration::from_millis(100));
+    /// add_up.notify(&(), 2, Duration::from_millis(200));
+    /// assert_eq!(total, Duration::from_millis(300));
+    /// ```
     fn notify(&mut self, error: &E, attempt: u32, delay: Duration);
 }
 
@@ -251,6 +302,21 @@ impl<E> Notify<E> for Silent {
 /// ```
 pub trait Hint<E> {
     /// The delay the error asks for, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::hooks::Hint;
+    ///
+    /// // A hint read from a status code and a header value in seconds.
+    /// let mut from_header = |e: &(u16, Option<u64>)| match e {
+    ///     (429 | 503, Some(secs)) => Some(Duration::from_secs(*secs)),
+    ///     _ => None,
+    /// };
+    /// assert_eq!(from_header.hint(&(503, Some(2))), Some(Duration::from_secs(2)));
+    /// assert_eq!(from_header.hint(&(500, Some(2))), None);
+    /// ```
     fn hint(&mut self, error: &E) -> Option<Duration>;
 }
 
@@ -319,6 +385,17 @@ pub trait Launch<R> {
     type Future: Future<Output = Self::Output>;
 
     /// Makes the future of `retry`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::retry::hooks::Launch;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let greet = |name: &'static str| async move { format!("hello {name}") };
+    /// assert_eq!(greet.launch("retry").await, "hello retry");
+    /// # });
+    /// ```
     fn launch(self, retry: R) -> Self::Future;
 }
 
