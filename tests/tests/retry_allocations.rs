@@ -1,12 +1,19 @@
 //! Conformance: retrying allocates nothing per attempt. The allocation
-//! counter is process-wide, so this binary holds a single test.
+//! counter is process-wide, so this is a `harness = false` target: a plain
+//! `main` on one thread, with no libtest threads to count.
 
+use std::future::IntoFuture;
 use std::time::Duration;
 
-use anyrt_retry::{Constant, retry};
+use anyrt_retry::{Constant, retry, retry_with};
 use anyrt_tests::alloc::count_allocations;
 
-#[test]
+fn main() {
+    retrying_allocates_nothing_per_attempt();
+    retrying_with_state_allocates_nothing_per_attempt();
+    println!("retry_allocations: ok");
+}
+
 fn retrying_allocates_nothing_per_attempt() {
     let (boxed, allocations) = count_allocations(|| std::hint::black_box(Box::new(7_u64)));
     assert_eq!(
@@ -31,4 +38,23 @@ fn retrying_allocates_nothing_per_attempt() {
     let (out, allocations) = count_allocations(|| futures::executor::block_on(zero_delays));
     assert_eq!(out.unwrap_err().attempts(), 1000);
     assert_eq!(allocations, 0, "1,000 zero-delay attempts allocate nothing");
+}
+
+fn retrying_with_state_allocates_nothing_per_attempt() {
+    let mut calls = 0_u32;
+    let zero_delays = retry_with(&mut calls, async |calls: &mut u32| {
+        *calls += 1;
+        Err::<(), _>(())
+    })
+    .backoff(Constant::new(Duration::ZERO))
+    .max_attempts(1000)
+    .seed(1)
+    .into_future();
+    let (out, allocations) = count_allocations(|| futures::executor::block_on(zero_delays));
+    assert_eq!(out.unwrap_err().attempts(), 1000);
+    assert_eq!(calls, 1000);
+    assert_eq!(
+        allocations, 0,
+        "1,000 zero-delay attempts of retry_with allocate nothing"
+    );
 }

@@ -35,7 +35,8 @@ pub(crate) use retry_with_type;
 /// [`IntoFuture`]).
 ///
 /// The builder methods are those of [`Retry`](crate::futures::Retry), and
-/// mean the same. The future it turns into is `Send` when the state, the
+/// mean the same. Where a `Future` itself is wanted (`block_on(..)`,
+/// `spawn(..)`, `join(..)`), call `.into_future()` on it. The future it turns into is `Send` when the state, the
 /// closure, its futures and the hooks are, so a library method written
 /// with `retry_with(self, ..)` can be spawned on a multi-threaded runtime.
 ///
