@@ -128,7 +128,7 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
 /// impl Conn {
 ///     async fn send(&mut self) -> Result<&'static str, &'static str> {
 ///         let endpoint = self.endpoints.remove(0);
-///         futures_lite::future::yield_now().await;
+///         anyrt::yield_now().await;
 ///         self.used.push(endpoint);
 ///         if endpoint == "c" { Ok(endpoint) } else { Err(endpoint) }
 ///     }

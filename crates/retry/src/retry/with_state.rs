@@ -67,7 +67,7 @@ pub(crate) use retry_with_type;
 /// let mut log = Vec::new();
 /// let err = retry_with(&mut log, async |log: &mut Vec<u32>| {
 ///     log.push(log.len() as u32);
-///     futures_lite::future::yield_now().await;
+///     anyrt::yield_now().await;
 ///     Err::<(), _>(log.len())
 /// })
 /// .backoff(Constant::new(Duration::ZERO))
