@@ -114,7 +114,7 @@ impl<Op: Operation> Attempts for Op {
 impl<S: ?Sized, F, T, E> Attempts for WithState<'_, S, F, T, E> {
     type Ok = T;
     type Error = E;
-    // `run` keeps the attempt in its own future, not in the `Retry`.
+    // `run_with` keeps the attempt in its own future, not in the `Retry`.
     type InProgress = ();
 }
 
