@@ -1,14 +1,17 @@
 //! Conformance: retrying allocates nothing per attempt. The allocation
-//! counter is process-wide, so this binary holds a single test.
+//! counter is process-wide, so this is a `harness = false` target: a plain
+//! `main` on one thread, with no libtest threads to count.
 
-use std::num::NonZeroU32;
+use std::future::IntoFuture;
 use std::time::Duration;
 
-use anyrt_retry::{Constant, retry};
+use anyrt_retry::{Constant, retry, retry_with};
 use anyrt_tests::alloc::count_allocations;
 
-fn attempts(n: u32) -> NonZeroU32 {
-    NonZeroU32::new(n).expect("non-zero")
+fn main() {
+    retrying_allocates_nothing_per_attempt();
+    retrying_with_state_allocates_nothing_per_attempt();
+    println!("retry_allocations: ok");
 }
 
 fn retrying_allocates_nothing_per_attempt() {
@@ -30,16 +33,28 @@ fn retrying_allocates_nothing_per_attempt() {
 
     let zero_delays = retry(|| async { Err::<(), _>(()) })
         .backoff(Constant::new(Duration::ZERO))
-        .max_attempts(attempts(1000))
+        .max_attempts(1000)
         .seed(1);
     let (out, allocations) = count_allocations(|| futures::executor::block_on(zero_delays));
     assert_eq!(out.unwrap_err().attempts(), 1000);
     assert_eq!(allocations, 0, "1,000 zero-delay attempts allocate nothing");
 }
 
-/// A plain `main` (`harness = false`): no libtest threads allocate while
-/// the counter runs.
-fn main() {
-    retrying_allocates_nothing_per_attempt();
-    println!("test retrying_allocates_nothing_per_attempt ... ok");
+fn retrying_with_state_allocates_nothing_per_attempt() {
+    let mut calls = 0_u32;
+    let zero_delays = retry_with(&mut calls, async |calls: &mut u32| {
+        *calls += 1;
+        Err::<(), _>(())
+    })
+    .backoff(Constant::new(Duration::ZERO))
+    .max_attempts(1000)
+    .seed(1)
+    .into_future();
+    let (out, allocations) = count_allocations(|| futures::executor::block_on(zero_delays));
+    assert_eq!(out.unwrap_err().attempts(), 1000);
+    assert_eq!(calls, 1000);
+    assert_eq!(
+        allocations, 0,
+        "1,000 zero-delay attempts of retry_with allocate nothing"
+    );
 }

@@ -218,3 +218,47 @@ proptest! {
         prop_assert!(equal >= d / 2 && equal <= d);
     }
 }
+
+#[test]
+fn the_constructors_that_cannot_fail_match_their_builders() {
+    let (initial, max) = (Duration::from_millis(100), Duration::from_secs(1));
+    let built = Exponential::builder()
+        .initial(initial)
+        .multiplier(2.0)
+        .max_delay(max)
+        .build()
+        .unwrap();
+    assert_eq!(Exponential::new(initial, max), built);
+    let built = Fibonacci::builder()
+        .initial(initial)
+        .max_delay(max)
+        .build()
+        .unwrap();
+    assert_eq!(Fibonacci::new(initial, max), built);
+    let built = Decorrelated::builder()
+        .base(initial)
+        .max_delay(max)
+        .build()
+        .unwrap();
+    assert_eq!(Decorrelated::new(initial, max), built);
+}
+
+#[test]
+fn the_constructors_that_cannot_fail_lower_an_initial_above_the_cap() {
+    let (initial, max) = (Duration::from_secs(5), Duration::from_secs(1));
+    let exponential = Exponential::new(initial, max).jitter(Jitter::None);
+    let fibonacci = Fibonacci::new(initial, max).jitter(Jitter::None);
+    assert!(exponential.into_iter().take(5).all(|d| d == max));
+    assert!(fibonacci.into_iter().take(5).all(|d| d == max));
+    let decorrelated = Decorrelated::new(initial, max);
+    assert!(decorrelated.delays_seeded(3).take(5).all(|d| d == max));
+    // Durations too long for nanoseconds in a u64 saturate; nothing panics.
+    let huge = Exponential::new(Duration::MAX, Duration::MAX).jitter(Jitter::None);
+    assert_eq!(huge.max_delay(), Duration::from_nanos(u64::MAX));
+    assert_eq!(
+        huge.into_iter().nth(40),
+        Some(Duration::from_nanos(u64::MAX))
+    );
+    let zero = Fibonacci::new(Duration::ZERO, Duration::ZERO);
+    assert!(zero.into_iter().take(5).all(|d| d.is_zero()));
+}

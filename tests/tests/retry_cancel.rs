@@ -2,7 +2,7 @@
 //! attempt, it starts no further attempt.
 
 use std::cell::{Cell, RefCell};
-use std::num::NonZeroU32;
+use std::future::IntoFuture;
 use std::pin::pin;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ async fn dropped_during_a_sleep(clock: VirtualClock) {
         Err::<(), _>(())
     })
     .backoff(Constant::new(10 * SEC).jitter(Jitter::None))
-    .max_attempts(NonZeroU32::new(100).unwrap());
+    .max_attempts(100);
     // Attempts at 0 and 10 s; at 15 s the retry is asleep until 20 s.
     let raced = future::or(async { Some(retrying.await) }, async {
         anyrt_core::sleep(15 * SEC).await;
@@ -194,7 +194,7 @@ async fn retry_dropped_at_every_poll_loses_nothing() {
             let budget = watch.reset();
             let retrying = retry(|| watch.attempt())
                 .backoff(Constant::new(SEC).jitter(Jitter::None))
-                .max_attempts(NonZeroU32::new(10).unwrap())
+                .max_attempts(10)
                 .budget(budget);
             watch.clock.auto_advance(retrying)
         },
@@ -221,9 +221,8 @@ async fn retry_with_dropped_at_every_poll_loses_nothing() {
                     out
                 })
                 .backoff(Constant::new(SEC).jitter(Jitter::None))
-                .max_attempts(NonZeroU32::new(10).unwrap())
+                .max_attempts(10)
                 .budget(budget)
-                .run()
                 .await;
                 *log.borrow_mut() = seen;
                 out
@@ -273,7 +272,7 @@ async fn a_finished_attempt_is_dropped_before_the_next_is_polled() {
     let (alive, seen) = (Cell::new(0), RefCell::new(Vec::new()));
     let err = retry(|| Counted::new(&alive, &seen))
         .backoff(Constant::new(Duration::ZERO))
-        .max_attempts(NonZeroU32::new(200).unwrap())
+        .max_attempts(200)
         .await
         .unwrap_err();
     assert_eq!(err.attempts(), 200);
@@ -287,7 +286,7 @@ async fn a_finished_attempt_is_dropped_before_the_sleep() {
     let (alive, seen) = (Cell::new(0), RefCell::new(Vec::new()));
     let retrying = retry(|| Counted::new(&alive, &seen))
         .backoff(Constant::new(10 * SEC).jitter(Jitter::None))
-        .max_attempts(NonZeroU32::new(3).unwrap());
+        .max_attempts(3);
     // At 5 s the retry sleeps between its first and second attempt.
     let during_sleep = Cell::new(None);
     let raced = future::or(async { Some(retrying.await) }, async {
@@ -318,7 +317,7 @@ async fn hooks_and_the_next_call_never_see_the_finished_attempt() {
         Counted::new(&alive, &seen)
     })
     .backoff(Constant::new(Duration::ZERO))
-    .max_attempts(NonZeroU32::new(4).unwrap())
+    .max_attempts(4)
     .when(|_: &()| {
         at_when.borrow_mut().push(alive.get());
         true
@@ -366,7 +365,7 @@ async fn dropped_at_a_zero_delay_yield_gives_its_retry_back() {
                 async { Err::<(), _>(()) }
             })
             .backoff(Constant::new(Duration::ZERO))
-            .max_attempts(NonZeroU32::new(1_000).unwrap())
+            .max_attempts(1_000)
             .budget(budget.clone())
         );
         // The first poll runs attempts until the retry yields.
@@ -390,12 +389,61 @@ async fn retry_with_dropped_at_a_zero_delay_yield_gives_its_retry_back() {
                 Err::<(), _>(())
             })
             .backoff(Constant::new(Duration::ZERO))
-            .max_attempts(NonZeroU32::new(1_000).unwrap())
+            .max_attempts(1_000)
             .budget(budget.clone())
-            .run()
+            .into_future()
         );
         assert!(poll_once(retrying.as_mut()).await.is_none());
     }
     assert!(started > 1 && started < 1_000);
     assert_eq!(budget.balance(), before + 1 - (started - 1));
+}
+
+/// `Retry::within`, dropped after each of its polls: no attempt starts
+/// after the drop, every attempt that started was dropped, no sleep stays
+/// registered, and the budget lost exactly the retries that started.
+#[anyrt_test::test(virtual_time)]
+async fn a_retry_within_a_deadline_dropped_at_every_poll_loses_nothing(clock: VirtualClock) {
+    let (made, dropped) = (Cell::new(0_u32), Cell::new(0_u32));
+    let budget = RefCell::new(roomy_budget());
+    let before = Cell::new(0);
+    let checked = cancel_at_every_poll(
+        || {
+            let fresh = roomy_budget();
+            before.set(fresh.balance());
+            *budget.borrow_mut() = fresh.clone();
+            made.set(0);
+            dropped.set(0);
+            retry(|| {
+                made.set(made.get() + 1);
+                let flag = DropFlag(&dropped);
+                async move {
+                    let _flag = flag;
+                    anyrt_core::sleep(SEC).await;
+                    Err::<(), _>(std::io::Error::other("down"))
+                }
+            })
+            .backoff(Constant::new(SEC).jitter(Jitter::None))
+            .max_attempts(4)
+            .budget(fresh)
+            .within(60 * SEC)
+        },
+        |polls| {
+            let (made, dropped) = (made.get(), dropped.get());
+            assert_eq!(
+                made, dropped,
+                "an attempt outlived the drop at poll {polls}"
+            );
+            assert_eq!(clock.pending_sleepers(), 0, "a sleep outlived poll {polls}");
+            // One deposit by the call; one retry out per attempt after the first.
+            let spent = u64::from(made.saturating_sub(1));
+            assert_eq!(
+                budget.borrow().balance(),
+                before.get() + u64::from(made > 0) - spent,
+                "budget after poll {polls}"
+            );
+        },
+    )
+    .await;
+    assert!(checked >= 7, "only {checked} cancel points");
 }

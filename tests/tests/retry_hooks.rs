@@ -1,7 +1,6 @@
 //! Retry hooks: state passed to each attempt, `notify`, server hints,
 //! seeded jitter, and no allocation per attempt.
 
-use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyrt_core::VirtualClock;
@@ -10,10 +9,6 @@ use anyrt_retry::{
 };
 
 const SEC: Duration = Duration::from_secs(1);
-
-fn attempts(n: u32) -> NonZeroU32 {
-    NonZeroU32::new(n).unwrap()
-}
 
 fn exponential(initial: Duration, max: Duration) -> Exponential {
     Exponential::builder()
@@ -50,8 +45,7 @@ async fn retry_with_mutates_state_across_attempts() {
         }
     })
     .backoff(Constant::new(SEC))
-    .max_attempts(attempts(5))
-    .run()
+    .max_attempts(5)
     .await;
     assert_eq!(out, Ok("c"));
     assert_eq!(conn.attempts, 3);
@@ -82,9 +76,8 @@ async fn retry_with_lends_state_across_the_attempts_awaits(clock: VirtualClock) 
     let mut log = Vec::new();
     let out = retry_with(&mut conn, async |conn| conn.send().await)
         .backoff(Constant::new(SEC).jitter(Jitter::None))
-        .max_attempts(attempts(5))
+        .max_attempts(5)
         .notify(|err: &&str, attempt, delay| log.push((*err, attempt, delay)))
-        .run()
         .await;
     assert_eq!(out, Ok("c"));
     assert_eq!((conn.attempts, conn.endpoints), (3, vec!["d"]));
@@ -103,8 +96,7 @@ async fn retry_with_gives_up_like_retry(clock: VirtualClock) {
     })
     .backoff(Constant::new(60 * SEC).jitter(Jitter::None))
     .max_elapsed(90 * SEC)
-    .max_attempts(attempts(10))
-    .run()
+    .max_attempts(10)
     .await
     .unwrap_err();
     assert!(err.reason().is_elapsed(), "{err:?}");
@@ -124,7 +116,7 @@ async fn notify_sees_attempt_and_delay(clock: VirtualClock) {
         async move { if n <= 3 { Err(n) } else { Ok(n) } }
     })
     .backoff(exponential(SEC, 60 * SEC))
-    .max_attempts(attempts(10))
+    .max_attempts(10)
     .notify(|err: &u32, attempt, delay| log.push((*err, attempt, delay)))
     .await;
     assert_eq!(out, Ok(4));
@@ -152,7 +144,7 @@ async fn hints_replace_the_delay_and_are_clamped(clock: VirtualClock) {
         async move { Err::<(), _>(Throttled(hint)) }
     })
     .backoff(exponential(SEC, 30 * SEC))
-    .max_attempts(attempts(4))
+    .max_attempts(4)
     .hints()
     .notify(|_: &Throttled, _, delay| log.push(delay))
     .await
@@ -194,7 +186,7 @@ async fn the_same_seed_gives_the_same_delays() {
         let mut log = Vec::new();
         let _ = retry(|| async { Err::<(), _>(()) })
             .backoff(Exponential::default())
-            .max_attempts(attempts(6))
+            .max_attempts(6)
             .seed(seed)
             .notify(|_: &(), _, delay| log.push(delay))
             .await;

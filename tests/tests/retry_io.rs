@@ -3,7 +3,6 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use anyrt_retry::{Constant, Jitter, retry_with};
@@ -31,10 +30,9 @@ async fn connects_once_the_listener_starts() -> io::Result<()> {
         async_net::TcpStream::connect(server.addr).await
     })
     .backoff(Constant::new(Duration::from_millis(5)).jitter(Jitter::None))
-    .max_attempts(NonZeroU32::new(10).unwrap())
+    .max_attempts(10)
     .when(|e: &io::Error| e.kind() == io::ErrorKind::ConnectionRefused)
     .notify(|_: &io::Error, _, _| refusals += 1)
-    .run()
     .await
     .map_err(|e| e.into_inner())?;
     assert_eq!(stream.peer_addr()?, addr);

@@ -1,5 +1,6 @@
 //! Auto traits of the public types of `anyrt-retry`.
 
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use anyrt_retry::futures::Retry;
@@ -64,8 +65,18 @@ fn the_retry_with_future_is_send_when_its_state_is() {
     let mut conn = Conn(Vec::new());
     let fut = retry_with(&mut conn, async |conn| conn.send().await)
         .backoff(Constant::new(Duration::from_millis(1)))
-        .run();
+        .into_future();
     send(&fut);
     assert_eq!(futures_lite::future::block_on(fut).unwrap(), 1);
     assert_eq!(conn.0, [1]);
+}
+
+#[test]
+fn the_retry_within_future_is_send_when_its_parts_are() {
+    fn spawnable<F: std::future::Future + Send + 'static>(_: F) {}
+    spawnable(
+        retry(|| async { Ok::<_, std::io::Error>(()) })
+            .backoff(Constant::new(Duration::from_millis(1)))
+            .within(Duration::from_secs(1)),
+    );
 }

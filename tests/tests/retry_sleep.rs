@@ -4,17 +4,12 @@
 //! runtime's real timer.
 
 use std::cell::RefCell;
-use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use anyrt_core::VirtualClock;
 use anyrt_retry::{Constant, Exponential, Jitter, retry};
 
 const MS: Duration = Duration::from_millis(1);
-
-fn attempts(n: u32) -> NonZeroU32 {
-    NonZeroU32::new(n).unwrap()
-}
 
 /// Runs a retry whose first `failures` attempts fail and returns the
 /// instant each attempt started.
@@ -27,7 +22,7 @@ async fn attempt_starts<B: anyrt_retry::Backoff>(backoff: B, failures: usize) ->
         async move { if n <= failures { Err(n) } else { Ok(n) } }
     })
     .backoff(backoff)
-    .max_attempts(attempts(10))
+    .max_attempts(10)
     .await;
     assert_eq!(out, Ok(failures + 1));
     starts.into_inner()

@@ -2,7 +2,6 @@
 //! predicate and the retry budget.
 
 use std::cell::Cell;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use anyrt_core::VirtualClock;
@@ -14,10 +13,6 @@ fn constant(delay: Duration) -> Constant {
     Constant::new(delay).jitter(Jitter::None)
 }
 
-fn attempts(n: u32) -> NonZeroU32 {
-    NonZeroU32::new(n).unwrap()
-}
-
 #[anyrt_test::test(virtual_time)]
 async fn stops_after_max_attempts(clock: VirtualClock) {
     let calls = Cell::new(0);
@@ -26,7 +21,7 @@ async fn stops_after_max_attempts(clock: VirtualClock) {
         Err::<(), _>(calls.get())
     })
     .backoff(constant(SEC))
-    .max_attempts(attempts(4))
+    .max_attempts(4)
     .await
     .unwrap_err();
     assert_eq!(err.reason(), StopReason::Attempts);
@@ -50,7 +45,7 @@ async fn slow_failures(delay: Duration, max_elapsed: Duration) -> RetryError<&'s
         Err::<(), _>("slow failure")
     })
     .backoff(constant(delay))
-    .max_attempts(attempts(100))
+    .max_attempts(100)
     .max_elapsed(max_elapsed)
     .await
     .unwrap_err()
@@ -86,7 +81,7 @@ async fn never_sleeps_past_the_deadline(clock: VirtualClock) {
             Err::<(), _>("down")
         })
         .backoff(constant(3 * SEC))
-        .max_attempts(attempts(100))
+        .max_attempts(100)
         .await
     })
     .await;
@@ -122,7 +117,7 @@ async fn predicate_false_stops_at_once(clock: VirtualClock) {
         })
     })
     .backoff(constant(SEC))
-    .max_attempts(attempts(10))
+    .max_attempts(10)
     .when(|e: &&str| *e != "fatal")
     .await
     .unwrap_err();
@@ -146,7 +141,7 @@ async fn budget_caps_a_storm_of_sequential_calls() {
             Err::<(), _>(())
         })
         .backoff(constant(Duration::ZERO))
-        .max_attempts(attempts(5))
+        .max_attempts(5)
         .budget(budget.clone())
         .await
         .unwrap_err();
@@ -175,7 +170,7 @@ async fn budget_caps_a_storm_of_concurrent_calls(clock: VirtualClock) {
                 Err::<(), _>(())
             })
             .backoff(constant(SEC))
-            .max_attempts(attempts(5))
+            .max_attempts(5)
             .budget(budget)
             .await
         }
@@ -199,7 +194,7 @@ async fn max_elapsed_max_after_a_finite_one_lifts_the_limit(clock: VirtualClock)
         Err::<(), _>(())
     })
     .backoff(constant(SEC))
-    .max_attempts(attempts(5))
+    .max_attempts(5)
     .max_elapsed(SEC)
     .max_elapsed(Duration::MAX)
     .await
@@ -222,4 +217,22 @@ async fn a_budget_set_before_lifting_max_elapsed_still_counts_the_call() {
         .await;
     assert_eq!(out, Ok(1));
     assert_eq!(budget.balance(), 1, "one call, one deposit");
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn zero_max_attempts_calls_once_like_one(clock: VirtualClock) {
+    for max in [0, 1] {
+        let calls = Cell::new(0);
+        let err = retry(|| async {
+            calls.set(calls.get() + 1);
+            Err::<(), _>(calls.get())
+        })
+        .backoff(constant(SEC))
+        .max_attempts(max)
+        .await
+        .unwrap_err();
+        assert_eq!(err.reason(), StopReason::Attempts, "max_attempts({max})");
+        assert_eq!((err.attempts(), *err.error(), calls.get()), (1, 1, 1));
+    }
+    assert_eq!(clock.elapsed(), Duration::ZERO, "no retry slept");
 }

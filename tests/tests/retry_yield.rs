@@ -5,7 +5,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::num::NonZeroU32;
+use std::future::IntoFuture;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -47,8 +47,8 @@ fn assert_polls_at_least(least: u32, attempts: u32, polls: &Cell<u32>) {
     );
 }
 
-fn max_attempts() -> NonZeroU32 {
-    NonZeroU32::new(ATTEMPTS).unwrap()
+fn max_attempts() -> u32 {
+    ATTEMPTS
 }
 
 #[anyrt_test::test]
@@ -75,7 +75,7 @@ async fn a_zero_delay_storm_with_state_yields_to_the_executor() {
     })
     .backoff(Constant::new(Duration::ZERO))
     .max_attempts(max_attempts())
-    .run();
+    .into_future();
     let err = count_polls(&polls, retrying).await.unwrap_err();
     assert_eq!(err.attempts(), ATTEMPTS);
     assert_polls_at_least(ATTEMPTS / PER_POLL, ATTEMPTS, &polls);
@@ -96,7 +96,7 @@ async fn a_storm_of_sleeps_already_over_yields_to_the_executor() {
         async { Err::<(), _>("down") }
     })
     .backoff(Constant::new(Duration::from_nanos(1)).jitter(Jitter::None))
-    .max_attempts(NonZeroU32::new(SLEEPING_ATTEMPTS).unwrap());
+    .max_attempts(SLEEPING_ATTEMPTS);
     let err = count_polls(&polls, retrying).await.unwrap_err();
     assert_eq!(
         (err.attempts(), calls.get()),
@@ -117,8 +117,8 @@ async fn a_storm_of_sleeps_already_over_with_state_yields_to_the_executor() {
         Err::<(), _>("down")
     })
     .backoff(Constant::new(Duration::from_nanos(1)).jitter(Jitter::None))
-    .max_attempts(NonZeroU32::new(SLEEPING_ATTEMPTS).unwrap())
-    .run();
+    .max_attempts(SLEEPING_ATTEMPTS)
+    .into_future();
     let err = count_polls(&polls, retrying).await.unwrap_err();
     assert_eq!(err.attempts(), SLEEPING_ATTEMPTS);
     assert_polls_at_least(

@@ -38,11 +38,15 @@ pub use anyrt_core::*;
 /// Timeouts and deadlines that propagate into nested work: the
 /// `anyrt-deadline` crate.
 pub mod deadline {
+    #![doc = include_str!("deadline.md")]
+
     pub use anyrt_deadline::*;
 }
 
 /// Retry with backoff, jitter, stop rules and retry budgets: the
 /// `anyrt-retry` crate.
 pub mod retry {
+    #![doc = include_str!("retry.md")]
+
     pub use anyrt_retry::*;
 }

@@ -5,16 +5,16 @@
 //!
 //! Every side runs under `futures::executor::block_on` with no runtime,
 //! and every side builds its retry inside the async block that awaits it,
-//! as a caller writes `retry(..).await`. `backon` has no default sleeper
-//! without its runtime features, so its sleeper is `async_io::Timer::after`:
-//! a zero-delay timer is ready at its first poll and registers nothing, but
-//! it reads the clock. Ours skips the timer on a zero delay; with a no-op
-//! sleeper (`|_| ready(())`) backon's zero-delay retries cost less than
-//! ours, so the "vs backon" ratio of the failing case is mostly the price of
-//! that sleeper.
+//! as a caller writes `retry(..).await`. Each case names the peer's
+//! configuration. `backon` has no default sleeper without its runtime
+//! features, so it runs with two: `async_io::Timer::after`, which a smol
+//! user would pass (a zero-delay timer is ready at its first poll, but it
+//! reads the clock and makes a timer), and the strongest reasonable one, a
+//! sleeper that skips zero delays and sleeps on `async_io::Timer` otherwise,
+//! as ours does. (A sleeper that never sleeps would be faster still, and
+//! wrong for any delay that is not zero.)
 
 use std::cell::Cell;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use anyrt_retry::{Constant, retry};
@@ -32,7 +32,7 @@ const MAX_ATTEMPTS: u32 = 5;
 pub(crate) fn cases() -> Vec<Case> {
     vec![
         Case {
-            name: "retry: first attempt succeeds vs backon",
+            name: "retry: first attempt succeeds vs backon (async_io::Timer sleeper)",
             build: first_vs_backon,
         },
         Case {
@@ -40,19 +40,23 @@ pub(crate) fn cases() -> Vec<Case> {
             build: first_vs_direct,
         },
         Case {
-            name: "retry: three zero-delay failures then success vs backon",
+            name: "retry: three zero-delay failures then success vs backon (async_io::Timer sleeper, sleeps for zero too)",
             build: three_failures_vs_backon,
         },
         Case {
-            name: "retry: three zero-delay failures then success vs hand-written loop",
+            name: "retry: three zero-delay failures then success vs backon (sleeper that skips zero delays)",
+            build: three_failures_vs_backon_skipping_zero,
+        },
+        Case {
+            name: "retry: three zero-delay failures then success vs hand-written loop (same attempt cap)",
             build: three_failures_vs_loop,
         },
     ]
 }
 
 /// The attempt cap of ours in the failing cases.
-fn max_attempts() -> NonZeroU32 {
-    NonZeroU32::new(MAX_ATTEMPTS).expect("the attempt cap is not zero")
+fn max_attempts() -> u32 {
+    MAX_ATTEMPTS
 }
 
 /// backon's zero-delay constant backoff, one attempt plus `MAX_ATTEMPTS - 1`
@@ -117,6 +121,28 @@ fn three_failures_vs_backon() -> Pair {
             (|| failing_op(&calls))
                 .retry(backon_zero_delay())
                 .sleep(async_io::Timer::after)
+                .await
+        }),
+    }
+}
+
+/// backon's strongest reasonable sleeper here: a zero delay completes at
+/// once, without the timer, as ours does; any other delay sleeps on
+/// async-io's timer.
+async fn sleep_unless_zero(delay: Duration) {
+    if !delay.is_zero() {
+        async_io::Timer::after(delay).await;
+    }
+}
+
+fn three_failures_vs_backon_skipping_zero() -> Pair {
+    Pair {
+        ours: bare_block_on(ours_three_failures),
+        peer: bare_block_on(|| async {
+            let calls = Cell::new(0);
+            (|| failing_op(&calls))
+                .retry(backon_zero_delay())
+                .sleep(sleep_unless_zero)
                 .await
         }),
     }

@@ -57,9 +57,9 @@ impl AmbientDeadline {
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
-/// assert_eq!(anyrt_deadline::current(), None);
-/// let inside = anyrt_deadline::within(Duration::from_secs(5), async {
-///     anyrt_deadline::current()
+/// assert_eq!(anyrt::deadline::current(), None);
+/// let inside = anyrt::deadline::within(Duration::from_secs(5), async {
+///     anyrt::deadline::current()
 /// })
 /// .await
 /// .unwrap();
@@ -83,9 +83,9 @@ pub(crate) fn current_instant() -> Option<Instant> {
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
-/// assert_eq!(anyrt_deadline::remaining(), None);
-/// let left = anyrt_deadline::within(Duration::from_secs(5), async {
-///     anyrt_deadline::remaining()
+/// assert_eq!(anyrt::deadline::remaining(), None);
+/// let left = anyrt::deadline::within(Duration::from_secs(5), async {
+///     anyrt::deadline::remaining()
 /// })
 /// .await
 /// .unwrap();
@@ -108,13 +108,13 @@ pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_deadline::futures::WithoutDeadline;
+    /// use anyrt::deadline::futures::WithoutDeadline;
     ///
     /// # futures_lite::future::block_on(async {
-    /// let hidden: WithoutDeadline<_> = anyrt_deadline::without_deadline(async {
-    ///     anyrt_deadline::current()
+    /// let hidden: WithoutDeadline<_> = anyrt::deadline::without_deadline(async {
+    ///     anyrt::deadline::current()
     /// });
-    /// let seen = anyrt_deadline::within(Duration::from_secs(1), hidden).await;
+    /// let seen = anyrt::deadline::within(Duration::from_secs(1), hidden).await;
     /// assert_eq!(seen, Ok(None));
     /// # });
     /// ```
@@ -162,11 +162,11 @@ impl<F> fmt::Debug for WithoutDeadline<F> {
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
-/// let task = anyrt_deadline::within(Duration::from_millis(5), async {
+/// let task = anyrt::deadline::within(Duration::from_millis(5), async {
 ///     // Cleanup outlives the request's deadline.
-///     anyrt_core::spawn(anyrt_deadline::without_deadline(async {
-///         anyrt_core::sleep(Duration::from_millis(10)).await;
-///         anyrt_deadline::current()
+///     anyrt::spawn(anyrt::deadline::without_deadline(async {
+///         anyrt::sleep(Duration::from_millis(10)).await;
+///         anyrt::deadline::current()
 ///     }))
 /// })
 /// .await

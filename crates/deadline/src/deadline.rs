@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_deadline::Deadline;
+/// use anyrt::deadline::Deadline;
 ///
 /// let soon = Deadline::after(Duration::from_secs(1));
 /// let later = Deadline::after(Duration::from_secs(60));
@@ -36,7 +36,7 @@ impl Deadline {
     ///
     /// ```
     /// use std::time::Instant;
-    /// use anyrt_deadline::Deadline;
+    /// use anyrt::deadline::Deadline;
     ///
     /// let now = Instant::now();
     /// assert_eq!(Deadline::at(now).instant(), now);
@@ -48,16 +48,16 @@ impl Deadline {
     /// The deadline `duration` from now on the ambient clock.
     ///
     /// A huge duration (even [`Duration::MAX`]) saturates at
-    /// [`anyrt_core::far_future`] instead of panicking.
+    /// [`anyrt::far_future`](anyrt_core::far_future) instead of panicking.
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_deadline::Deadline;
+    /// use anyrt::deadline::Deadline;
     ///
     /// let never = Deadline::after(Duration::MAX);
-    /// assert!(never.instant() >= anyrt_core::far_future());
+    /// assert!(never.instant() >= anyrt::far_future());
     /// ```
     pub fn after(duration: Duration) -> Deadline {
         Deadline::at(anyrt_core::deadline_after(anyrt_core::now(), duration))
@@ -69,7 +69,7 @@ impl Deadline {
     ///
     /// ```
     /// use std::time::Instant;
-    /// use anyrt_deadline::Deadline;
+    /// use anyrt::deadline::Deadline;
     ///
     /// let now = Instant::now();
     /// assert_eq!(Deadline::from(now).instant(), now);
@@ -85,7 +85,7 @@ impl Deadline {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_deadline::Deadline;
+    /// use anyrt::deadline::Deadline;
     ///
     /// assert!(Deadline::after(Duration::from_secs(5)).remaining() <= Duration::from_secs(5));
     /// assert_eq!(Deadline::after(Duration::ZERO).remaining(), Duration::ZERO);
@@ -100,7 +100,7 @@ impl Deadline {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_deadline::Deadline;
+    /// use anyrt::deadline::Deadline;
     ///
     /// assert!(Deadline::after(Duration::ZERO).is_expired());
     /// assert!(!Deadline::after(Duration::from_secs(60)).is_expired());

@@ -21,7 +21,7 @@ use std::io;
 ///
 /// # futures_lite::future::block_on(async {
 /// let never = std::future::pending::<()>();
-/// let elapsed = anyrt_deadline::timeout(Duration::ZERO, never).await.unwrap_err();
+/// let elapsed = anyrt::deadline::timeout(Duration::ZERO, never).await.unwrap_err();
 /// assert_eq!(elapsed.to_string(), "deadline has elapsed");
 /// assert_eq!(io::Error::from(elapsed).kind(), io::ErrorKind::TimedOut);
 /// # });

@@ -12,7 +12,7 @@ use crate::futures::{Timeout, Within};
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_deadline::DeadlineExt;
+/// use anyrt::deadline::DeadlineExt;
 ///
 /// # futures_lite::future::block_on(async {
 /// assert_eq!(async { 1 }.timeout(Duration::from_secs(1)).await, Ok(1));
@@ -34,10 +34,10 @@ pub trait DeadlineExt: IntoFuture + Sized {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_deadline::DeadlineExt;
+    /// use anyrt::deadline::DeadlineExt;
     ///
     /// # futures_lite::future::block_on(async {
-    /// let slow = anyrt_core::sleep(Duration::from_secs(60));
+    /// let slow = anyrt::sleep(Duration::from_secs(60));
     /// assert!(slow.timeout(Duration::from_millis(1)).await.is_err());
     /// # });
     /// ```
@@ -60,7 +60,7 @@ pub trait DeadlineExt: IntoFuture + Sized {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_deadline::{Deadline, DeadlineExt};
+    /// use anyrt::deadline::{Deadline, DeadlineExt};
     ///
     /// # futures_lite::future::block_on(async {
     /// let at = Deadline::after(Duration::from_secs(1));
@@ -86,10 +86,10 @@ pub trait DeadlineExt: IntoFuture + Sized {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_deadline::DeadlineExt;
+    /// use anyrt::deadline::DeadlineExt;
     ///
     /// # futures_lite::future::block_on(async {
-    /// let seen = async { anyrt_deadline::current() }.within(Duration::from_secs(1)).await;
+    /// let seen = async { anyrt::deadline::current() }.within(Duration::from_secs(1)).await;
     /// assert!(seen.unwrap().is_some());
     /// # });
     /// ```

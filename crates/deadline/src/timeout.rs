@@ -62,10 +62,10 @@ pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_deadline::futures::Timeout;
+    /// use anyrt::deadline::futures::Timeout;
     ///
     /// # futures_lite::future::block_on(async {
-    /// let limited: Timeout<_> = anyrt_deadline::timeout(Duration::from_secs(1), async { 5 });
+    /// let limited: Timeout<_> = anyrt::deadline::timeout(Duration::from_secs(1), async { 5 });
     /// assert_eq!(limited.await, Ok(5));
     /// # });
     /// ```
@@ -163,7 +163,7 @@ impl<F> fmt::Debug for Timeout<F> {
 ///
 /// The inner future is polled first, so one that is ready never times out
 /// (even with [`Duration::ZERO`]). A huge duration, up to
-/// [`Duration::MAX`], saturates at [`anyrt_core::far_future`] instead of
+/// [`Duration::MAX`], saturates at [`anyrt::far_future`](anyrt_core::far_future) instead of
 /// panicking. Time is read from the ambient clock and the sleep made on the
 /// ambient timer of `anyrt-core`. Unlike [`within`](crate::within), the
 /// limit is not seen by nested work as the ambient deadline.
@@ -185,11 +185,11 @@ impl<F> fmt::Debug for Timeout<F> {
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
-/// let quick = anyrt_deadline::timeout(Duration::from_secs(1), async { 7 }).await;
+/// let quick = anyrt::deadline::timeout(Duration::from_secs(1), async { 7 }).await;
 /// assert_eq!(quick, Ok(7));
 ///
-/// let slow = anyrt_core::sleep(Duration::from_secs(60));
-/// assert!(anyrt_deadline::timeout(Duration::from_millis(5), slow).await.is_err());
+/// let slow = anyrt::sleep(Duration::from_secs(60));
+/// assert!(anyrt::deadline::timeout(Duration::from_millis(5), slow).await.is_err());
 /// # });
 /// ```
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
@@ -213,12 +213,12 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_deadline::Deadline;
+/// use anyrt::deadline::Deadline;
 ///
 /// # futures_lite::future::block_on(async {
 /// let deadline = Deadline::after(Duration::from_millis(5));
-/// let slow = anyrt_core::sleep(Duration::from_secs(60));
-/// assert!(anyrt_deadline::timeout_at(deadline, slow).await.is_err());
+/// let slow = anyrt::sleep(Duration::from_secs(60));
+/// assert!(anyrt::deadline::timeout_at(deadline, slow).await.is_err());
 /// assert!(deadline.is_expired());
 /// # });
 /// ```

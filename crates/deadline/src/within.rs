@@ -43,11 +43,11 @@ pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_deadline::futures::Within;
+    /// use anyrt::deadline::futures::Within;
     ///
     /// # futures_lite::future::block_on(async {
-    /// let bounded: Within<_> = anyrt_deadline::within(Duration::from_secs(1), async {
-    ///     anyrt_deadline::remaining()
+    /// let bounded: Within<_> = anyrt::deadline::within(Duration::from_secs(1), async {
+    ///     anyrt::deadline::remaining()
     /// });
     /// assert!(bounded.await.unwrap().is_some());
     /// # });
@@ -112,18 +112,18 @@ fn wrap<F>(future: F, make: impl FnOnce(WithAmbient<F>) -> Timeout<WithAmbient<F
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_deadline::within;
+/// use anyrt::deadline::within;
 ///
 /// # futures_lite::future::block_on(async {
 /// let outcome = within(Duration::from_secs(5), async {
-///     let outer = anyrt_deadline::current();
+///     let outer = anyrt::deadline::current();
 ///     // An inner `within` cannot extend the outer deadline.
-///     within(Duration::from_secs(60), async { anyrt_deadline::current() == outer }).await
+///     within(Duration::from_secs(60), async { anyrt::deadline::current() == outer }).await
 /// })
 /// .await;
 /// assert_eq!(outcome, Ok(Ok(true)));
 ///
-/// let slow = anyrt_core::sleep(Duration::from_secs(60));
+/// let slow = anyrt::sleep(Duration::from_secs(60));
 /// assert!(within(Duration::from_millis(5), slow).await.is_err());
 /// # });
 /// ```
@@ -147,11 +147,11 @@ pub fn within<F: IntoFuture>(duration: Duration, future: F) -> Within<F::IntoFut
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_deadline::{within_deadline, Deadline};
+/// use anyrt::deadline::{within_deadline, Deadline};
 ///
 /// # futures_lite::future::block_on(async {
 /// let deadline = Deadline::after(Duration::from_secs(5));
-/// let seen = within_deadline(deadline, async { anyrt_deadline::current() }).await;
+/// let seen = within_deadline(deadline, async { anyrt::deadline::current() }).await;
 /// assert_eq!(seen, Ok(Some(deadline)));
 /// # });
 /// ```

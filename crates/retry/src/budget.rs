@@ -22,17 +22,22 @@ const UNIT: u64 = 10_000;
 /// retries, so a long healthy spell does not bank an unbounded burst.
 ///
 /// The bound is: retries ≤ `ratio × calls + max_balance +
-/// min_per_sec × (seconds + 1)`.
+/// min_per_sec × (seconds + 1)`, where `seconds` is the time since the
+/// budget was built on the latest clock that withdrew from it. It holds
+/// under any interleaving of threads, and when callers read clocks that
+/// disagree (a thread that read the time a moment ago, or tasks under
+/// different virtual clocks): the floor only moves forward, and a caller
+/// that read an older second draws on the newest second's floor.
 ///
 /// Lock-free (atomics only), no allocation after [`build`]; the floor reads
-/// the ambient clock ([`anyrt_core::now`]) on withdrawals only.
+/// the ambient clock ([`anyrt::now`](anyrt_core::now)) on withdrawals only.
 ///
 /// [`build`]: RetryBudgetBuilder::build
 ///
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::RetryBudget;
+/// use anyrt::retry::RetryBudget;
 ///
 /// let budget = RetryBudget::builder().ratio(0.5).min_per_sec(0).build()?;
 /// assert!(!budget.try_withdraw()); // nothing deposited yet
@@ -40,7 +45,7 @@ const UNIT: u64 = 10_000;
 /// budget.deposit();
 /// assert!(budget.try_withdraw()); // two calls paid for one retry
 /// assert!(!budget.try_withdraw());
-/// # Ok::<(), anyrt_retry::BuildError>(())
+/// # Ok::<(), anyrt::retry::BuildError>(())
 /// ```
 #[derive(Clone)]
 pub struct RetryBudget {
@@ -73,10 +78,10 @@ impl RetryBudget {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.1).build()?;
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn builder() -> RetryBudgetBuilder {
         RetryBudgetBuilder {
@@ -93,12 +98,12 @@ impl RetryBudget {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(1.0).min_per_sec(0).build()?;
     /// budget.deposit();
     /// assert!(budget.try_withdraw());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn deposit(&self) {
         let inner = &*self.inner;
@@ -119,11 +124,11 @@ impl RetryBudget {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(1).build()?;
     /// assert!(budget.try_withdraw()); // the floor of this second
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn try_withdraw(&self) -> bool {
         self.withdraw().is_some()
@@ -171,27 +176,34 @@ impl RetryBudget {
     }
 
     /// Takes a retry from the floor of the current second, if one is left,
-    /// and returns that second.
+    /// and returns the second it was taken from.
+    ///
+    /// The floor only moves forward: a caller that read an older second
+    /// than the floor's (a stale read on another thread, or another clock)
+    /// draws on the floor's second, and never resets its count. So each
+    /// second the floor stands at grants at most `min_per_sec`, whatever
+    /// the interleaving.
     fn take_floor(&self) -> Option<u32> {
         let inner = &*self.inner;
         if inner.min_per_sec == 0 {
             return None;
         }
-        let second = anyrt_core::now()
-            .saturating_duration_since(inner.epoch)
-            .as_secs() as u32;
+        let now = anyrt_core::now().saturating_duration_since(inner.epoch);
+        let second = u32::try_from(now.as_secs()).unwrap_or(u32::MAX);
         let min = inner.min_per_sec;
+        let mut taken = second;
         let update = inner
             .floor
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |packed| {
                 let (at, used) = ((packed >> 32) as u32, packed as u32);
-                match (at == second, used < min) {
-                    (false, _) => Some(u64::from(second) << 32 | 1),
-                    (true, true) => Some(packed + 1),
-                    (true, false) => None,
+                if second > at {
+                    taken = second;
+                    return Some(u64::from(second) << 32 | 1);
                 }
+                taken = at;
+                (used < min).then_some(packed + 1)
             });
-        update.ok().map(|_| second)
+        update.ok().map(|_| taken)
     }
 
     /// How many whole retries the balance holds now (the floor not
@@ -200,12 +212,12 @@ impl RetryBudget {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.5).build()?;
     /// (0..5).for_each(|_| budget.deposit());
     /// assert_eq!(budget.balance(), 2);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn balance(&self) -> u64 {
         self.inner.balance.load(Ordering::Acquire) / UNIT
@@ -236,7 +248,7 @@ impl fmt::Debug for RetryBudget {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::RetryBudget;
+/// use anyrt::retry::RetryBudget;
 ///
 /// let err = RetryBudget::builder().ratio(-1.0).build().unwrap_err();
 /// assert!(err.is_invalid_ratio());
@@ -256,12 +268,12 @@ impl RetryBudgetBuilder {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.25).min_per_sec(0).build()?;
     /// (0..8).for_each(|_| budget.deposit());
     /// assert_eq!(budget.balance(), 2); // a quarter of a retry per call
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn ratio(self, ratio: f64) -> Self {
         RetryBudgetBuilder { ratio, ..self }
@@ -272,14 +284,14 @@ impl RetryBudgetBuilder {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(2).build()?;
     /// assert_eq!(budget.balance(), 0); // no call has paid for a retry
     /// assert!(budget.try_withdraw()); // but this second's floor allows two
     /// assert!(budget.try_withdraw());
     /// assert!(!budget.try_withdraw());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn min_per_sec(self, min_per_sec: u32) -> Self {
         RetryBudgetBuilder {
@@ -293,12 +305,12 @@ impl RetryBudgetBuilder {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(1.0).max_balance(3).build()?;
     /// (0..10).for_each(|_| budget.deposit());
     /// assert_eq!(budget.balance(), 3); // ten calls, but only three retries banked
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn max_balance(self, max_balance: u32) -> Self {
         RetryBudgetBuilder {
@@ -317,14 +329,14 @@ impl RetryBudgetBuilder {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let budget = RetryBudget::builder().ratio(0.5).build()?;
     /// assert_eq!(budget.balance(), 0); // a new budget starts empty
     ///
     /// let err = RetryBudget::builder().ratio(f64::NAN).build().unwrap_err();
     /// assert!(err.is_invalid_ratio());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn build(self) -> Result<RetryBudget, BuildError> {
         if !self.ratio.is_finite() || self.ratio < 0.0 {

@@ -3,20 +3,20 @@
 
 use std::error::Error;
 use std::fmt;
+use std::io;
 
 /// Why a retry loop stopped before the operation succeeded.
 ///
 /// # Examples
 ///
 /// ```
-/// use std::num::NonZeroU32;
-/// use anyrt_retry::{retry, Constant};
+/// use anyrt::retry::{retry, Constant};
 /// use std::time::Duration;
 ///
 /// # futures_lite::future::block_on(async {
 /// let err = retry(|| async { Err::<(), _>("down") })
 ///     .backoff(Constant::new(Duration::ZERO))
-///     .max_attempts(NonZeroU32::new(2).unwrap())
+///     .max_attempts(2)
 ///     .await
 ///     .unwrap_err();
 /// assert!(err.reason().is_attempts());
@@ -46,7 +46,7 @@ impl StopReason {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>("down") })
@@ -68,7 +68,7 @@ impl StopReason {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant, Jitter};
+    /// use anyrt::retry::{retry, Constant, Jitter};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>("down") })
@@ -91,7 +91,7 @@ impl StopReason {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::StopReason;
+    /// use anyrt::retry::StopReason;
     ///
     /// assert!(StopReason::Deadline.is_deadline());
     /// assert!(!StopReason::Elapsed.is_deadline());
@@ -106,7 +106,7 @@ impl StopReason {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::retry;
+    /// use anyrt::retry::retry;
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(404) })
@@ -126,7 +126,7 @@ impl StopReason {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::{retry, RetryBudget};
+    /// use anyrt::retry::{retry, RetryBudget};
     ///
     /// # futures_lite::future::block_on(async {
     /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(0).build()?;
@@ -136,7 +136,7 @@ impl StopReason {
     ///     .unwrap_err();
     /// assert!(err.reason().is_budget()); // an empty budget allows no retry
     /// assert_eq!(err.attempts(), 1);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// # }).unwrap();
     /// ```
     pub fn is_budget(self) -> bool {
@@ -165,7 +165,7 @@ impl fmt::Display for StopReason {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::retry;
+/// use anyrt::retry::retry;
 ///
 /// # futures_lite::future::block_on(async {
 /// let err = retry(|| async { Err::<(), _>(std::io::Error::other("refused")) })
@@ -200,7 +200,7 @@ impl<E> RetryError<E> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut calls = 0;
@@ -225,7 +225,7 @@ impl<E> RetryError<E> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant, RetryError};
+    /// use anyrt::retry::{retry, Constant, RetryError};
     ///
     /// # futures_lite::future::block_on(async {
     /// let out: Result<(), &str> = retry(|| async { Err::<(), _>("down") })
@@ -244,14 +244,13 @@ impl<E> RetryError<E> {
     /// # Examples
     ///
     /// ```
-    /// use std::num::NonZeroU32;
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant, StopReason};
+    /// use anyrt::retry::{retry, Constant, StopReason};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>("down") })
     ///     .backoff(Constant::new(Duration::ZERO))
-    ///     .max_attempts(NonZeroU32::new(2).unwrap())
+    ///     .max_attempts(2)
     ///     .await
     ///     .unwrap_err();
     /// assert_eq!(err.reason(), StopReason::Attempts);
@@ -266,9 +265,8 @@ impl<E> RetryError<E> {
     /// # Examples
     ///
     /// ```
-    /// use std::num::NonZeroU32;
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut calls = 0;
@@ -277,7 +275,7 @@ impl<E> RetryError<E> {
     ///     async { Err::<(), _>("down") }
     /// })
     /// .backoff(Constant::new(Duration::ZERO))
-    /// .max_attempts(NonZeroU32::new(4).unwrap())
+    /// .max_attempts(4)
     /// .await
     /// .unwrap_err();
     /// assert_eq!(err.attempts(), 4);
@@ -316,12 +314,44 @@ impl<E: Error + 'static> Error for RetryError<E> {
     }
 }
 
+/// Lets `retry(..).await?` work in a function that returns `io::Result`:
+/// the `io::Error` has the kind of the last attempt's error, and carries the
+/// `RetryError` (why and after how many attempts it gave up), whose
+/// [`source`](Error::source) is the last error itself.
+///
+/// # Examples
+///
+/// ```
+/// use std::io;
+/// use std::time::Duration;
+/// use anyrt::retry::{retry, Constant, RetryError};
+///
+/// async fn connect() -> io::Result<u16> {
+///     let port = retry(|| async { Err::<u16, _>(io::Error::from(io::ErrorKind::ConnectionRefused)) })
+///         .backoff(Constant::new(Duration::ZERO))
+///         .await?;
+///     Ok(port)
+/// }
+///
+/// # futures_lite::future::block_on(async {
+/// let err = connect().await.unwrap_err();
+/// assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+/// let retry = err.get_ref().and_then(|e| e.downcast_ref::<RetryError<io::Error>>()).unwrap();
+/// assert_eq!(retry.attempts(), 3);
+/// # });
+/// ```
+impl From<RetryError<io::Error>> for io::Error {
+    fn from(err: RetryError<io::Error>) -> io::Error {
+        io::Error::new(err.error.kind(), err)
+    }
+}
+
 /// A configuration that a builder refused.
 ///
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::Exponential;
+/// use anyrt::retry::Exponential;
 ///
 /// let err = Exponential::builder().multiplier(0.9).build().unwrap_err();
 /// assert!(err.is_invalid_multiplier());
@@ -344,7 +374,7 @@ impl BuildError {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::Exponential;
+    /// use anyrt::retry::Exponential;
     ///
     /// let err = Exponential::builder().multiplier(f64::INFINITY).build().unwrap_err();
     /// assert!(err.is_invalid_multiplier());
@@ -360,7 +390,7 @@ impl BuildError {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::Decorrelated;
+    /// use anyrt::retry::Decorrelated;
     ///
     /// let err = Decorrelated::builder()
     ///     .base(Duration::from_secs(2))
@@ -379,7 +409,7 @@ impl BuildError {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::RetryBudget;
+    /// use anyrt::retry::RetryBudget;
     ///
     /// let err = RetryBudget::builder().ratio(-0.1).build().unwrap_err();
     /// assert!(err.is_invalid_ratio());

@@ -19,7 +19,7 @@ use crate::http_date;
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::RetryAfter;
+/// use anyrt::retry::RetryAfter;
 ///
 /// struct Throttled(Option<Duration>);
 ///
@@ -34,6 +34,26 @@ use crate::http_date;
 pub trait RetryAfter {
     /// How long the server asked to wait before the next attempt; `None`
     /// (the default) leaves the delay to the backoff policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::RetryAfter;
+    ///
+    /// struct Status(u16);
+    ///
+    /// impl RetryAfter for Status {
+    ///     fn retry_after(&self) -> Option<Duration> {
+    ///         (self.0 == 429).then_some(Duration::from_secs(1))
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(Status(429).retry_after(), Some(Duration::from_secs(1)));
+    /// assert_eq!(Status(500).retry_after(), None);
+    /// // io::Error opts in with the default: no hint.
+    /// assert_eq!(std::io::Error::other("down").retry_after(), None);
+    /// ```
     fn retry_after(&self) -> Option<Duration> {
         None
     }
@@ -52,7 +72,7 @@ impl RetryAfter for std::io::Error {}
 ///
 /// ```
 /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
-/// use anyrt_retry::parse_retry_after;
+/// use anyrt::retry::parse_retry_after;
 ///
 /// let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // 08:49:37 on 6 Nov 1994
 /// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));

@@ -16,7 +16,7 @@ use super::{Backoff, Jitter, into_delays};
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{Constant, Jitter};
+/// use anyrt::retry::{Constant, Jitter};
 ///
 /// let policy = Constant::new(Duration::from_millis(50)).jitter(Jitter::None);
 /// assert!(policy.into_iter().take(3).all(|d| d == Duration::from_millis(50)));
@@ -34,7 +34,7 @@ impl Constant {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Constant};
+    /// use anyrt::retry::{Backoff, Constant};
     ///
     /// let policy = Constant::new(Duration::from_secs(1));
     /// assert!(policy.delays().take(10).all(|d| d <= Duration::from_secs(1)));
@@ -52,7 +52,7 @@ impl Constant {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Constant, Jitter};
+    /// use anyrt::retry::{Backoff, Constant, Jitter};
     ///
     /// let policy = Constant::new(Duration::from_secs(2)).jitter(Jitter::Equal);
     /// assert!(policy.delays().take(10).all(|d| d >= Duration::from_secs(1)));

@@ -21,7 +21,7 @@ use crate::error::BuildError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{Backoff, Decorrelated};
+/// use anyrt::retry::{Backoff, Decorrelated};
 ///
 /// let policy = Decorrelated::builder()
 ///     .base(Duration::from_millis(10))
@@ -33,7 +33,7 @@ use crate::error::BuildError;
 ///     assert!(delay <= (prev * 3).min(Duration::from_secs(1)));
 ///     prev = delay;
 /// }
-/// # Ok::<(), anyrt_retry::BuildError>(())
+/// # Ok::<(), anyrt::retry::BuildError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Decorrelated {
@@ -42,17 +42,35 @@ pub struct Decorrelated {
 }
 
 impl Decorrelated {
+    /// Decorrelated delays from `base` up to `max_delay`; it cannot fail. A
+    /// `base` above `max_delay` is lowered to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Decorrelated};
+    ///
+    /// let policy = Decorrelated::new(Duration::from_millis(10), Duration::from_secs(1));
+    /// assert!(policy.delays().take(20).all(|d| d >= Duration::from_millis(10)));
+    /// assert_eq!(policy.max_delay(), Duration::from_secs(1));
+    /// ```
+    pub const fn new(base: Duration, max_delay: Duration) -> Self {
+        let (base, max_delay) = super::clamped(base, max_delay);
+        Decorrelated { base, max_delay }
+    }
+
     /// A builder with the defaults: base 100 ms, max delay 10 s.
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Decorrelated};
+    /// use anyrt::retry::{Backoff, Decorrelated};
     ///
     /// let policy = Decorrelated::builder().build()?;
     /// assert_eq!(policy.max_delay(), Duration::from_secs(10));
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn builder() -> DecorrelatedBuilder {
         DecorrelatedBuilder {
@@ -94,7 +112,7 @@ into_delays!(Decorrelated);
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::Decorrelated;
+/// use anyrt::retry::Decorrelated;
 ///
 /// let err = Decorrelated::builder().base(Duration::from_secs(60)).build().unwrap_err();
 /// assert!(err.is_initial_above_max());
@@ -113,14 +131,14 @@ impl DecorrelatedBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Decorrelated};
+    /// use anyrt::retry::{Backoff, Decorrelated};
     ///
     /// let base = Duration::from_millis(50);
     /// let policy = Decorrelated::builder().base(base).build()?;
     /// let first = policy.delays_seeded(1).next().unwrap();
     /// assert!(first >= base && first <= base * 3); // random in [base, 3 × base]
     /// assert!(policy.delays_seeded(2).take(20).all(|d| d >= base));
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn base(self, base: Duration) -> Self {
         DecorrelatedBuilder { base, ..self }
@@ -132,13 +150,13 @@ impl DecorrelatedBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Decorrelated};
+    /// use anyrt::retry::{Backoff, Decorrelated};
     ///
     /// let cap = Duration::from_millis(200);
     /// let policy = Decorrelated::builder().max_delay(cap).build()?;
     /// assert_eq!(policy.max_delay(), cap);
     /// assert!(policy.delays_seeded(3).take(50).all(|d| d <= cap));
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn max_delay(self, max_delay: Duration) -> Self {
         DecorrelatedBuilder { max_delay, ..self }
@@ -154,7 +172,7 @@ impl DecorrelatedBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Decorrelated};
+    /// use anyrt::retry::{Backoff, Decorrelated};
     ///
     /// let second = Duration::from_secs(1);
     /// let policy = Decorrelated::builder().base(second).max_delay(second).build()?;
@@ -162,7 +180,7 @@ impl DecorrelatedBuilder {
     ///
     /// let err = Decorrelated::builder().base(second * 20).build().unwrap_err();
     /// assert!(err.is_initial_above_max());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn build(self) -> Result<Decorrelated, BuildError> {
         if self.base > self.max_delay {

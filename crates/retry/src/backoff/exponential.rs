@@ -24,7 +24,7 @@ const ONE: u128 = 1 << 32;
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{Exponential, Jitter};
+/// use anyrt::retry::{Exponential, Jitter};
 ///
 /// let policy = Exponential::builder()
 ///     .initial(Duration::from_millis(100))
@@ -34,7 +34,7 @@ const ONE: u128 = 1 << 32;
 ///     .build()?;
 /// let ms: Vec<u128> = policy.into_iter().take(4).map(|d| d.as_millis()).collect();
 /// assert_eq!(ms, [100, 300, 900, 1000]);
-/// # Ok::<(), anyrt_retry::BuildError>(())
+/// # Ok::<(), anyrt::retry::BuildError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Exponential {
@@ -54,6 +54,49 @@ const DEFAULT: Exponential = Exponential {
 };
 
 impl Exponential {
+    /// Doubling delays from `initial` up to `max_delay`, with full jitter:
+    /// the common configuration, which cannot fail. An `initial` above
+    /// `max_delay` is lowered to it (every delay is then `max_delay`,
+    /// before jitter). For another multiplier, use
+    /// [`Exponential::builder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Exponential, Jitter};
+    ///
+    /// let policy = Exponential::new(Duration::from_millis(100), Duration::from_secs(1))
+    ///     .jitter(Jitter::None);
+    /// let ms: Vec<u128> = policy.into_iter().take(5).map(|d| d.as_millis()).collect();
+    /// assert_eq!(ms, [100, 200, 400, 800, 1000]);
+    /// ```
+    pub const fn new(initial: Duration, max_delay: Duration) -> Self {
+        let (initial, max_delay) = super::clamped(initial, max_delay);
+        Exponential {
+            initial,
+            factor: 2 << 32,
+            max_delay,
+            jitter: Jitter::Full,
+        }
+    }
+
+    /// The same policy with `jitter` instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Exponential, Jitter};
+    ///
+    /// let policy = Exponential::default().jitter(Jitter::Equal);
+    /// // Equal jitter keeps at least half of each delay: 50 ms of the first.
+    /// assert!(policy.delays().next().unwrap() >= Duration::from_millis(50));
+    /// ```
+    pub const fn jitter(self, jitter: Jitter) -> Self {
+        Exponential { jitter, ..self }
+    }
+
     /// A builder with the defaults: initial 100 ms, multiplier 2, max delay
     /// 10 s, full jitter.
     ///
@@ -61,11 +104,11 @@ impl Exponential {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Exponential};
+    /// use anyrt::retry::{Backoff, Exponential};
     ///
     /// let policy = Exponential::builder().build()?;
     /// assert_eq!(policy.max_delay(), Duration::from_secs(10));
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn builder() -> ExponentialBuilder {
         ExponentialBuilder {
@@ -153,7 +196,7 @@ pub(crate) fn scale(initial: u64, factor: u64, exp: u32, cap: u64) -> u64 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::Exponential;
+/// use anyrt::retry::Exponential;
 ///
 /// let err = Exponential::builder().multiplier(0.5).build().unwrap_err();
 /// assert!(err.is_invalid_multiplier());
@@ -176,7 +219,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Exponential, Jitter};
+    /// use anyrt::retry::{Exponential, Jitter};
     ///
     /// let policy = Exponential::builder()
     ///     .initial(Duration::from_millis(250))
@@ -184,7 +227,7 @@ impl ExponentialBuilder {
     ///     .build()?;
     /// let ms: Vec<u128> = policy.into_iter().take(3).map(|d| d.as_millis()).collect();
     /// assert_eq!(ms, [250, 500, 1000]); // doubled by the default multiplier
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn initial(self, initial: Duration) -> Self {
         ExponentialBuilder { initial, ..self }
@@ -196,7 +239,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Exponential, Jitter};
+    /// use anyrt::retry::{Exponential, Jitter};
     ///
     /// let policy = Exponential::builder()
     ///     .initial(Duration::from_millis(100))
@@ -205,7 +248,7 @@ impl ExponentialBuilder {
     ///     .build()?;
     /// let ms: Vec<u128> = policy.into_iter().take(4).map(|d| d.as_millis()).collect();
     /// assert_eq!(ms, [100, 150, 225, 337]);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn multiplier(self, multiplier: f64) -> Self {
         ExponentialBuilder { multiplier, ..self }
@@ -217,7 +260,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Exponential, Jitter};
+    /// use anyrt::retry::{Exponential, Jitter};
     ///
     /// let policy = Exponential::builder()
     ///     .initial(Duration::from_secs(1))
@@ -226,7 +269,7 @@ impl ExponentialBuilder {
     ///     .build()?;
     /// let secs: Vec<u64> = policy.into_iter().take(4).map(|d| d.as_secs()).collect();
     /// assert_eq!(secs, [1, 2, 3, 3]);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn max_delay(self, max_delay: Duration) -> Self {
         ExponentialBuilder { max_delay, ..self }
@@ -238,7 +281,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Exponential, Jitter};
+    /// use anyrt::retry::{Backoff, Exponential, Jitter};
     ///
     /// let policy = Exponential::builder()
     ///     .initial(Duration::from_secs(1))
@@ -248,7 +291,7 @@ impl ExponentialBuilder {
     ///     let d = Duration::from_secs(secs);
     ///     assert!(delay >= d / 2 && delay <= d); // half kept, half random
     /// }
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn jitter(self, jitter: Jitter) -> Self {
         ExponentialBuilder { jitter, ..self }
@@ -265,7 +308,7 @@ impl ExponentialBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Exponential, Jitter};
+    /// use anyrt::retry::{Exponential, Jitter};
     ///
     /// let policy = Exponential::builder().multiplier(1.0).jitter(Jitter::None).build()?;
     /// assert!(policy.into_iter().take(5).all(|d| d == Duration::from_millis(100)));
@@ -276,7 +319,7 @@ impl ExponentialBuilder {
     /// assert!(err.is_invalid_multiplier());
     /// let err = Exponential::builder().initial(Duration::from_secs(11)).build().unwrap_err();
     /// assert!(err.is_initial_above_max());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn build(self) -> Result<Exponential, BuildError> {
         if !(1.0..2_147_483_648.0).contains(&self.multiplier) {

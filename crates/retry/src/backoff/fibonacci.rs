@@ -20,7 +20,7 @@ use crate::error::BuildError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{Fibonacci, Jitter};
+/// use anyrt::retry::{Fibonacci, Jitter};
 ///
 /// let policy = Fibonacci::builder()
 ///     .initial(Duration::from_secs(1))
@@ -29,7 +29,7 @@ use crate::error::BuildError;
 ///     .build()?;
 /// let secs: Vec<u64> = policy.into_iter().take(6).map(|d| d.as_secs()).collect();
 /// assert_eq!(secs, [1, 1, 2, 3, 5, 6]);
-/// # Ok::<(), anyrt_retry::BuildError>(())
+/// # Ok::<(), anyrt::retry::BuildError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Fibonacci {
@@ -39,6 +39,44 @@ pub struct Fibonacci {
 }
 
 impl Fibonacci {
+    /// Fibonacci delays from `initial` up to `max_delay`, with full jitter;
+    /// it cannot fail. An `initial` above `max_delay` is lowered to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Fibonacci, Jitter};
+    ///
+    /// let policy = Fibonacci::new(Duration::from_secs(1), Duration::from_secs(4))
+    ///     .jitter(Jitter::None);
+    /// let secs: Vec<u64> = policy.into_iter().take(6).map(|d| d.as_secs()).collect();
+    /// assert_eq!(secs, [1, 1, 2, 3, 4, 4]);
+    /// ```
+    pub const fn new(initial: Duration, max_delay: Duration) -> Self {
+        let (initial, max_delay) = super::clamped(initial, max_delay);
+        Fibonacci {
+            initial,
+            max_delay,
+            jitter: Jitter::Full,
+        }
+    }
+
+    /// The same policy with `jitter` instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Fibonacci, Jitter};
+    ///
+    /// let policy = Fibonacci::default().jitter(Jitter::None);
+    /// assert_eq!(policy.delays().next(), Some(Duration::from_millis(100)));
+    /// ```
+    pub const fn jitter(self, jitter: Jitter) -> Self {
+        Fibonacci { jitter, ..self }
+    }
+
     /// A builder with the defaults: initial 100 ms, max delay 10 s, full
     /// jitter.
     ///
@@ -46,11 +84,11 @@ impl Fibonacci {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Fibonacci};
+    /// use anyrt::retry::{Backoff, Fibonacci};
     ///
     /// let policy = Fibonacci::builder().max_delay(Duration::from_secs(1)).build()?;
     /// assert_eq!(policy.max_delay(), Duration::from_secs(1));
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn builder() -> FibonacciBuilder {
         FibonacciBuilder {
@@ -107,7 +145,7 @@ pub(crate) fn fib_scaled(initial: u64, n: u32, cap: u64) -> u64 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::Fibonacci;
+/// use anyrt::retry::Fibonacci;
 ///
 /// let err = Fibonacci::builder().initial(Duration::from_secs(11)).build().unwrap_err();
 /// assert!(err.is_initial_above_max());
@@ -127,7 +165,7 @@ impl FibonacciBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Fibonacci, Jitter};
+    /// use anyrt::retry::{Fibonacci, Jitter};
     ///
     /// let policy = Fibonacci::builder()
     ///     .initial(Duration::from_millis(10))
@@ -135,7 +173,7 @@ impl FibonacciBuilder {
     ///     .build()?;
     /// let ms: Vec<u128> = policy.into_iter().take(5).map(|d| d.as_millis()).collect();
     /// assert_eq!(ms, [10, 10, 20, 30, 50]);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn initial(self, initial: Duration) -> Self {
         FibonacciBuilder { initial, ..self }
@@ -147,7 +185,7 @@ impl FibonacciBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Fibonacci, Jitter};
+    /// use anyrt::retry::{Fibonacci, Jitter};
     ///
     /// let policy = Fibonacci::builder()
     ///     .initial(Duration::from_secs(1))
@@ -156,7 +194,7 @@ impl FibonacciBuilder {
     ///     .build()?;
     /// let secs: Vec<u64> = policy.into_iter().take(6).map(|d| d.as_secs()).collect();
     /// assert_eq!(secs, [1, 1, 2, 3, 4, 4]);
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn max_delay(self, max_delay: Duration) -> Self {
         FibonacciBuilder { max_delay, ..self }
@@ -168,7 +206,7 @@ impl FibonacciBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Fibonacci, Jitter};
+    /// use anyrt::retry::{Backoff, Fibonacci, Jitter};
     ///
     /// let policy = Fibonacci::builder()
     ///     .initial(Duration::from_secs(1))
@@ -178,7 +216,7 @@ impl FibonacciBuilder {
     ///     let d = Duration::from_secs(secs);
     ///     assert!(delay >= d / 2 && delay <= d); // half kept, half random
     /// }
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn jitter(self, jitter: Jitter) -> Self {
         FibonacciBuilder { jitter, ..self }
@@ -194,7 +232,7 @@ impl FibonacciBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Fibonacci, Jitter};
+    /// use anyrt::retry::{Fibonacci, Jitter};
     ///
     /// let second = Duration::from_secs(1);
     /// let policy = Fibonacci::builder()
@@ -206,7 +244,7 @@ impl FibonacciBuilder {
     ///
     /// let err = Fibonacci::builder().initial(second * 2).max_delay(second).build().unwrap_err();
     /// assert!(err.is_initial_above_max());
-    /// # Ok::<(), anyrt_retry::BuildError>(())
+    /// # Ok::<(), anyrt::retry::BuildError>(())
     /// ```
     pub fn build(self) -> Result<Fibonacci, BuildError> {
         if self.initial > self.max_delay {

@@ -21,9 +21,9 @@ use super::nanos;
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::Jitter;
+/// use anyrt::retry::Jitter;
 ///
-/// let mut rng = anyrt_retry::Rng::with_seed(3);
+/// let mut rng = anyrt::retry::Rng::with_seed(3);
 /// let d = Duration::from_secs(1);
 /// assert_eq!(Jitter::None.apply(d, &mut rng), d);
 /// assert!(Jitter::Full.apply(d, &mut rng) <= d);
@@ -49,9 +49,9 @@ impl Jitter {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::Jitter;
+    /// use anyrt::retry::Jitter;
     ///
-    /// let mut rng = anyrt_retry::Rng::with_seed(9);
+    /// let mut rng = anyrt::retry::Rng::with_seed(9);
     /// assert_eq!(Jitter::Full.apply(Duration::ZERO, &mut rng), Duration::ZERO);
     /// ```
     #[inline]

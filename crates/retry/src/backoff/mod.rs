@@ -32,10 +32,10 @@ use fastrand::Rng;
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{Backoff, Constant, Jitter};
+/// use anyrt::retry::{Backoff, Constant, Jitter};
 ///
 /// let policy = Constant::new(Duration::from_millis(10)).jitter(Jitter::None);
-/// let mut rng = anyrt_retry::Rng::with_seed(7);
+/// let mut rng = anyrt::retry::Rng::with_seed(7);
 /// assert_eq!(policy.delay(1, Duration::ZERO, &mut rng), Duration::from_millis(10));
 /// assert_eq!(policy.max_delay(), Duration::from_millis(10));
 /// ```
@@ -43,9 +43,34 @@ pub trait Backoff {
     /// The delay after the failure of attempt number `attempt` (1 is the
     /// first call), given the delay used before it (`prev`, zero before the
     /// first retry) and a random source for jitter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Exponential, Jitter, Rng};
+    ///
+    /// let policy = Exponential::new(Duration::from_millis(100), Duration::from_secs(1))
+    ///     .jitter(Jitter::None);
+    /// let mut rng = Rng::with_seed(1);
+    /// // After the third attempt failed: 100 ms doubled twice.
+    /// let delay = policy.delay(3, Duration::from_millis(200), &mut rng);
+    /// assert_eq!(delay, Duration::from_millis(400));
+    /// ```
     fn delay(&self, attempt: u32, prev: Duration, rng: &mut Rng) -> Duration;
 
     /// The longest delay this policy yields; a server hint is clamped to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::{Backoff, Decorrelated, Exponential};
+    ///
+    /// let second = Duration::from_secs(1);
+    /// assert_eq!(Exponential::new(second / 10, second).max_delay(), second);
+    /// assert_eq!(Decorrelated::default().max_delay(), Duration::from_secs(10));
+    /// ```
     fn max_delay(&self) -> Duration;
 
     /// The delays of this policy, one per retry, with jitter from a fresh
@@ -55,7 +80,7 @@ pub trait Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{Backoff, Exponential, Jitter};
+    /// use anyrt::retry::{Backoff, Exponential, Jitter};
     ///
     /// let policy = Exponential::builder().jitter(Jitter::Full).build().unwrap();
     /// for delay in policy.delays().take(5) {
@@ -75,7 +100,7 @@ pub trait Backoff {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::{Backoff, Fibonacci};
+    /// use anyrt::retry::{Backoff, Fibonacci};
     ///
     /// let policy = Fibonacci::builder().build().unwrap();
     /// let a: Vec<_> = policy.delays_seeded(1).take(4).collect();
@@ -98,7 +123,7 @@ pub trait Backoff {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{Exponential, Jitter};
+/// use anyrt::retry::{Exponential, Jitter};
 ///
 /// let policy = Exponential::builder()
 ///     .initial(Duration::from_secs(1))
@@ -156,8 +181,25 @@ impl<B: fmt::Debug> fmt::Debug for Delays<B> {
 
 /// A duration in nanoseconds, saturating at `u64::MAX` (about 584 years).
 #[inline]
-pub(crate) fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+pub(crate) const fn nanos(duration: Duration) -> u64 {
+    let nanos = duration.as_nanos();
+    if nanos > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        nanos as u64
+    }
+}
+
+/// `initial` and `max_delay` in nanoseconds, `initial` lowered to
+/// `max_delay` if above it: what the constructors that cannot fail do.
+#[inline]
+pub(crate) const fn clamped(initial: Duration, max_delay: Duration) -> (u64, u64) {
+    let (initial, max_delay) = (nanos(initial), nanos(max_delay));
+    if initial > max_delay {
+        (max_delay, max_delay)
+    } else {
+        (initial, max_delay)
+    }
 }
 
 /// Implements `IntoIterator` (yielding [`Delays`]) for a policy.

@@ -87,11 +87,11 @@ impl Limits {
     }
 
     /// Takes a retry from the budget, if there is one, and holds it for the
-    /// next attempt.
+    /// next attempt. A retry already held (a hook panicked after it was
+    /// taken, and the failure is judged again) is kept, not taken twice.
     fn withdraw(&mut self) -> Result<(), StopReason> {
-        if let Some(budget) = &self.budget {
+        if let (Some(budget), None) = (&self.budget, self.held) {
             let withdrawal = budget.withdraw().ok_or(StopReason::Budget)?;
-            debug_assert!(self.held.is_none(), "one retry held at a time");
             self.held = Some(withdrawal);
         }
         Ok(())

@@ -17,11 +17,12 @@ use crate::error::RetryError;
 
 pin_project! {
     #[project = StateProj]
+    #[project_replace = StateProjReplace]
     // A word-sized tag puts the attempt at an offset that is a multiple of
     // eight: a compiler that writes a small attempt with word-wide stores
     // then never writes across a cache line.
     #[repr(u64)]
-    pub(crate) enum State<Fut> {
+    pub(crate) enum State<Fut, E> {
         // Not polled yet. The first poll only counts the first attempt: it
         // reads nothing back of what building the retry just wrote (a load
         // of a field written a moment before, merged into a wider store,
@@ -34,6 +35,11 @@ pin_project! {
         // when polled.
         Idle,
         Attempt { #[pin] fut: Fut },
+        // An attempt failed with `error`, which the stop rules and hooks are
+        // judging. A poll that finds this state (a hook panicked, and the
+        // panic was caught) judges the same error again, so no attempt
+        // starts that the stop rules did not allow.
+        Failed { error: E },
         // The sleep itself is the `Retry`'s boxed `sleep`.
         Sleeping,
         Done,
@@ -60,23 +66,25 @@ where
         let this = self.project();
         let (op, config, mut state, pause) = (this.op, this.config, this.state, this.pause);
         let outcome = match state.as_mut().project() {
-            StateProj::New => start(op, state.as_mut(), cx),
+            StateProj::New => start(op, state.as_mut(), cx).map(Some),
             StateProj::NewChecked => {
                 config.rules.begin_first();
                 // Done once, even if the first call panics and the retry is
                 // polled again.
                 state.set(State::New);
-                start(op, state.as_mut(), cx)
+                start(op, state.as_mut(), cx).map(Some)
             }
             StateProj::Idle => {
                 config.rules.begin_retry();
-                start(op, state.as_mut(), cx)
+                start(op, state.as_mut(), cx).map(Some)
             }
-            StateProj::Attempt { fut } => fut.poll(cx),
+            StateProj::Attempt { fut } => fut.poll(cx).map(Some),
+            // A hook panicked while judging this failure: judge it again.
+            StateProj::Failed { .. } => Poll::Ready(None),
             StateProj::Sleeping => {
                 ready!(poll_pause(pause, cx));
                 config.rules.begin_retry();
-                start(op, state.as_mut(), cx)
+                start(op, state.as_mut(), cx).map(Some)
             }
             StateProj::Done => panic!("`Retry` polled after completion"),
         };
@@ -85,7 +93,8 @@ where
 }
 
 /// Handles the outcome of attempts until one is pending, succeeds or is the
-/// last. The next attempt is started and polled within the turn, so a run
+/// last; an outcome of `None` is the failure kept in the state, to judge
+/// again. The next attempt is started and polled within the turn, so a run
 /// of failures with zero delays stays in this loop and never dispatches on
 /// the state.
 ///
@@ -97,10 +106,10 @@ where
 fn turns<Op, B, W, N, H>(
     op: &mut Op,
     config: &mut Config<B, W, N, H>,
-    mut state: Pin<&mut State<Op::Future>>,
+    mut state: Pin<&mut State<Op::Future, Op::Error>>,
     pause: &mut PauseSlot,
     cx: &mut Context<'_>,
-    mut outcome: Poll<Result<Op::Ok, Op::Error>>,
+    mut outcome: Poll<Option<Result<Op::Ok, Op::Error>>>,
 ) -> Poll<Result<Op::Ok, RetryError<Op::Error>>>
 where
     Op: Operation,
@@ -111,32 +120,38 @@ where
 {
     let (mut attempts, max_attempts) = (config.rules.attempts, config.rules.max_attempts);
     loop {
-        let error = match ready!(outcome) {
-            Ok(value) => {
+        match ready!(outcome) {
+            Some(Ok(value)) => {
                 state.set(State::Done);
                 return Poll::Ready(Ok(value));
             }
-            Err(error) => error,
+            // The finished attempt is dropped before anything else runs:
+            // the hooks, the backoff and the next call never see it alive.
+            // Its error is kept in the state while it is judged, so that a
+            // hook that panics leaves it there to judge again.
+            Some(Err(error)) => state.set(State::Failed { error }),
+            None => {}
+        }
+        let StateProj::Failed { error } = state.as_mut().project() else {
+            unreachable!("a failure is being judged")
         };
-        // The finished attempt is dropped before anything else runs: the
-        // hooks, the backoff and the next call never see it alive.
-        state.set(State::Idle);
-        let held = match config.decide(&error, attempts, max_attempts) {
+        let held = match config.decide(error, attempts, max_attempts) {
             // A zero delay goes straight to the next attempt, without the
             // timer.
             Ok(Next::Now { held }) => {
-                drop(error);
+                state.set(State::Idle);
                 held
             }
             Ok(Next::After(wait)) => {
-                drop(error);
                 start_pause(pause, wait);
                 state.set(State::Sleeping);
                 ready!(poll_pause(pause, cx));
                 true
             }
             Err(reason) => {
-                state.set(State::Done);
+                let StateProjReplace::Failed { error } = state.project_replace(State::Done) else {
+                    unreachable!("a failure is being judged")
+                };
                 return Poll::Ready(Err(RetryError::new(error, reason, attempts)));
             }
         };
@@ -155,7 +170,7 @@ where
         if held {
             config.rules.spend();
         }
-        outcome = start(op, state.as_mut(), cx);
+        outcome = start(op, state.as_mut(), cx).map(Some);
     }
 }
 
@@ -165,7 +180,7 @@ where
 #[inline]
 fn start<Op: Operation>(
     op: &mut Op,
-    mut state: Pin<&mut State<Op::Future>>,
+    mut state: Pin<&mut State<Op::Future, Op::Error>>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<Op::Ok, Op::Error>> {
     state.set(State::Attempt { fut: op.call() });
@@ -230,7 +245,12 @@ fn start_pause(slot: &mut PauseSlot, wait: Wait) -> Pin<&mut AnySleep> {
     }
 }
 
-impl<'s, S, F, T, E, B, W, N, H> Retry<WithState<'s, S, F, T, E>, B, W, N, H>
+/// The future of a [`retry_with`](crate::retry_with): each attempt is lent
+/// the state for as long as it runs, awaits included. Stop rules, delays
+/// and hooks work as in [`Retry`]'s own `poll`.
+pub(crate) fn run_with<S, F, T, E, B, W, N, H>(
+    retry: Retry<WithState<'_, S, F, T, E>, B, W, N, H>,
+) -> impl Future<Output = Result<T, RetryError<E>>>
 where
     S: ?Sized,
     F: AsyncFnMut(&mut S) -> Result<T, E>,
@@ -239,87 +259,44 @@ where
     N: Notify<E>,
     H: Hint<E>,
 {
-    /// The future of a [`retry_with`](crate::retry_with): each attempt is
-    /// lent the state for as long as it runs, awaits included.
-    ///
-    /// Stop rules, delays and hooks work as for [`retry`](crate::retry).
-    /// Nothing is allocated per attempt; the first retry that sleeps
-    /// allocates the sleep, which later retries reuse.
-    ///
-    /// # Errors
-    ///
-    /// A [`RetryError`] with the last error, the reason to stop and the
-    /// attempt count.
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future drops the attempt or the sleep in progress; no
-    /// further attempt starts, and changes the attempts made to the state
-    /// stay.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::num::NonZeroU32;
-    /// use std::time::Duration;
-    /// use anyrt_retry::{retry_with, Constant};
-    ///
-    /// # futures_lite::future::block_on(async {
-    /// let mut log = Vec::new();
-    /// let err = retry_with(&mut log, async |log: &mut Vec<u32>| {
-    ///     log.push(log.len() as u32);
-    ///     futures_lite::future::yield_now().await;
-    ///     Err::<(), _>(log.len())
-    /// })
-    /// .backoff(Constant::new(Duration::ZERO))
-    /// .max_attempts(NonZeroU32::new(4).unwrap())
-    /// .run()
-    /// .await
-    /// .unwrap_err();
-    /// assert_eq!((err.attempts(), err.into_inner()), (4, 4));
-    /// assert_eq!(log, [0, 1, 2, 3]);
-    /// # });
-    /// ```
-    pub fn run(self) -> impl Future<Output = Result<T, RetryError<E>>> {
-        let Retry {
-            op: WithState { state, mut op, .. },
-            mut config,
-            ..
-        } = self;
-        async move {
-            let mut pause = PauseSlot::EMPTY;
-            if config.rules.checked() {
-                config.rules.begin_first();
-            }
-            loop {
-                // The error is dropped before the sleep, as in `Retry`.
-                let next = {
-                    let error = match op(state).await {
-                        Ok(value) => return Ok(value),
-                        Err(error) => error,
-                    };
-                    match config.decide(&error, config.rules.attempts, config.rules.max_attempts) {
-                        Ok(next) => next,
-                        Err(reason) => {
-                            let attempts = config.rules.attempts;
-                            return Err(RetryError::new(error, reason, attempts));
-                        }
-                    }
+    let Retry {
+        op: WithState { state, mut op, .. },
+        mut config,
+        ..
+    } = retry;
+    async move {
+        let mut pause = PauseSlot::EMPTY;
+        if config.rules.checked() {
+            config.rules.begin_first();
+        }
+        loop {
+            // The error is dropped before the sleep, as in `Retry`.
+            let next = {
+                let error = match op(state).await {
+                    Ok(value) => return Ok(value),
+                    Err(error) => error,
                 };
-                // The retry held for the next attempt stays held across the
-                // sleep and the yield: dropped with this future, it goes
-                // back to the budget.
-                if let Next::After(wait) = next {
-                    start_pause(&mut pause, wait).await;
+                match config.decide(&error, config.rules.attempts, config.rules.max_attempts) {
+                    Ok(next) => next,
+                    Err(reason) => {
+                        let attempts = config.rules.attempts;
+                        return Err(RetryError::new(error, reason, attempts));
+                    }
                 }
-                // As in `Retry`: a run of attempts that fail at once yields
-                // now and then (after a sleep, too, since it may have been
-                // over already).
-                if config.rules.attempts % ZERO_DELAY_TURNS == 0 {
-                    anyrt_core::yield_now().await;
-                }
-                config.rules.begin_retry();
+            };
+            // The retry held for the next attempt stays held across the
+            // sleep and the yield: dropped with this future, it goes
+            // back to the budget.
+            if let Next::After(wait) = next {
+                start_pause(&mut pause, wait).await;
             }
+            // As in `Retry`: a run of attempts that fail at once yields
+            // now and then (after a sleep, too, since it may have been
+            // over already).
+            if config.rules.attempts % ZERO_DELAY_TURNS == 0 {
+                anyrt_core::yield_now().await;
+            }
+            config.rules.begin_retry();
         }
     }
 }
@@ -331,6 +308,7 @@ impl<Op: Attempts, B, W, N, H> fmt::Debug for Retry<Op, B, W, N, H> {
             State::New | State::NewChecked => ("new", 0),
             State::Idle => ("idle", self.config.rules.attempts),
             State::Attempt { .. } => ("attempt", self.config.rules.attempts),
+            State::Failed { .. } => ("failed", self.config.rules.attempts),
             State::Sleeping => ("sleeping", self.config.rules.attempts),
             State::Done => ("done", self.config.rules.attempts),
         };

@@ -18,7 +18,7 @@ use crate::hint::RetryAfter;
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::Operation;
+/// use anyrt::retry::hooks::Operation;
 ///
 /// # futures_lite::future::block_on(async {
 /// let mut op = || async { Ok::<_, ()>(7) };
@@ -28,7 +28,7 @@ use crate::hint::RetryAfter;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an operation that a `Retry` can await",
     label = "not an `FnMut() -> impl Future<Output = Result<T, E>>`",
-    note = "the retry of `retry_with(&mut state, op)` is awaited as `.run().await`"
+    note = "an attempt that borrows state across its awaits is written with `retry_with(&mut state, async |s| ..)`"
 )]
 pub trait Operation {
     /// The value of a successful attempt.
@@ -39,6 +39,23 @@ pub trait Operation {
     type Future: Future<Output = Result<Self::Ok, Self::Error>>;
 
     /// Starts one attempt.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::retry::hooks::Operation;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut calls = 0;
+    /// let mut op = || {
+    ///     calls += 1;
+    ///     async { Err::<(), _>("down") }
+    /// };
+    /// assert_eq!(op.call().await, Err("down"));
+    /// assert_eq!(op.call().await, Err("down"));
+    /// assert_eq!(calls, 2);
+    /// # });
+    /// ```
     fn call(&mut self) -> Self::Future;
 }
 
@@ -60,29 +77,24 @@ where
 /// outcome and where an attempt in progress is kept.
 ///
 /// Implemented for every [`Operation`] (what [`retry`](crate::retry) takes)
-/// and for [`WithState`] (what [`retry_with`](crate::retry_with) makes); it
-/// is sealed, as nothing else can be run. Name it to write code that takes
-/// either kind of retry.
+/// and for [`WithState`] (inside what [`retry_with`](crate::retry_with)
+/// makes); it is sealed, as nothing else can be run. Name it to write code
+/// that takes any retry.
 ///
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::futures::Retry;
-/// use anyrt_retry::hooks::Attempts;
-/// use anyrt_retry::{retry, retry_with};
+/// use anyrt::retry::futures::Retry;
+/// use anyrt::retry::hooks::Attempts;
+/// use anyrt::retry::retry;
 ///
 /// fn describe<Op: Attempts>(retry: &Retry<Op>) -> String {
 ///     format!("{retry:?}")
 /// }
 ///
-/// let mut calls = 0_u32;
-/// let plain = retry(|| async { Ok::<_, ()>(1) });
-/// let with_state = retry_with(&mut calls, async |calls: &mut u32| {
-///     *calls += 1;
-///     Ok::<_, ()>(*calls)
-/// });
+/// let plain = retry(|| async { Ok::<_, ()>(1) }).max_attempts(2);
 /// assert!(describe(&plain).contains("attempts: 0"));
-/// assert!(describe(&with_state).contains("max_attempts: 3"));
+/// assert!(describe(&plain).contains("max_attempts: 2"));
 /// ```
 pub trait Attempts: sealed::Sealed {
     /// The value of a successful attempt.
@@ -102,7 +114,7 @@ impl<Op: Operation> Attempts for Op {
 impl<S: ?Sized, F, T, E> Attempts for WithState<'_, S, F, T, E> {
     type Ok = T;
     type Error = E;
-    // `run` keeps the attempt in its own future, not in the `Retry`.
+    // `run_with` keeps the attempt in its own future, not in the `Retry`.
     type InProgress = ();
 }
 
@@ -113,8 +125,7 @@ mod sealed {
 }
 
 /// An async closure that is lent `&mut S` for each attempt, with the state;
-/// made by [`retry_with`](crate::retry_with) and run by
-/// [`Retry::run`](crate::futures::Retry::run).
+/// made by [`retry_with`](crate::retry_with), which runs it.
 ///
 /// The attempt may keep the borrow across its awaits: `T` and `E` are the
 /// closure's success and error types.
@@ -122,7 +133,7 @@ mod sealed {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::WithState;
+/// use anyrt::retry::hooks::WithState;
 ///
 /// let mut calls = 0_u32;
 /// let op = WithState::new(&mut calls, async |calls: &mut u32| {
@@ -139,6 +150,16 @@ pub struct WithState<'s, S: ?Sized, F, T, E> {
 
 impl<'s, S: ?Sized, F, T, E> WithState<'s, S, F, T, E> {
     /// Pairs `op` with the state it is lent at each attempt.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::retry::hooks::WithState;
+    ///
+    /// let mut endpoints = vec!["a", "b"];
+    /// let op = WithState::new(&mut endpoints, async |e: &mut Vec<&str>| e.pop().ok_or(()));
+    /// assert!(format!("{op:?}").contains("WithState"));
+    /// ```
     pub fn new(state: &'s mut S, op: F) -> Self
     where
         F: AsyncFnMut(&mut S) -> Result<T, E>,
@@ -163,7 +184,7 @@ impl<S: ?Sized, F, T, E> fmt::Debug for WithState<'_, S, F, T, E> {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::{Always, Condition};
+/// use anyrt::retry::hooks::{Always, Condition};
 ///
 /// assert!(Always.should_retry(&"any error"));
 /// let mut only_busy = |e: &&str| *e == "busy";
@@ -171,6 +192,17 @@ impl<S: ?Sized, F, T, E> fmt::Debug for WithState<'_, S, F, T, E> {
 /// ```
 pub trait Condition<E> {
     /// `true` to retry after `error`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use anyrt::retry::hooks::Condition;
+    ///
+    /// let mut transient = |e: &io::Error| e.kind() == io::ErrorKind::TimedOut;
+    /// assert!(transient.should_retry(&io::Error::from(io::ErrorKind::TimedOut)));
+    /// assert!(!transient.should_retry(&io::Error::from(io::ErrorKind::NotFound)));
+    /// ```
     fn should_retry(&mut self, error: &E) -> bool;
 }
 
@@ -185,7 +217,7 @@ impl<E, F: FnMut(&E) -> bool> Condition<E> for F {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::{Always, Condition};
+/// use anyrt::retry::hooks::{Always, Condition};
 ///
 /// assert!(Always.should_retry(&()));
 /// ```
@@ -205,7 +237,7 @@ impl<E> Condition<E> for Always {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::hooks::Notify;
+/// use anyrt::retry::hooks::Notify;
 ///
 /// let mut seen = Vec::new();
 /// let mut hook = |e: &&str, attempt: u32, delay: Duration| seen.push((e.to_string(), attempt, delay));
@@ -215,6 +247,19 @@ impl<E> Condition<E> for Always {
 pub trait Notify<E> {
     /// `attempt` (1 is the first call) failed with `error`; the next
     /// attempt starts after `delay`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::hooks::Notify;
+    ///
+    /// let mut total = Duration::ZERO;
+    /// let mut add_up = |_: &(), _: u32, delay: Duration| total += delay;
+    /// add_up.notify(&(), 1, Duration::from_millis(100));
+    /// add_up.notify(&(), 2, Duration::from_millis(200));
+    /// assert_eq!(total, Duration::from_millis(300));
+    /// ```
     fn notify(&mut self, error: &E, attempt: u32, delay: Duration);
 }
 
@@ -230,7 +275,7 @@ impl<E, F: FnMut(&E, u32, Duration)> Notify<E> for F {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::hooks::{Notify, Silent};
+/// use anyrt::retry::hooks::{Notify, Silent};
 ///
 /// Silent.notify(&(), 1, Duration::ZERO);
 /// ```
@@ -249,7 +294,7 @@ impl<E> Notify<E> for Silent {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::hooks::{Hint, NoHint};
+/// use anyrt::retry::hooks::{Hint, NoHint};
 ///
 /// assert_eq!(NoHint.hint(&"busy"), None);
 /// let mut fixed = |_: &&str| Some(Duration::from_secs(1));
@@ -257,6 +302,21 @@ impl<E> Notify<E> for Silent {
 /// ```
 pub trait Hint<E> {
     /// The delay the error asks for, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::retry::hooks::Hint;
+    ///
+    /// // A hint read from a status code and a header value in seconds.
+    /// let mut from_header = |e: &(u16, Option<u64>)| match e {
+    ///     (429 | 503, Some(secs)) => Some(Duration::from_secs(*secs)),
+    ///     _ => None,
+    /// };
+    /// assert_eq!(from_header.hint(&(503, Some(2))), Some(Duration::from_secs(2)));
+    /// assert_eq!(from_header.hint(&(500, Some(2))), None);
+    /// ```
     fn hint(&mut self, error: &E) -> Option<Duration>;
 }
 
@@ -271,7 +331,7 @@ impl<E, F: FnMut(&E) -> Option<Duration>> Hint<E> for F {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::{Hint, NoHint};
+/// use anyrt::retry::hooks::{Hint, NoHint};
 ///
 /// assert_eq!(NoHint.hint(&()), None);
 /// ```
@@ -289,7 +349,7 @@ impl<E> Hint<E> for NoHint {
 /// # Examples
 ///
 /// ```
-/// use anyrt_retry::hooks::{FromError, Hint};
+/// use anyrt::retry::hooks::{FromError, Hint};
 ///
 /// let err = std::io::Error::other("busy");
 /// assert_eq!(FromError.hint(&err), None); // io::Error carries no hint
@@ -300,5 +360,54 @@ pub struct FromError;
 impl<E: RetryAfter> Hint<E> for FromError {
     fn hint(&mut self, error: &E) -> Option<Duration> {
         error.retry_after()
+    }
+}
+
+/// What turns a configured [`RetryWith`](crate::futures::RetryWith) into
+/// its future: the function that `retry_with` stores in it, called by
+/// `IntoFuture::into_future`. Implemented for every `FnOnce(R) -> impl
+/// Future`; there is no need to implement or name it.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::retry::hooks::Launch;
+///
+/// # futures_lite::future::block_on(async {
+/// let double = |n: u32| async move { n * 2 };
+/// assert_eq!(double.launch(21).await, 42);
+/// # });
+/// ```
+pub trait Launch<R> {
+    /// What the future yields.
+    type Output;
+    /// The future.
+    type Future: Future<Output = Self::Output>;
+
+    /// Makes the future of `retry`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::retry::hooks::Launch;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let greet = |name: &'static str| async move { format!("hello {name}") };
+    /// assert_eq!(greet.launch("retry").await, "hello retry");
+    /// # });
+    /// ```
+    fn launch(self, retry: R) -> Self::Future;
+}
+
+impl<R, L, Fut> Launch<R> for L
+where
+    L: FnOnce(R) -> Fut,
+    Fut: Future,
+{
+    type Output = Fut::Output;
+    type Future = Fut;
+
+    fn launch(self, retry: R) -> Fut {
+        self(retry)
     }
 }

@@ -4,8 +4,12 @@
 mod decide;
 mod future;
 pub mod hooks;
+mod with_state;
+mod within;
 
-use std::num::NonZeroU32;
+pub use self::with_state::RetryWith;
+pub use self::within::RetryWithin;
+
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
@@ -47,7 +51,7 @@ use crate::budget::RetryBudget;
 /// ```
 /// use std::cell::Cell;
 /// use std::time::Duration;
-/// use anyrt_retry::{retry, Constant};
+/// use anyrt::retry::{retry, Constant};
 ///
 /// # futures_lite::future::block_on(async {
 /// let calls = Cell::new(0);
@@ -69,10 +73,38 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
 /// request to update, a list of endpoints to rotate (backon cannot lend
 /// state this way).
 ///
-/// Configure the returned [`Retry`](crate::futures::Retry) as for
-/// [`retry`], then call [`run`](crate::futures::Retry::run) and await
-/// that: the future that borrows the state from one attempt to the next is
-/// made by `run`.
+/// Configure the returned [`RetryWith`](crate::futures::RetryWith) as for
+/// [`retry`], then `.await` it (it implements `IntoFuture`).
+///
+/// # `Send`, and spawning what a library returns
+///
+/// The future is `Send` when the state, the closure, the futures it makes
+/// and the hooks are. A library method written as
+/// `retry_with(self, async |this| this.send().await)` gives a future that
+/// an application can `tokio::spawn` on the multi-threaded runtime. What
+/// breaks `Send` is an attempt that captures a reference to something
+/// outside the state (rustc then says "implementation of `Send` is not
+/// general enough", in the crate that spawns, not in the library): pass
+/// that data through the state, or clone what each attempt needs into an
+/// `async move` block, as [`retry`]'s closure does with owned data:
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt::retry::{retry, Constant};
+///
+/// async fn fetch(url: String) -> Result<usize, std::io::Error> {
+///     retry(|| {
+///         let url = url.clone(); // each attempt owns its copy
+///         async move { Ok(url.len()) }
+///     })
+///     .backoff(Constant::new(Duration::from_millis(10)))
+///     .await
+///     .map_err(std::io::Error::from)
+/// }
+///
+/// fn spawnable<F: std::future::Future + Send + 'static>(_: F) {}
+/// spawnable(fetch("https://example.com".into()));
+/// ```
 ///
 /// # Errors
 ///
@@ -86,7 +118,7 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use anyrt_retry::{retry_with, Constant};
+/// use anyrt::retry::{retry_with, Constant};
 ///
 /// struct Conn {
 ///     endpoints: Vec<&'static str>,
@@ -96,28 +128,35 @@ pub fn retry<F: Operation>(op: F) -> Retry<F> {
 /// impl Conn {
 ///     async fn send(&mut self) -> Result<&'static str, &'static str> {
 ///         let endpoint = self.endpoints.remove(0);
-///         futures_lite::future::yield_now().await;
+///         anyrt::yield_now().await;
 ///         self.used.push(endpoint);
 ///         if endpoint == "c" { Ok(endpoint) } else { Err(endpoint) }
+///     }
+///
+///     /// A method that retries itself: its future is `Send`.
+///     async fn send_until_sent(&mut self) -> Result<&'static str, &'static str> {
+///         retry_with(self, async |conn| conn.send().await)
+///             .backoff(Constant::new(Duration::ZERO))
+///             .await
+///             .map_err(|e| e.into_inner())
 ///     }
 /// }
 ///
 /// # futures_lite::future::block_on(async {
 /// let mut conn = Conn { endpoints: vec!["a", "b", "c"], used: Vec::new() };
-/// let sent = retry_with(&mut conn, async |conn| conn.send().await)
-///     .backoff(Constant::new(Duration::ZERO))
-///     .run()
-///     .await;
-/// assert_eq!(sent, Ok("c"));
+/// assert_eq!(conn.send_until_sent().await, Ok("c"));
 /// assert_eq!(conn.used, ["a", "b", "c"]);
 /// # });
 /// ```
-pub fn retry_with<S, F, T, E>(state: &mut S, op: F) -> Retry<WithState<'_, S, F, T, E>>
+pub fn retry_with<'s, S, F, T, E>(
+    state: &'s mut S,
+    op: F,
+) -> with_state::retry_with_type!(Exponential, Always, Silent, NoHint)
 where
     S: ?Sized,
     F: AsyncFnMut(&mut S) -> Result<T, E>,
 {
-    new(WithState::new(state, op))
+    with_state::wrap(new(WithState::new(state, op)))
 }
 
 /// A retry of `op` with the default configuration.
@@ -137,16 +176,21 @@ fn new<Op: Attempts>(op: Op) -> Retry<Op> {
 }
 
 pin_project! {
-    /// A retry loop: the builder made by [`retry`](crate::retry) and
-    /// [`retry_with`](crate::retry_with); for `retry` also the future that
-    /// runs it, for `retry_with` [`run`](Retry::run) makes that future.
+    /// A retry loop: the builder made by [`retry`](crate::retry), and the
+    /// future that runs it (inside a [`RetryWith`](crate::futures::RetryWith),
+    /// the configuration of a [`retry_with`](crate::retry_with)).
     ///
     /// Each builder method consumes and returns it; configure it before the
     /// first poll.
     ///
     /// # Panics
     ///
-    /// Polling it again after it completed panics.
+    /// Polling it again after it completed panics. A hook (`when`,
+    /// `notify`, the hint or the backoff) that panics leaves the retry
+    /// where it was: if the panic is caught and the retry polled again, it
+    /// judges the same failure again, so every stop rule still applies and
+    /// no attempt starts that they did not allow; a retry already taken
+    /// from the budget for it is not taken twice.
     ///
     /// # Cancel safety
     ///
@@ -156,10 +200,9 @@ pin_project! {
     /// # Examples
     ///
     /// ```
-    /// use std::num::NonZeroU32;
     /// use std::time::Duration;
-    /// use anyrt_retry::futures::Retry;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::futures::Retry;
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut calls = 0;
@@ -169,7 +212,7 @@ pin_project! {
     ///     async move { if n < 2 { Err(n) } else { Ok(n) } }
     /// })
     /// .backoff(Constant::new(Duration::from_millis(1)))
-    /// .max_attempts(NonZeroU32::new(2).unwrap());
+    /// .max_attempts(2);
     /// assert_eq!(retrying.await, Ok(2));
     /// # });
     /// ```
@@ -178,7 +221,7 @@ pin_project! {
         op: Op,
         config: Config<B, W, N, H>,
         #[pin]
-        state: State<Op::InProgress>,
+        state: State<Op::InProgress, Op::Error>,
         // Boxed, so that the future stays small for the common case of no
         // sleep at all; allocated at the first sleep and reused by later ones.
         pause: PauseSlot,
@@ -220,7 +263,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Fibonacci};
+    /// use anyrt::retry::{retry, Fibonacci};
     ///
     /// # futures_lite::future::block_on(async {
     /// let policy = Fibonacci::builder().initial(Duration::from_millis(1)).build().unwrap();
@@ -244,7 +287,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::retry;
+    /// use anyrt::retry::retry;
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(404) }).when(|code: &i32| *code >= 500).await.unwrap_err();
@@ -272,7 +315,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut log = Vec::new();
@@ -304,7 +347,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, RetryAfter};
+    /// use anyrt::retry::{retry, RetryAfter};
     ///
     /// struct Busy;
     /// impl RetryAfter for Busy {
@@ -333,7 +376,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::retry;
+    /// use anyrt::retry::retry;
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(0u64) })
@@ -357,27 +400,34 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     }
 
     /// At most `max_attempts` attempts, the first call included (default
-    /// 3). A zero cannot be written: the type is `NonZeroU32`.
+    /// 3), so `max_attempts(1)` never retries.
+    ///
+    /// A plain integer, as written in a configuration. Zero means the same
+    /// as one: the operation is always called once, since a retry that
+    /// never called it would have no error to return; it neither panics nor
+    /// hangs, and the error reports one attempt.
     ///
     /// # Examples
     ///
     /// ```
-    /// use std::num::NonZeroU32;
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(()) })
     ///     .backoff(Constant::new(Duration::ZERO))
-    ///     .max_attempts(NonZeroU32::new(5).unwrap())
+    ///     .max_attempts(5)
     ///     .await
     ///     .unwrap_err();
     /// assert_eq!(err.attempts(), 5);
+    ///
+    /// let err = retry(|| async { Err::<(), _>(()) }).max_attempts(0).await.unwrap_err();
+    /// assert_eq!(err.attempts(), 1); // zero is read as one
     /// # });
     /// ```
     #[inline]
-    pub fn max_attempts(mut self, max_attempts: NonZeroU32) -> Self {
-        self.config.rules.max_attempts = max_attempts.get();
+    pub fn max_attempts(mut self, max_attempts: u32) -> Self {
+        self.config.rules.max_attempts = max_attempts.max(1);
         self
     }
 
@@ -389,7 +439,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant, Jitter};
+    /// use anyrt::retry::{retry, Constant, Jitter};
     ///
     /// # futures_lite::future::block_on(async {
     /// let err = retry(|| async { Err::<(), _>(()) })
@@ -414,7 +464,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     /// # Examples
     ///
     /// ```
-    /// use anyrt_retry::{retry, RetryBudget};
+    /// use anyrt::retry::{retry, RetryBudget};
     ///
     /// # futures_lite::future::block_on(async {
     /// let budget = RetryBudget::builder().ratio(0.0).min_per_sec(0).build().unwrap();
@@ -435,7 +485,7 @@ impl<Op: Attempts, B, W, N, H> Retry<Op, B, W, N, H> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use anyrt_retry::{retry, Constant};
+    /// use anyrt::retry::{retry, Constant};
     ///
     /// # futures_lite::future::block_on(async {
     /// let mut runs = Vec::new();
