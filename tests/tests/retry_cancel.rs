@@ -447,3 +447,54 @@ async fn a_retry_within_a_deadline_dropped_at_every_poll_loses_nothing(clock: Vi
     .await;
     assert!(checked >= 7, "only {checked} cancel points");
 }
+
+/// `retry_with(..).within(..)`, dropped after each of its polls: the
+/// attempts that started were all dropped, no sleep stays registered, and
+/// the budget lost exactly the retries that started.
+#[anyrt_test::test(virtual_time)]
+async fn retry_with_within_a_deadline_dropped_at_every_poll_loses_nothing(clock: VirtualClock) {
+    let (made, dropped) = (Cell::new(0_u32), Cell::new(0_u32));
+    let budget = RefCell::new(roomy_budget());
+    let before = Cell::new(0);
+    let checked = cancel_at_every_poll(
+        || {
+            let fresh = roomy_budget();
+            before.set(fresh.balance());
+            *budget.borrow_mut() = fresh.clone();
+            made.set(0);
+            dropped.set(0);
+            let (made, dropped) = (&made, &dropped);
+            async move {
+                let mut attempts = 0_u32;
+                retry_with(&mut attempts, async move |attempts: &mut u32| {
+                    *attempts += 1;
+                    made.set(made.get() + 1);
+                    let _flag = DropFlag(dropped);
+                    anyrt_core::sleep(SEC).await;
+                    Err::<(), _>(std::io::Error::other("down"))
+                })
+                .backoff(Constant::new(SEC).jitter(Jitter::None))
+                .max_attempts(4)
+                .budget(fresh)
+                .within(60 * SEC)
+                .await
+            }
+        },
+        |polls| {
+            let (made, dropped) = (made.get(), dropped.get());
+            assert_eq!(
+                made, dropped,
+                "an attempt outlived the drop at poll {polls}"
+            );
+            assert_eq!(clock.pending_sleepers(), 0, "a sleep outlived poll {polls}");
+            let spent = u64::from(made.saturating_sub(1));
+            assert_eq!(
+                budget.borrow().balance(),
+                before.get() + u64::from(made > 0) - spent,
+                "budget after poll {polls}"
+            );
+        },
+    )
+    .await;
+    assert!(checked >= 7, "only {checked} cancel points");
+}

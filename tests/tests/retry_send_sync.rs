@@ -80,3 +80,18 @@ fn the_retry_within_future_is_send_when_its_parts_are() {
             .within(Duration::from_secs(1)),
     );
 }
+
+#[test]
+fn the_retry_with_within_future_is_send_when_its_parts_are() {
+    fn spawnable<F: std::future::Future + Send + 'static>(_: F) {}
+    spawnable(async {
+        let mut conn = Vec::<u8>::new();
+        retry_with(&mut conn, async |conn: &mut Vec<u8>| {
+            conn.push(1);
+            Ok::<_, std::io::Error>(conn.len())
+        })
+        .backoff(Constant::new(Duration::from_millis(1)))
+        .within(Duration::from_secs(1))
+        .await
+    });
+}

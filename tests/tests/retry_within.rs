@@ -5,7 +5,7 @@ use std::io;
 use std::time::Duration;
 
 use anyrt_core::VirtualClock;
-use anyrt_retry::{Constant, Jitter, StopReason, retry};
+use anyrt_retry::{Constant, Jitter, StopReason, retry, retry_with};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -121,4 +121,58 @@ async fn a_retry_within_inside_an_attempt_of_another_keeps_its_own_count() {
     .unwrap_err();
     assert_eq!((err.reason(), err.attempts()), (StopReason::Deadline, 2));
     assert_eq!(outer_calls.get(), 2);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn retry_with_within_a_deadline_cut_during_an_attempt(clock: VirtualClock) {
+    let mut calls = 0_u32;
+    let err = retry_with(&mut calls, async |calls: &mut u32| {
+        *calls += 1;
+        anyrt_core::sleep(10 * SEC).await;
+        Err::<(), _>(refused())
+    })
+    .backoff(Constant::new(SEC).jitter(Jitter::None))
+    .max_attempts(10)
+    .within(25 * SEC)
+    .await
+    .unwrap_err();
+    assert_eq!((err.reason(), err.attempts()), (StopReason::Deadline, 3));
+    assert_eq!(err.error().kind(), io::ErrorKind::TimedOut);
+    assert_eq!(calls, 3);
+    assert_eq!(clock.elapsed(), 25 * SEC);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn retry_with_within_a_deadline_keeps_the_last_real_error(clock: VirtualClock) {
+    let mut calls = 0_u32;
+    let err = retry_with(&mut calls, async |calls: &mut u32| {
+        *calls += 1;
+        Err::<(), _>(refused())
+    })
+    .backoff(Constant::new(10 * SEC).jitter(Jitter::None))
+    .max_attempts(10)
+    .within(15 * SEC)
+    .await
+    .unwrap_err();
+    assert_eq!((err.reason(), err.attempts()), (StopReason::Deadline, 2));
+    assert_eq!(err.error().kind(), io::ErrorKind::ConnectionRefused);
+    assert_eq!(calls, 2);
+    assert_eq!(clock.elapsed(), 10 * SEC);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn retry_with_within_a_deadline_succeeds_as_without() {
+    let mut calls = 0_u32;
+    let out = retry_with(&mut calls, async |calls: &mut u32| {
+        *calls += 1;
+        if *calls < 3 {
+            Err(refused())
+        } else {
+            Ok(*calls)
+        }
+    })
+    .backoff(Constant::new(SEC))
+    .within(60 * SEC)
+    .await;
+    assert_eq!(out.unwrap(), 3);
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, ready};
 
 use anyrt_core::Sleep as _;
@@ -259,6 +260,24 @@ where
     N: Notify<E>,
     H: Hint<E>,
 {
+    run_counted(retry, None)
+}
+
+/// [`run_with`], storing the number of each attempt in `started` as it
+/// starts (for `RetryWith::within`, which reports it if the deadline cuts
+/// the attempt).
+pub(crate) fn run_counted<S, F, T, E, B, W, N, H>(
+    retry: Retry<WithState<'_, S, F, T, E>, B, W, N, H>,
+    started: Option<&AtomicU32>,
+) -> impl Future<Output = Result<T, RetryError<E>>>
+where
+    S: ?Sized,
+    F: AsyncFnMut(&mut S) -> Result<T, E>,
+    B: Backoff,
+    W: Condition<E>,
+    N: Notify<E>,
+    H: Hint<E>,
+{
     let Retry {
         op: WithState { state, mut op, .. },
         mut config,
@@ -272,6 +291,9 @@ where
         loop {
             // The error is dropped before the sleep, as in `Retry`.
             let next = {
+                if let Some(started) = started {
+                    started.store(config.rules.attempts, Ordering::Relaxed);
+                }
                 let error = match op(state).await {
                     Ok(value) => return Ok(value),
                     Err(error) => error,

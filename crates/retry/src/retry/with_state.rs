@@ -2,10 +2,11 @@
 
 use std::fmt;
 use std::future::IntoFuture;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::Retry;
-use super::future::run_with;
+use super::future::{run_counted, run_with};
 use super::hooks::{Condition, FromError, Hint, Launch, Notify, WithState};
 use crate::backoff::Backoff;
 use crate::budget::RetryBudget;
@@ -354,6 +355,66 @@ where
     /// ```
     pub fn seed(self, seed: u64) -> Self {
         self.map(|retry| retry.seed(seed))
+    }
+
+    /// Bounds the whole retry, attempts and sleeps, by a deadline
+    /// `duration` from its first poll (or the ambient deadline, if that is
+    /// earlier), with one error type; see
+    /// [`Retry::within`](crate::futures::Retry::within). Called last,
+    /// after the rest of the configuration; the future it returns is
+    /// `Send` when the retry's is.
+    ///
+    /// # Errors
+    ///
+    /// A [`RetryError`](crate::RetryError), of reason
+    /// [`StopReason::Deadline`](crate::StopReason::Deadline) when the
+    /// deadline stopped it; an attempt cut by the deadline gives the error
+    /// `E::from(Elapsed)`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for the retry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use std::time::Duration;
+    /// use anyrt::retry::retry_with;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut tries = 0;
+    /// let err = retry_with(&mut tries, async |n: &mut u32| {
+    ///     *n += 1;
+    ///     anyrt::sleep(Duration::from_secs(60)).await; // a slow attempt
+    ///     Ok::<_, io::Error>(())
+    /// })
+    /// .within(Duration::from_millis(10))
+    /// .await
+    /// .unwrap_err();
+    /// assert_eq!(err.error().kind(), io::ErrorKind::TimedOut);
+    /// assert_eq!((err.attempts(), tries), (1, 1));
+    /// # });
+    /// ```
+    pub fn within(
+        self,
+        duration: Duration,
+    ) -> impl std::future::Future<Output = Result<T, crate::RetryError<E>>>
+    where
+        E: From<anyrt_deadline::Elapsed>,
+    {
+        let retry = self.retry;
+        async move {
+            let started = AtomicU32::new(0);
+            match anyrt_deadline::within(duration, run_counted(retry, Some(&started))).await {
+                Ok(out) => out,
+                Err(elapsed) => Err(crate::RetryError::new(
+                    elapsed.into(),
+                    crate::StopReason::Deadline,
+                    started.load(Ordering::Relaxed),
+                )),
+            }
+        }
     }
 
     /// Changes the configuration, keeping its types.
