@@ -1,7 +1,16 @@
-//! Stream operators: batching, fair merging, rate limiting, bounded pipelines, on any
-//! executor.
-//!
-//! This crate is being built; see the project's README for what is there.
+//! Stream operators: batching, fair merging, rate limiting, bounded
+//! pipelines, on any executor.
 
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
+mod gcra;
+mod limiter;
+mod merge;
+mod wake_set;
+
+pub use limiter::{BuildError, ExceedsBurst, RateLimited, RateLimiter, RateLimiterBuilder};
+pub use merge::{MergeEvent, MergeGroup, StreamKey, merge};
+
+/// The named futures and streams of this crate.
+pub mod futures {
+    pub use crate::limiter::{Acquire, AcquireN};
+    pub use crate::merge::{Merge, NextEvent};
+}
