@@ -57,6 +57,9 @@ impl Gcra {
         if cost > self.burst {
             return Decision::Never;
         }
+        if cost == 0 {
+            return Decision::Allow { tat };
+        }
         let base = tat.max(now);
         // cost <= burst, so cost * emission <= window: no overflow.
         let new_tat = base.saturating_add(cost * self.emission);

@@ -85,9 +85,8 @@ impl WakeSet {
     pub(crate) fn start_poll(&mut self, cx: &Context<'_>) {
         self.shared.parent.register(cx.waker());
         if self.shared.dirty.swap(false, Ordering::AcqRel) {
-            let woken = std::mem::take(
-                &mut *self.shared.woken.lock().unwrap_or_else(|p| p.into_inner()),
-            );
+            let woken =
+                std::mem::take(&mut *self.shared.woken.lock().unwrap_or_else(|p| p.into_inner()));
             self.ready.extend(woken);
         }
     }
