@@ -127,7 +127,7 @@ impl RateLimiter {
     /// # Ok::<(), anyrt::stream::BuildError>(())
     /// ```
     pub fn try_acquire(&self) -> Result<(), RateLimited> {
-        if self.shared.nobody_queued() && self.shared.take(anyrt_core::now(), 1).is_ok() {
+        if self.shared.nobody_queued() && self.shared.take(anyrt_core::now(), 1, None).is_ok() {
             Ok(())
         } else {
             Err(RateLimited)

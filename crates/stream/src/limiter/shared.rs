@@ -16,8 +16,9 @@ const MAX_SCALE: u64 = 16;
 /// Why a permit could not be taken now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
-    /// Allowed at this instant.
-    Until(Instant),
+    /// Allowed at this instant, which is this tick rounded up to a whole
+    /// nanosecond.
+    Until(Instant, u64),
     /// More than the burst.
     Never,
 }
@@ -83,8 +84,17 @@ impl Shared {
 
     /// Takes `cost` permits at `now` if the GCRA allows it: one
     /// compare-and-swap loop on the state.
-    pub(crate) fn take(&self, now: Instant, cost: u64) -> Result<(), Refusal> {
-        let now = self.ticks(now);
+    ///
+    /// `due` is the tick a waiter slept until, if it did: woken at that
+    /// tick rounded up to a nanosecond, it is counted as arriving at the
+    /// tick itself, so the rounding is not lost from the long-run rate.
+    pub(crate) fn take(&self, now: Instant, cost: u64, due: Option<u64>) -> Result<(), Refusal> {
+        let mut now = self.ticks(now);
+        if let Some(due) = due {
+            if now > due && now - due < self.scale {
+                now = due;
+            }
+        }
         let mut tat = self.tat.load(Ordering::Acquire);
         loop {
             match self.gcra.decide(tat, now, cost) {
@@ -99,7 +109,9 @@ impl Shared {
                         Err(current) => tat = current,
                     }
                 }
-                Decision::Wait { until } => return Err(Refusal::Until(self.instant(until))),
+                Decision::Wait { until } => {
+                    return Err(Refusal::Until(self.instant(until), until));
+                }
                 Decision::Never => return Err(Refusal::Never),
             }
         }

@@ -21,6 +21,8 @@ pub(crate) struct Waiter<L: Deref<Target = Shared>> {
     /// The head's sleep until its permits are due; boxed once and reset
     /// for later waits, so the waiter stays `Unpin`.
     sleep: Option<Pin<Box<AnySleep>>>,
+    /// The tick the head last slept until.
+    due: Option<u64>,
 }
 
 impl<L: Deref<Target = Shared>> Waiter<L> {
@@ -29,6 +31,7 @@ impl<L: Deref<Target = Shared>> Waiter<L> {
             limiter,
             ticket: None,
             sleep: None,
+            due: None,
         }
     }
 
@@ -51,7 +54,7 @@ impl<L: Deref<Target = Shared>> Waiter<L> {
             Some(id) => id,
             None => {
                 if self.limiter.nobody_queued()
-                    && self.limiter.take(anyrt_core::now(), cost).is_ok()
+                    && self.limiter.take(anyrt_core::now(), cost, None).is_ok()
                 {
                     return Poll::Ready(true);
                 }
@@ -70,7 +73,7 @@ impl<L: Deref<Target = Shared>> Waiter<L> {
             return Poll::Pending;
         }
         loop {
-            match self.limiter.take(anyrt_core::now(), cost) {
+            match self.limiter.take(anyrt_core::now(), cost, self.due) {
                 Ok(()) => {
                     self.give_up();
                     return Poll::Ready(true);
@@ -79,7 +82,8 @@ impl<L: Deref<Target = Shared>> Waiter<L> {
                     self.give_up();
                     return Poll::Ready(false);
                 }
-                Err(Refusal::Until(at)) => {
+                Err(Refusal::Until(at, tick)) => {
+                    self.due = Some(tick);
                     let sleep = self.sleep_until(at);
                     if sleep.poll(cx).is_pending() {
                         return Poll::Pending;
@@ -102,6 +106,7 @@ impl<L: Deref<Target = Shared>> Waiter<L> {
     /// Leaves the queue, if queued, waking the next waiter if this one was
     /// at the head.
     pub(crate) fn give_up(&mut self) {
+        self.due = None;
         if let Some(id) = self.ticket.take() {
             self.limiter.leave(id);
         }
