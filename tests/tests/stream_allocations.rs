@@ -19,7 +19,11 @@ fn n(n: usize) -> NonZeroUsize {
 fn per_item(name: &str, run: impl Fn(u64) -> u64) {
     let (small_out, small) = count_allocations(|| run(1_000));
     let (large_out, large) = count_allocations(|| run(100_000));
-    assert_eq!((small_out, large_out), (1_000, 100_000), "{name}: items lost");
+    assert_eq!(
+        (small_out, large_out),
+        (1_000, 100_000),
+        "{name}: items lost"
+    );
     assert_eq!(
         small, large,
         "{name}: {small} allocations for 1,000 items, {large} for 100,000"
@@ -29,7 +33,11 @@ fn per_item(name: &str, run: impl Fn(u64) -> u64) {
 
 fn main() {
     let (boxed, allocations) = count_allocations(|| std::hint::black_box(Box::new(7_u64)));
-    assert_eq!((*boxed, allocations), (7, 1), "the counter sees allocations");
+    assert_eq!(
+        (*boxed, allocations),
+        (7, 1),
+        "the counter sees allocations"
+    );
     block_on(async {}); // the executor's first use allocates
 
     chunks_allocate_once_per_chunk();
@@ -68,16 +76,15 @@ fn main() {
 /// chunk timer's one box, nothing per item.
 fn chunks_allocate_once_per_chunk() {
     let (chunks, allocations) = count_allocations(|| {
-        let chunked = futures::stream::iter(0..40_000_u32).chunks_timeout(n(4_000), Duration::from_secs(1));
+        let chunked =
+            futures::stream::iter(0..40_000_u32).chunks_timeout(n(4_000), Duration::from_secs(1));
         block_on(chunked.map(|chunk| chunk.len()).collect::<Vec<_>>())
     });
     assert_eq!(chunks, vec![4_000; 10]);
     // 10 chunks, the timer's box, and the Vec the test collects into
     // (which may grow).
-    let collect = count_allocations(|| {
-        block_on(futures::stream::iter(0..10_usize).collect::<Vec<_>>())
-    })
-    .1;
+    let collect =
+        count_allocations(|| block_on(futures::stream::iter(0..10_usize).collect::<Vec<_>>())).1;
     assert_eq!(
         allocations,
         10 + 1 + collect,

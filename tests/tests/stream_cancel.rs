@@ -69,7 +69,10 @@ async fn try_chunks_timeout() {
 #[anyrt_test::test(virtual_time)]
 async fn pace() {
     let mut paced = slow(30, gaps).pace(4 * MS);
-    assert_eq!(drain_with_cancels(&mut paced).await, (0..30).collect::<Vec<_>>());
+    assert_eq!(
+        drain_with_cancels(&mut paced).await,
+        (0..30).collect::<Vec<_>>()
+    );
 }
 
 #[anyrt_test::test(virtual_time)]
@@ -79,7 +82,10 @@ async fn rate_limit() {
         .build()
         .unwrap();
     let mut limited = slow(30, gaps).rate_limit(&limiter);
-    assert_eq!(drain_with_cancels(&mut limited).await, (0..30).collect::<Vec<_>>());
+    assert_eq!(
+        drain_with_cancels(&mut limited).await,
+        (0..30).collect::<Vec<_>>()
+    );
     assert_eq!(limiter.waiting(), 0);
 }
 
@@ -116,7 +122,10 @@ async fn map_concurrent() {
         anyrt_core::sleep(Duration::from_millis(gaps(i + 3))).await;
         i
     });
-    assert_eq!(drain_with_cancels(&mut mapped).await, (0..30).collect::<Vec<_>>());
+    assert_eq!(
+        drain_with_cancels(&mut mapped).await,
+        (0..30).collect::<Vec<_>>()
+    );
 }
 
 #[anyrt_test::test(virtual_time)]
@@ -136,7 +145,9 @@ async fn merged_streams() {
     let mut merged = merge(streams);
     let mut items = drain_with_cancels(&mut merged).await;
     items.sort_unstable();
-    let expected: Vec<u64> = (0..4).flat_map(|k| (0..10).map(move |i| k * 100 + i)).collect();
+    let expected: Vec<u64> = (0..4)
+        .flat_map(|k| (0..10).map(move |i| k * 100 + i))
+        .collect();
     assert_eq!(items, expected);
 }
 
@@ -160,5 +171,8 @@ async fn buffer() {
         i
     });
     let mut buffered = source.buffer(n(8));
-    assert_eq!(drain_with_cancels(&mut buffered).await, (0..200).collect::<Vec<_>>());
+    assert_eq!(
+        drain_with_cancels(&mut buffered).await,
+        (0..200).collect::<Vec<_>>()
+    );
 }

@@ -35,7 +35,9 @@ fn source(counters: Arc<Counters>) -> impl Stream<Item = usize> + Unpin {
 }
 
 /// Work of a varied virtual duration that tracks how many run at once.
-fn work(counters: Arc<Counters>) -> impl FnMut(usize) -> futures::future::BoxFuture<'static, usize> {
+fn work(
+    counters: Arc<Counters>,
+) -> impl FnMut(usize) -> futures::future::BoxFuture<'static, usize> {
     move |i| {
         let counters = counters.clone();
         Box::pin(async move {
@@ -87,10 +89,11 @@ async fn unordered_refills_to_n_before_each_output() {
 #[anyrt_test::test(virtual_time)]
 async fn unordered_yields_in_finishing_order() {
     let n = NonZeroUsize::new(3).unwrap();
-    let mapped = futures::stream::iter([30_u64, 10, 20]).map_concurrent_unordered(n, |ms| async move {
-        anyrt_core::sleep(Duration::from_millis(ms)).await;
-        ms
-    });
+    let mapped =
+        futures::stream::iter([30_u64, 10, 20]).map_concurrent_unordered(n, |ms| async move {
+            anyrt_core::sleep(Duration::from_millis(ms)).await;
+            ms
+        });
     assert_eq!(mapped.collect::<Vec<_>>().await, [10, 20, 30]);
 }
 
@@ -127,7 +130,8 @@ async fn size_hints_count_the_work_in_flight() {
     assert_eq!(mapped.size_hint(), (10, Some(10)));
     mapped.next().await;
     assert_eq!(mapped.size_hint(), (9, Some(9)));
-    let mut unordered = futures::stream::iter(0..10).map_concurrent_unordered(n(), |i| async move { i });
+    let mut unordered =
+        futures::stream::iter(0..10).map_concurrent_unordered(n(), |i| async move { i });
     assert_eq!(unordered.size_hint(), (10, Some(10)));
     unordered.next().await;
     assert_eq!(unordered.size_hint(), (9, Some(9)));
