@@ -7,6 +7,7 @@
 //! | crate root | `anyrt-core` | [`Timer`], [`Spawn`], [`Task`], [`sleep`], [`spawn`], [`VirtualClock`], the ambient context |
 //! | [`deadline`] | `anyrt-deadline` | timeouts and deadlines that reach nested work |
 //! | [`retry`] | `anyrt-retry` | retry with backoff, jitter, stop rules and budgets |
+//! | [`stream`] | `anyrt-stream` | batching, fair merging, rate limiting and bounded pipelines for any `Stream` |
 //!
 //! # Runtime compatibility
 //!
@@ -49,4 +50,16 @@ pub mod retry {
     #![doc = include_str!("retry.md")]
 
     pub use anyrt_retry::*;
+}
+
+/// Stream operators (batching by size and time, fair merging, pacing,
+/// bounded concurrent maps, a buffer task) and the shared GCRA
+/// [`RateLimiter`](stream::RateLimiter): the `anyrt-stream` crate.
+///
+/// Start with the extension trait `StreamOps` (in scope with
+/// `use anyrt::stream::StreamOps;`), [`merge`](stream::merge) and
+/// [`MergeGroup`](stream::MergeGroup) for many streams, and
+/// [`RateLimiter`](stream::RateLimiter) for a rate shared by every clone.
+pub mod stream {
+    pub use anyrt_stream::*;
 }

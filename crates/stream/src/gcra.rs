@@ -1,0 +1,181 @@
+//! The generic cell rate algorithm (GCRA) as pure arithmetic on integer
+//! ticks: no clock, no atomics, no allocation.
+//!
+//! The state of a limiter is one number, the theoretical arrival time
+//! (TAT): the tick at which the limiter would be back to a full burst if
+//! nothing else were granted. A request of `cost` units at `now` is allowed
+//! when, after adding `cost` emission intervals to `max(TAT, now)`, the new
+//! TAT is no more than `burst` intervals ahead of `now`. Nothing else is
+//! stored, so the same function runs on an atomic in this process or in a
+//! script inside a shared store.
+//!
+//! Ticks are whatever unit the caller chooses, as long as `now`, the state
+//! and the parameters share it; the in-process limiter uses a fraction of a
+//! nanosecond chosen so that the emission interval is a whole number.
+
+/// The parameters of a GCRA limiter, in ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Gcra {
+    /// Ticks between two units at the sustained rate (`T`).
+    emission: u64,
+    /// How many units may be granted at once from a rested limiter.
+    burst: u64,
+    /// `emission * burst`: how far ahead of `now` the TAT may run.
+    window: u64,
+}
+
+/// The outcome of [`Gcra::decide`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Granted: store this TAT.
+    Allow { tat: u64 },
+    /// Refused: the request would be allowed at this tick (the state is
+    /// unchanged).
+    Wait { until: u64 },
+    /// Refused for good: the cost exceeds the burst, so no wait helps.
+    Never,
+}
+
+impl Gcra {
+    /// Parameters for `burst` units at once and one unit every `emission`
+    /// ticks; `None` if either is zero or their product overflows.
+    pub(crate) fn new(emission: u64, burst: u64) -> Option<Gcra> {
+        if emission == 0 || burst == 0 {
+            return None;
+        }
+        let window = emission.checked_mul(burst)?;
+        Some(Gcra {
+            emission,
+            burst,
+            window,
+        })
+    }
+
+    /// Decides a request of `cost` units at tick `now` against the stored
+    /// `tat`. A cost of zero is always allowed and changes nothing.
+    pub(crate) fn decide(&self, tat: u64, now: u64, cost: u64) -> Decision {
+        if cost > self.burst {
+            return Decision::Never;
+        }
+        if cost == 0 {
+            return Decision::Allow { tat };
+        }
+        let base = tat.max(now);
+        // cost <= burst, so cost * emission <= window: no overflow.
+        let new_tat = base.saturating_add(cost * self.emission);
+        // The earliest `now` at which `new_tat - now <= window`.
+        let allowed_at = new_tat.saturating_sub(self.window);
+        if now >= allowed_at {
+            Decision::Allow { tat: new_tat }
+        } else {
+            Decision::Wait { until: allowed_at }
+        }
+    }
+
+    /// How many units a request at `now` could be granted at once.
+    pub(crate) fn available(&self, tat: u64, now: u64) -> u64 {
+        let ahead = tat.saturating_sub(now);
+        self.window.saturating_sub(ahead) / self.emission
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Decision, Gcra};
+
+    fn allow(gcra: &Gcra, tat: &mut u64, now: u64, cost: u64) -> Result<(), u64> {
+        match gcra.decide(*tat, now, cost) {
+            Decision::Allow { tat: next } => {
+                *tat = next;
+                Ok(())
+            }
+            Decision::Wait { until } => Err(until),
+            Decision::Never => Err(u64::MAX),
+        }
+    }
+
+    #[test]
+    fn zero_parameters_and_overflow_are_rejected() {
+        assert_eq!(Gcra::new(0, 1), None);
+        assert_eq!(Gcra::new(1, 0), None);
+        assert_eq!(Gcra::new(u64::MAX, 2), None);
+        assert!(Gcra::new(u64::MAX, 1).is_some());
+    }
+
+    #[test]
+    fn a_rested_limiter_grants_the_burst_then_waits_one_interval() {
+        let gcra = Gcra::new(10, 3).unwrap();
+        let mut tat = 0;
+        for _ in 0..3 {
+            assert_eq!(allow(&gcra, &mut tat, 100, 1), Ok(()));
+        }
+        assert_eq!(allow(&gcra, &mut tat, 100, 1), Err(110));
+        assert_eq!(allow(&gcra, &mut tat, 109, 1), Err(110));
+        assert_eq!(allow(&gcra, &mut tat, 110, 1), Ok(()));
+        assert_eq!(allow(&gcra, &mut tat, 110, 1), Err(120));
+    }
+
+    #[test]
+    fn a_refusal_leaves_the_state_alone() {
+        let gcra = Gcra::new(10, 1).unwrap();
+        let tat = 50;
+        assert_eq!(gcra.decide(tat, 30, 1), Decision::Wait { until: 50 });
+        assert_eq!(gcra.decide(tat, 50, 1), Decision::Allow { tat: 60 });
+    }
+
+    #[test]
+    fn the_sustained_rate_is_exact() {
+        // One unit every 7 ticks, burst 4: n grants at the earliest tick
+        // each is allowed end at (n - burst) * 7.
+        let gcra = Gcra::new(7, 4).unwrap();
+        let (mut tat, mut now) = (0, 0);
+        for _ in 0..1000 {
+            if let Err(until) = allow(&gcra, &mut tat, now, 1) {
+                now = until;
+                assert_eq!(allow(&gcra, &mut tat, now, 1), Ok(()));
+            }
+        }
+        assert_eq!(now, (1000 - 4) * 7);
+    }
+
+    #[test]
+    fn costs_weigh_as_that_many_units() {
+        let gcra = Gcra::new(10, 5).unwrap();
+        let mut tat = 0;
+        assert_eq!(allow(&gcra, &mut tat, 0, 5), Ok(()));
+        assert_eq!(allow(&gcra, &mut tat, 0, 2), Err(20));
+        assert_eq!(allow(&gcra, &mut tat, 20, 2), Ok(()));
+        assert_eq!(gcra.available(tat, 20), 0);
+        assert_eq!(gcra.available(tat, 70), 5);
+    }
+
+    #[test]
+    fn a_cost_above_the_burst_is_never_allowed_and_zero_always_is() {
+        let gcra = Gcra::new(10, 5).unwrap();
+        assert_eq!(gcra.decide(0, 1_000_000, 6), Decision::Never);
+        assert_eq!(gcra.decide(500, 0, 0), Decision::Allow { tat: 500 });
+    }
+
+    #[test]
+    fn an_idle_limiter_banks_no_more_than_the_burst() {
+        let gcra = Gcra::new(10, 2).unwrap();
+        let mut tat = 0;
+        let now = 1_000_000;
+        assert_eq!(allow(&gcra, &mut tat, now, 1), Ok(()));
+        assert_eq!(allow(&gcra, &mut tat, now, 1), Ok(()));
+        assert_eq!(allow(&gcra, &mut tat, now, 1), Err(now + 10));
+    }
+
+    #[test]
+    fn ticks_near_the_end_of_the_range_saturate() {
+        let gcra = Gcra::new(10, 2).unwrap();
+        assert_eq!(
+            gcra.decide(u64::MAX - 5, u64::MAX - 5, 1),
+            Decision::Allow { tat: u64::MAX }
+        );
+        assert_eq!(
+            gcra.decide(u64::MAX, u64::MAX, 1),
+            Decision::Allow { tat: u64::MAX }
+        );
+    }
+}

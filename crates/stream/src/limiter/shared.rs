@@ -1,0 +1,235 @@
+//! The state every clone of a limiter shares: the GCRA state on one atomic,
+//! the clock conversion, and the queue of waiters.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use crate::gcra::{Decision, Gcra};
+
+/// The largest number of ticks per nanosecond: with it the clock covers
+/// `u64::MAX / 16` ns, about 36 years, past `anyrt_core::far_future`.
+const MAX_SCALE: u64 = 16;
+
+/// Why a permit could not be taken now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Allowed at this instant, which is this tick rounded up to a whole
+    /// nanosecond.
+    Until(Instant, u64),
+    /// More than the burst.
+    Never,
+}
+
+pub(crate) struct Shared {
+    /// The theoretical arrival time, in ticks since `epoch`.
+    tat: AtomicU64,
+    gcra: Gcra,
+    /// Ticks per nanosecond.
+    scale: u64,
+    epoch: Instant,
+    /// How many waiters are queued: `try_acquire` and new waiters take the
+    /// fast path only when it is zero, so they never pass a queued waiter.
+    queued: AtomicUsize,
+    queue: Mutex<Queue>,
+    pub(crate) rate: u32,
+    pub(crate) period: Duration,
+    pub(crate) burst: u32,
+}
+
+/// Waiters in arrival order; ids grow, so a waiter is found by binary search.
+#[derive(Default)]
+struct Queue {
+    next_id: u64,
+    waiters: VecDeque<Entry>,
+}
+
+struct Entry {
+    id: u64,
+    waker: Option<Waker>,
+}
+
+impl Shared {
+    /// The state for `rate` permits per `period`, `burst` at once, with the
+    /// clock starting at `epoch`; `None` if the numbers do not fit.
+    pub(crate) fn new(rate: u32, period: Duration, burst: u32, epoch: Instant) -> Option<Shared> {
+        let period_ns = u64::try_from(period.as_nanos()).ok()?;
+        let (scale, emission) = ticks_per_permit(u64::from(rate), period_ns);
+        Some(Shared {
+            tat: AtomicU64::new(0),
+            gcra: Gcra::new(emission, u64::from(burst))?,
+            scale,
+            epoch,
+            queued: AtomicUsize::new(0),
+            queue: Mutex::new(Queue::default()),
+            rate,
+            period,
+            burst,
+        })
+    }
+
+    fn ticks(&self, now: Instant) -> u64 {
+        let ns = now.saturating_duration_since(self.epoch).as_nanos();
+        u64::try_from(ns)
+            .unwrap_or(u64::MAX)
+            .saturating_mul(self.scale)
+    }
+
+    fn instant(&self, ticks: u64) -> Instant {
+        let ns = ticks.div_ceil(self.scale);
+        anyrt_core::deadline_after(self.epoch, Duration::from_nanos(ns))
+    }
+
+    /// Takes `cost` permits at `now` if the GCRA allows it: one
+    /// compare-and-swap loop on the state.
+    ///
+    /// `due` is the tick a waiter slept until, if it did: woken at that
+    /// tick rounded up to a nanosecond, it is counted as arriving at the
+    /// tick itself, so the rounding is not lost from the long-run rate.
+    pub(crate) fn take(&self, now: Instant, cost: u64, due: Option<u64>) -> Result<(), Refusal> {
+        let mut now = self.ticks(now);
+        if let Some(due) = due {
+            if now > due && now - due < self.scale {
+                now = due;
+            }
+        }
+        let mut tat = self.tat.load(Ordering::Acquire);
+        loop {
+            match self.gcra.decide(tat, now, cost) {
+                Decision::Allow { tat: next } => {
+                    match self.tat.compare_exchange_weak(
+                        tat,
+                        next,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return Ok(()),
+                        Err(current) => tat = current,
+                    }
+                }
+                Decision::Wait { until } => {
+                    return Err(Refusal::Until(self.instant(until), until));
+                }
+                Decision::Never => return Err(Refusal::Never),
+            }
+        }
+    }
+
+    /// Permits that could be taken at `now`, ignoring the queue.
+    pub(crate) fn available(&self, now: Instant) -> u64 {
+        self.gcra
+            .available(self.tat.load(Ordering::Acquire), self.ticks(now))
+    }
+
+    /// Whether a newcomer may try the state directly (nobody is queued).
+    pub(crate) fn nobody_queued(&self) -> bool {
+        self.queued.load(Ordering::Acquire) == 0
+    }
+
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a waiter at the back and returns its id.
+    pub(crate) fn join(&self, waker: &Waker) -> u64 {
+        let mut queue = self.lock();
+        let id = queue.next_id;
+        queue.next_id += 1;
+        queue.waiters.push_back(Entry {
+            id,
+            waker: Some(waker.clone()),
+        });
+        self.queued.store(queue.waiters.len(), Ordering::Release);
+        id
+    }
+
+    /// Whether waiter `id` is at the head; if not, its waker is updated to
+    /// `waker`.
+    pub(crate) fn is_head(&self, id: u64, waker: &Waker) -> bool {
+        let mut queue = self.lock();
+        match queue.waiters.front() {
+            Some(front) if front.id == id => true,
+            _ => {
+                if let Some(entry) = queue.find(id) {
+                    match &mut entry.waker {
+                        Some(old) if old.will_wake(waker) => {}
+                        slot => *slot = Some(waker.clone()),
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    /// Takes waiter `id` out of the queue (granted or given up); if it was
+    /// at the head, wakes the next one, whose turn it now is.
+    pub(crate) fn leave(&self, id: u64) {
+        let next = {
+            let mut queue = self.lock();
+            let Ok(position) = queue.waiters.binary_search_by_key(&id, |e| e.id) else {
+                return;
+            };
+            queue.waiters.remove(position);
+            self.queued.store(queue.waiters.len(), Ordering::Release);
+            if position == 0 {
+                queue.waiters.front_mut().and_then(|e| e.waker.take())
+            } else {
+                None
+            }
+        };
+        if let Some(waker) = next {
+            waker.wake();
+        }
+    }
+}
+
+impl Queue {
+    fn find(&mut self, id: u64) -> Option<&mut Entry> {
+        let position = self.waiters.binary_search_by_key(&id, |e| e.id).ok()?;
+        self.waiters.get_mut(position)
+    }
+}
+
+/// Ticks per nanosecond and ticks per permit for `rate` permits per
+/// `period_ns`. With ticks of `1 / scale` ns, where `scale` is `rate`
+/// divided by its common factor with the period, the interval between two
+/// permits is a whole number of ticks and the long-run rate is exact. When
+/// that scale would shorten the clock's range too much, ticks are
+/// nanoseconds and the interval is rounded up: never faster than asked.
+fn ticks_per_permit(rate: u64, period_ns: u64) -> (u64, u64) {
+    let common = gcd(rate, period_ns).max(1);
+    let scale = rate / common;
+    if scale <= MAX_SCALE {
+        (scale, period_ns / common)
+    } else {
+        (1, period_ns.div_ceil(rate))
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticks_per_permit;
+
+    #[test]
+    fn permits_are_a_whole_number_of_ticks_apart() {
+        assert_eq!(ticks_per_permit(100, 1_000_000_000), (1, 10_000_000));
+        assert_eq!(ticks_per_permit(3, 1_000_000_000), (3, 1_000_000_000));
+        assert_eq!(ticks_per_permit(7, 1_000), (7, 1_000));
+        assert_eq!(ticks_per_permit(2_000_000_000, 1_000_000_000), (2, 1));
+        // Too fine a scale: nanoseconds, rounded up.
+        assert_eq!(ticks_per_permit(333, 1_000_000_000), (1, 3_003_004));
+    }
+}

@@ -1,0 +1,251 @@
+//! `buffer`: a bounded queue filled by a task of its own, so the upstream
+//! keeps running while the consumer is busy.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use anyrt_core::Task;
+use futures_core::stream::{FusedStream, Stream};
+use futures_util::task::AtomicWaker;
+
+/// The most items a queue is made for up front.
+const MAX_PREALLOCATED: usize = 1024;
+
+struct Channel<T> {
+    state: Mutex<State<T>>,
+    capacity: usize,
+    consumer: AtomicWaker,
+    producer: AtomicWaker,
+}
+
+struct State<T> {
+    items: VecDeque<T>,
+    /// The producer is gone: the upstream ended, panicked or was cancelled.
+    done: bool,
+    /// The consumer is gone.
+    closed: bool,
+}
+
+impl<T> Channel<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The task's future: pulls the upstream while the queue has room.
+struct Producer<S: Stream> {
+    stream: Pin<Box<S>>,
+    channel: Arc<Channel<S::Item>>,
+}
+
+impl<S: Stream> Future for Producer<S> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            this.channel.producer.register(cx.waker());
+            {
+                let state = this.channel.lock();
+                if state.closed {
+                    return Poll::Ready(());
+                }
+                if state.items.len() >= this.channel.capacity {
+                    return Poll::Pending;
+                }
+            }
+            match this.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    this.channel.lock().items.push_back(item);
+                    this.channel.consumer.wake();
+                }
+                Poll::Ready(None) => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl<S: Stream> Drop for Producer<S> {
+    /// Ended, panicked or cancelled: the consumer sees the end.
+    fn drop(&mut self) {
+        self.channel.lock().done = true;
+        self.channel.consumer.wake();
+    }
+}
+
+/// The upstream's items through a queue of at most `n` items, filled by a
+/// task spawned through `anyrt-core`; made by
+/// [`StreamOps::buffer`](crate::StreamOps::buffer).
+///
+/// The task is spawned at the first poll, on the ambient runtime, with the
+/// caller's ambient context (timer, deadline). It pulls the upstream
+/// whenever the queue has room, so the upstream (and any concurrent map in
+/// it) makes progress while the consumer's loop body awaits something
+/// else. Items come out in upstream order. The stream ends when the
+/// upstream does; a panic in the upstream is resumed here once the items
+/// before it are out. The upstream is boxed once and the queue allocated once (up to 1024 items ahead,
+/// growing to `n` if needed); nothing per item.
+///
+/// # Cancel safety
+///
+/// Queued items live in the stream: dropping a `next()` future loses
+/// nothing. Dropping the stream cancels the task (dropping the upstream)
+/// and drops the items queued but not yet taken.
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use anyrt::stream::{futures::Buffer, StreamOps};
+/// use futures_lite::StreamExt;
+///
+/// # futures_lite::future::block_on(async {
+/// let n = NonZeroUsize::new(16).unwrap();
+/// let buffered: Buffer<_> = futures_lite::stream::iter(0..100).buffer(n);
+/// assert_eq!(buffered.collect::<Vec<_>>().await, (0..100).collect::<Vec<_>>());
+/// # });
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct Buffer<S: Stream> {
+    upstream: Option<Pin<Box<S>>>,
+    channel: Arc<Channel<S::Item>>,
+    task: Option<Task<()>>,
+    terminated: bool,
+}
+
+impl<S: Stream> Buffer<S> {
+    pub(crate) fn new(stream: S, capacity: NonZeroUsize) -> Self {
+        let capacity = capacity.get();
+        Buffer {
+            upstream: Some(Box::pin(stream)),
+            channel: Arc::new(Channel {
+                state: Mutex::new(State {
+                    items: VecDeque::with_capacity(capacity.min(MAX_PREALLOCATED)),
+                    done: false,
+                    closed: false,
+                }),
+                capacity,
+                consumer: AtomicWaker::new(),
+                producer: AtomicWaker::new(),
+            }),
+            task: None,
+            terminated: false,
+        }
+    }
+
+    /// How many items are queued now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use anyrt::stream::StreamOps;
+    ///
+    /// let buffered = futures_lite::stream::iter([1]).buffer(NonZeroUsize::MIN);
+    /// assert_eq!(buffered.len(), 0); // nothing runs before the first poll
+    /// ```
+    pub fn len(&self) -> usize {
+        self.channel.lock().items.len()
+    }
+
+    /// Whether no item is queued now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use anyrt::stream::StreamOps;
+    ///
+    /// let buffered = futures_lite::stream::iter([1]).buffer(NonZeroUsize::MIN);
+    /// assert!(buffered.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<S> Stream for Buffer<S>
+where
+    S: Stream + Send + 'static,
+    S::Item: Send + 'static,
+{
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.get_mut();
+        if this.terminated {
+            return Poll::Ready(None);
+        }
+        if let Some(stream) = this.upstream.take() {
+            let producer = Producer {
+                stream,
+                channel: this.channel.clone(),
+            };
+            this.task = Some(anyrt_core::spawn(producer));
+        }
+        this.channel.consumer.register(cx.waker());
+        let (item, done) = {
+            let mut state = this.channel.lock();
+            (state.items.pop_front(), state.done)
+        };
+        if let Some(item) = item {
+            this.channel.producer.wake();
+            return Poll::Ready(Some(item));
+        }
+        if !done {
+            return Poll::Pending;
+        }
+        // The producer is gone: resume its panic, if it panicked.
+        if let Some(task) = &mut this.task {
+            std::task::ready!(Pin::new(task).poll(cx));
+        }
+        this.task = None;
+        this.terminated = true;
+        Poll::Ready(None)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let state = self.channel.lock();
+        let queued = state.items.len();
+        match &self.upstream {
+            Some(stream) => stream.size_hint(),
+            None if state.done => (queued, Some(queued)),
+            None => (queued, None),
+        }
+    }
+}
+
+impl<S> FusedStream for Buffer<S>
+where
+    S: Stream + Send + 'static,
+    S::Item: Send + 'static,
+{
+    fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+}
+
+impl<S: Stream> Drop for Buffer<S> {
+    fn drop(&mut self) {
+        self.channel.lock().closed = true;
+        self.channel.producer.wake();
+    }
+}
+
+impl<S: Stream> fmt::Debug for Buffer<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.channel.lock();
+        f.debug_struct("Buffer")
+            .field("capacity", &self.channel.capacity)
+            .field("queued", &state.items.len())
+            .field("started", &self.upstream.is_none())
+            .field("done", &state.done)
+            .finish()
+    }
+}

@@ -1,0 +1,216 @@
+//! `map_concurrent`: up to `n` futures at once, outputs in input order.
+
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::stream::{FusedStream, Stream};
+use pin_project_lite::pin_project;
+
+use super::slots::Slots;
+
+pin_project! {
+    /// The outputs of `f(item)` for each upstream item, in input order,
+    /// with at most `n` futures in flight; made by
+    /// [`StreamOps::map_concurrent`](crate::StreamOps::map_concurrent).
+    ///
+    /// A future that finishes before those started earlier leaves its
+    /// output in a reorder buffer of at most `n` outputs, and a new future
+    /// starts in its place at once, as long as the buffer has room: so
+    /// `n` futures stay in flight even behind a slow one, until the buffer
+    /// is full (the window from the oldest output not yet returned to the
+    /// newest future started is at most `2n` items). The upstream is pulled
+    /// only when a future may start. Each future has its own waker; slots
+    /// are allocated on first use and reused.
+    ///
+    /// As for every concurrent map, the futures run only while the stream
+    /// is polled; see [`buffer`](crate::StreamOps::buffer).
+    ///
+    /// # Cancel safety
+    ///
+    /// Futures in flight and buffered outputs live in the stream: dropping
+    /// a `next()` future loses nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::time::Duration;
+    /// use anyrt::stream::{futures::MapConcurrent, StreamOps};
+    /// use futures_lite::StreamExt;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let n = NonZeroUsize::new(3).unwrap();
+    /// let mapped: MapConcurrent<_, _, _> = futures_lite::stream::iter([3_u64, 1, 2])
+    ///     .map_concurrent(n, |ms| async move {
+    ///         anyrt::sleep(Duration::from_millis(ms)).await;
+    ///         ms
+    ///     });
+    /// assert_eq!(mapped.collect::<Vec<_>>().await, [3, 1, 2]);
+    /// # });
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    pub struct MapConcurrent<S, F, Fut: Future> {
+        #[pin]
+        stream: S,
+        f: F,
+        slots: Slots<Fut>,
+        // Outputs by position `sequence % window`.
+        outputs: Vec<Option<Fut::Output>>,
+        limit: usize,
+        // The size of the ring: `2 * limit`, saturating.
+        window: usize,
+        // The sequence number of the next output to return.
+        head: u64,
+        // The sequence number of the next future to start.
+        next: u64,
+        running: usize,
+        upstream_done: bool,
+    }
+}
+
+impl<S, F, Fut: Future> MapConcurrent<S, F, Fut> {
+    pub(crate) fn new(stream: S, limit: NonZeroUsize, f: F) -> Self {
+        MapConcurrent {
+            stream,
+            f,
+            slots: Slots::new(),
+            outputs: Vec::new(),
+            limit: limit.get(),
+            window: limit.get().saturating_mul(2),
+            head: 0,
+            next: 0,
+            running: 0,
+            upstream_done: false,
+        }
+    }
+
+    /// How many futures are running now (not counting buffered outputs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use anyrt::stream::StreamOps;
+    ///
+    /// let mapped = futures_lite::stream::iter([1]).map_concurrent(NonZeroUsize::MIN, |i| async move { i });
+    /// assert_eq!(mapped.in_flight(), 0);
+    /// ```
+    pub fn in_flight(&self) -> usize {
+        self.running
+    }
+
+    /// Items taken from the upstream and not yet returned.
+    fn pending(&self) -> u64 {
+        self.next - self.head
+    }
+
+    fn position(&self, sequence: u64) -> usize {
+        // `window` fits in a usize, so the remainder does.
+        (sequence % self.window as u64) as usize
+    }
+}
+
+impl<S, F, Fut> Stream for MapConcurrent<S, F, Fut>
+where
+    S: Stream,
+    F: FnMut(S::Item) -> Fut,
+    Fut: Future,
+{
+    type Item = Fut::Output;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Fut::Output>> {
+        let mut this = self;
+        this.as_mut().project().slots.start_poll(cx);
+        loop {
+            this.as_mut().fill(cx);
+            let p = this.as_mut().project();
+            while let Some((index, output)) = p.slots.poll_next_done() {
+                p.outputs[index] = Some(output);
+                *p.running -= 1;
+            }
+            let head = this.position(this.head);
+            let p = this.as_mut().project();
+            if let Some(output) = p.outputs.get_mut(head).and_then(Option::take) {
+                *p.head += 1;
+                this.as_mut().fill(cx);
+                return Poll::Ready(Some(output));
+            }
+            if *p.upstream_done && *p.head == *p.next {
+                return Poll::Ready(None);
+            }
+            // Finished futures made room: start more, and poll them.
+            this.as_mut().fill(cx);
+            if !this.slots.has_queued() {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let pending = usize::try_from(self.pending()).unwrap_or(usize::MAX);
+        if self.upstream_done {
+            return (pending, Some(pending));
+        }
+        let (low, high) = self.stream.size_hint();
+        (
+            low.saturating_add(pending),
+            high.and_then(|h| h.checked_add(pending)),
+        )
+    }
+}
+
+impl<S, F, Fut> MapConcurrent<S, F, Fut>
+where
+    S: Stream,
+    F: FnMut(S::Item) -> Fut,
+    Fut: Future,
+{
+    /// Starts futures while fewer than `limit` run and the window has room.
+    fn fill(mut self: Pin<&mut Self>, cx: &mut Context<'_>) {
+        loop {
+            let room = (self.pending() as u128) < self.window as u128;
+            if self.upstream_done || self.running >= self.limit || !room {
+                return;
+            }
+            let index = self.position(self.next);
+            let mut p = self.as_mut().project();
+            match p.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    p.slots.start(index, (p.f)(item));
+                    if p.outputs.len() <= index {
+                        p.outputs.resize_with(index + 1, || None);
+                    }
+                    *p.next += 1;
+                    *p.running += 1;
+                }
+                Poll::Ready(None) => *p.upstream_done = true,
+                Poll::Pending => return,
+            }
+        }
+    }
+}
+
+impl<S, F, Fut> FusedStream for MapConcurrent<S, F, Fut>
+where
+    S: Stream,
+    F: FnMut(S::Item) -> Fut,
+    Fut: Future,
+{
+    fn is_terminated(&self) -> bool {
+        self.upstream_done && self.head == self.next
+    }
+}
+
+impl<S, F, Fut: Future> fmt::Debug for MapConcurrent<S, F, Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapConcurrent")
+            .field("limit", &self.limit)
+            .field("running", &self.running)
+            .field("buffered", &(self.pending() as usize - self.running))
+            .field("upstream_done", &self.upstream_done)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,20 @@
+//! The operators of `StreamOps`, one file each.
+
+mod batch;
+mod buffer;
+mod chunks_timeout;
+mod map_concurrent;
+mod map_concurrent_unordered;
+mod pace;
+mod rate_limit;
+mod slots;
+mod timeout_each;
+
+pub(crate) use batch::Batch;
+pub use buffer::Buffer;
+pub use chunks_timeout::{ChunksTimeout, TryChunksTimeout};
+pub use map_concurrent::MapConcurrent;
+pub use map_concurrent_unordered::MapConcurrentUnordered;
+pub use pace::Pace;
+pub use rate_limit::{RateLimit, RateLimitBy, Rejected};
+pub use timeout_each::TimeoutEach;

@@ -1,0 +1,75 @@
+//! `Slots`: a fixed set of reusable, pinned future slots, each with its own
+//! waker; the engine of `map_concurrent` and `map_concurrent_unordered`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::wake_set::WakeSet;
+
+pub(crate) struct Slots<Fut> {
+    /// Boxed once per slot and refilled in place with `Pin::set`, so a
+    /// future costs no allocation after the slot's first use.
+    futures: Vec<Pin<Box<Option<Fut>>>>,
+    wake: WakeSet,
+}
+
+impl<Fut: Future> Slots<Fut> {
+    pub(crate) fn new() -> Self {
+        Slots {
+            futures: Vec::new(),
+            wake: WakeSet::new(),
+        }
+    }
+
+    /// Registers the owner's waker and queues the slots that woke.
+    pub(crate) fn start_poll(&mut self, cx: &Context<'_>) {
+        self.wake.start_poll(cx);
+    }
+
+    /// Puts `future` in slot `index` (growing the slots up to it) and
+    /// queues it to be polled.
+    pub(crate) fn start(&mut self, index: usize, future: Fut) {
+        while self.futures.len() <= index {
+            self.futures.push(Box::pin(None));
+        }
+        self.wake.grow_to(self.futures.len());
+        self.futures[index].as_mut().set(Some(future));
+        self.wake.push(index);
+    }
+
+    /// Polls the slots queued now, once each, until one completes: its
+    /// index and output. The slot is empty afterwards.
+    pub(crate) fn poll_next_done(&mut self) -> Option<(usize, Fut::Output)> {
+        for _ in 0..self.wake.queued() {
+            let index = self.wake.pop()?;
+            let Some(slot) = self.futures.get_mut(index) else {
+                continue;
+            };
+            let Some(future) = slot.as_mut().as_pin_mut() else {
+                continue;
+            };
+            let mut cx = Context::from_waker(self.wake.waker(index));
+            if let Poll::Ready(output) = future.poll(&mut cx) {
+                slot.as_mut().set(None);
+                return Some((index, output));
+            }
+        }
+        None
+    }
+
+    /// Whether slots are queued to be polled.
+    pub(crate) fn has_queued(&self) -> bool {
+        self.wake.queued() > 0
+    }
+}
+
+impl<Fut> fmt::Debug for Slots<Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slots")
+            .field("slots", &self.futures.len())
+            .field("wake", &self.wake)
+            .finish()
+    }
+}

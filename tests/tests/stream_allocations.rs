@@ -1,0 +1,94 @@
+//! Allocation counts of the stream operators: none per item, one per chunk.
+//! The counter is process-wide, so this target has no test harness: it is
+//! a plain `main` on one thread.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use anyrt_stream::{RateLimiter, StreamOps, merge};
+use anyrt_tests::alloc::count_allocations;
+use futures::StreamExt;
+use futures::executor::block_on;
+
+fn n(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).unwrap()
+}
+
+/// Allocations of `run(items)` for a small and a large number of items:
+/// equal when nothing is allocated per item.
+fn per_item(name: &str, run: impl Fn(u64) -> u64) {
+    let (small_out, small) = count_allocations(|| run(1_000));
+    let (large_out, large) = count_allocations(|| run(100_000));
+    assert_eq!(
+        (small_out, large_out),
+        (1_000, 100_000),
+        "{name}: items lost"
+    );
+    assert_eq!(
+        small, large,
+        "{name}: {small} allocations for 1,000 items, {large} for 100,000"
+    );
+    println!("{name}: {small} allocations whatever the item count");
+}
+
+fn main() {
+    let (boxed, allocations) = count_allocations(|| std::hint::black_box(Box::new(7_u64)));
+    assert_eq!(
+        (*boxed, allocations),
+        (7, 1),
+        "the counter sees allocations"
+    );
+    block_on(async {}); // the executor's first use allocates
+
+    chunks_allocate_once_per_chunk();
+    per_item("merge of 8", |items| {
+        let streams = (0..8).map(|_| futures::stream::iter(0..items / 8));
+        block_on(merge(streams).count()) as u64
+    });
+    per_item("map_concurrent_unordered(64)", |items| {
+        let mapped = futures::stream::iter(0..items)
+            .map_concurrent_unordered(n(64), |i| async move { std::hint::black_box(i) });
+        block_on(mapped.count()) as u64
+    });
+    per_item("map_concurrent(64)", |items| {
+        let mapped = futures::stream::iter(0..items)
+            .map_concurrent(n(64), |i| async move { std::hint::black_box(i) });
+        block_on(mapped.count()) as u64
+    });
+    per_item("rate_limit", |items| {
+        let limiter = RateLimiter::builder(u32::MAX, Duration::from_nanos(1))
+            .burst(u32::MAX)
+            .build()
+            .unwrap();
+        block_on(futures::stream::iter(0..items).rate_limit(&limiter).count()) as u64
+    });
+    per_item("pace(0)", |items| {
+        block_on(futures::stream::iter(0..items).pace(Duration::ZERO).count()) as u64
+    });
+    per_item("timeout_each", |items| {
+        let limited = futures::stream::iter(0..items).timeout_each(Duration::from_secs(1));
+        block_on(limited.count()) as u64
+    });
+    println!("stream_allocations: 1 passed, 0 failed");
+}
+
+/// 40,000 ready items in chunks of 4,000: one allocation per chunk and the
+/// chunk timer's one box, nothing per item.
+fn chunks_allocate_once_per_chunk() {
+    let (chunks, allocations) = count_allocations(|| {
+        let chunked =
+            futures::stream::iter(0..40_000_u32).chunks_timeout(n(4_000), Duration::from_secs(1));
+        block_on(chunked.map(|chunk| chunk.len()).collect::<Vec<_>>())
+    });
+    assert_eq!(chunks, vec![4_000; 10]);
+    // 10 chunks, the timer's box, and the Vec the test collects into
+    // (which may grow).
+    let collect =
+        count_allocations(|| block_on(futures::stream::iter(0..10_usize).collect::<Vec<_>>())).1;
+    assert_eq!(
+        allocations,
+        10 + 1 + collect,
+        "chunks_timeout: one allocation per chunk"
+    );
+    println!("chunks_timeout: {allocations} allocations for 10 chunks of 4,000");
+}

@@ -1,0 +1,204 @@
+//! Conformance: the GCRA rate limiter grants at exactly the times GCRA
+//! predicts, serves waiters in order, and loses nothing to cancellation.
+
+use std::pin::pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyrt_core::VirtualClock;
+use anyrt_stream::{BuildError, RateLimiter};
+use anyrt_tests::cancel::cancel_at_every_poll;
+use futures::poll;
+
+const MS: Duration = Duration::from_millis(1);
+const SEC: Duration = Duration::from_secs(1);
+
+fn limiter(rate: u32, period: Duration, burst: u32) -> RateLimiter {
+    RateLimiter::builder(rate, period)
+        .burst(burst)
+        .build()
+        .unwrap()
+}
+
+fn since(start: Instant) -> Duration {
+    anyrt_core::now() - start
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_thousand_permits_at_100_per_second_finish_when_gcra_says() {
+    let limiter = limiter(100, SEC, 10);
+    let start = anyrt_core::now();
+    let mut times = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        limiter.acquire().await;
+        times.push(since(start));
+    }
+    // The burst of 10 at once, then one every 10 ms.
+    let expected: Vec<Duration> = (0..1000_u32)
+        .map(|k| k.saturating_sub(9) * 10 * MS)
+        .collect();
+    assert_eq!(times, expected);
+    assert_eq!(times[999], Duration::from_millis(9900));
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_rate_that_does_not_divide_the_period_is_exact_in_the_long_run() {
+    // 3 per second: 1/3 s is no whole number of nanoseconds.
+    let limiter = limiter(3, SEC, 1);
+    let start = anyrt_core::now();
+    for _ in 0..301 {
+        limiter.acquire().await;
+    }
+    assert_eq!(since(start), Duration::from_secs(100));
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn fifty_waiters_are_served_in_arrival_order() {
+    let limiter = limiter(10, SEC, 1);
+    limiter.try_acquire().unwrap();
+    let start = anyrt_core::now();
+    let served = Mutex::new(Vec::new());
+    let waiters = (0..50_u32).map(|i| {
+        let (limiter, served) = (&limiter, &served);
+        async move {
+            limiter.acquire().await;
+            served.lock().unwrap().push((i, since(start)));
+        }
+    });
+    futures::future::join_all(waiters).await;
+    let expected: Vec<(u32, Duration)> = (0..50).map(|i| (i, (i + 1) * 100 * MS)).collect();
+    assert_eq!(*served.lock().unwrap(), expected);
+    assert_eq!(limiter.waiting(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_cancelled_waiter_takes_nothing_and_blocks_nobody() {
+    let limiter = limiter(1, SEC, 1);
+    limiter.try_acquire().unwrap();
+    let start = anyrt_core::now();
+    let mut a = pin!(limiter.acquire());
+    let mut b = Box::pin(limiter.acquire());
+    let mut c = pin!(limiter.acquire());
+    assert!(poll!(a.as_mut()).is_pending());
+    assert!(poll!(b.as_mut()).is_pending());
+    assert!(poll!(c.as_mut()).is_pending());
+    assert_eq!(limiter.waiting(), 3);
+    drop(b); // in the middle of the queue
+    assert_eq!(limiter.waiting(), 2);
+    a.await;
+    assert_eq!(since(start), SEC);
+    c.await;
+    assert_eq!(since(start), 2 * SEC, "c is served right after a");
+    assert_eq!(limiter.available(), 0);
+    assert_eq!(limiter.waiting(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_cancelled_head_hands_its_turn_to_the_next() {
+    let limiter = limiter(1, SEC, 1);
+    limiter.try_acquire().unwrap();
+    let start = anyrt_core::now();
+    let mut head = Box::pin(limiter.acquire_n(1));
+    let mut next = pin!(limiter.acquire());
+    assert!(poll!(head.as_mut()).is_pending());
+    assert!(poll!(next.as_mut()).is_pending());
+    drop(head); // the head sleeps on the timer; the next must be woken
+    next.await;
+    assert_eq!(since(start), SEC);
+    assert_eq!(limiter.waiting(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn an_acquire_dropped_at_any_poll_takes_no_permit(clock: VirtualClock) {
+    let current: Mutex<Option<(RateLimiter, Instant)>> = Mutex::new(None);
+    let checked = cancel_at_every_poll(
+        || {
+            let limiter = limiter(1, SEC, 1);
+            limiter.try_acquire().unwrap();
+            *current.lock().unwrap() = Some((limiter.clone(), anyrt_core::now()));
+            async move { limiter.acquire_n(1).await }
+        },
+        |polls| {
+            let guard = current.lock().unwrap();
+            let (limiter, start) = guard.as_ref().unwrap();
+            assert_eq!(limiter.waiting(), 0, "cancelled after {polls} polls");
+            // Exactly the one permit taken up front is spent.
+            let rested = u32::from(since(*start) >= SEC);
+            assert_eq!(limiter.available(), rested, "cancelled after {polls} polls");
+        },
+    )
+    .await;
+    assert!(checked >= 1, "the acquire waited at least one poll");
+    assert_eq!(clock.pending_sleepers(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn try_acquire_does_not_pass_a_queued_waiter(clock: VirtualClock) {
+    let limiter = limiter(1, SEC, 1);
+    limiter.try_acquire().unwrap();
+    let mut waiter = pin!(limiter.acquire());
+    assert!(poll!(waiter.as_mut()).is_pending());
+    clock.advance(SEC);
+    assert_eq!(limiter.available(), 1);
+    assert!(limiter.try_acquire().is_err(), "a waiter is queued");
+    waiter.await;
+    assert_eq!(limiter.available(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn clones_share_one_state() {
+    let a = limiter(5, SEC, 5);
+    let b = a.clone();
+    for _ in 0..5 {
+        b.try_acquire().unwrap();
+    }
+    assert!(a.try_acquire().is_err());
+    assert_eq!(a.available(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn weighted_acquires_wait_for_their_whole_cost() {
+    let limiter = limiter(10, SEC, 5);
+    let start = anyrt_core::now();
+    limiter.acquire_n(5).await.unwrap();
+    assert_eq!(since(start), Duration::ZERO);
+    limiter.acquire_n(3).await.unwrap();
+    assert_eq!(since(start), 300 * MS);
+    limiter.acquire_n(0).await.unwrap();
+    assert_eq!(since(start), 300 * MS, "zero permits are granted at once");
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn bad_input_is_an_error_never_a_hang() {
+    assert_eq!(RateLimiter::new(0, SEC).unwrap_err(), BuildError::ZeroRate);
+    assert_eq!(
+        RateLimiter::new(1, Duration::ZERO).unwrap_err(),
+        BuildError::ZeroPeriod
+    );
+    assert_eq!(
+        RateLimiter::builder(1, SEC).burst(0).build().unwrap_err(),
+        BuildError::ZeroBurst
+    );
+    assert_eq!(
+        RateLimiter::new(1, Duration::MAX).unwrap_err(),
+        BuildError::TooLarge
+    );
+    assert_eq!(
+        RateLimiter::builder(1, Duration::from_secs(1 << 40))
+            .burst(u32::MAX)
+            .build()
+            .unwrap_err(),
+        BuildError::TooLarge
+    );
+    let limiter = limiter(10, SEC, 4);
+    let err = limiter.acquire_n(5).await.unwrap_err();
+    assert_eq!((err.requested(), err.burst()), (5, 4));
+    assert_eq!(limiter.available(), 4, "a refused acquire takes nothing");
+    assert_eq!(limiter.waiting(), 0);
+    // Extremes that are valid work.
+    let fast = RateLimiter::new(u32::MAX, Duration::from_nanos(1)).unwrap();
+    assert!(fast.try_acquire().is_ok());
+    let slow = RateLimiter::new(1, Duration::from_secs(365 * 24 * 3600)).unwrap();
+    assert!(slow.try_acquire().is_ok());
+    assert!(slow.try_acquire().is_err());
+}

@@ -1,0 +1,66 @@
+//! Auto traits of the public types of `anyrt-stream`: values are `Send +
+//! Sync`, operators are `Send` (and `Unpin`) when their upstream is.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use anyrt_stream::futures::{Acquire, AcquireN, NextEvent};
+use anyrt_stream::{
+    BuildError, ExceedsBurst, MergeEvent, MergeGroup, RateLimited, RateLimiter, Rejected,
+    StreamKey, StreamOps, merge,
+};
+
+fn send_sync<T: Send + Sync>() {}
+fn send_unpin<T: Send + Unpin>(_: &T) {}
+
+type Source = futures::stream::Iter<std::ops::Range<u32>>;
+
+fn source() -> Source {
+    futures::stream::iter(0..3)
+}
+
+#[test]
+fn values_are_send_and_sync() {
+    send_sync::<RateLimiter>();
+    send_sync::<BuildError>();
+    send_sync::<RateLimited>();
+    send_sync::<ExceedsBurst>();
+    send_sync::<Rejected<String>>();
+    send_sync::<StreamKey>();
+    send_sync::<MergeEvent<u8>>();
+    send_sync::<NextEvent<'static, Source>>();
+}
+
+#[test]
+fn the_acquire_futures_are_send_and_unpin() {
+    let limiter = RateLimiter::new(10, Duration::from_secs(1)).unwrap();
+    let acquire: Acquire<'_> = limiter.acquire();
+    send_unpin(&acquire);
+    let acquire_n: AcquireN<'_> = limiter.acquire_n(2);
+    send_unpin(&acquire_n);
+}
+
+#[test]
+fn operators_are_send_and_unpin_over_a_send_unpin_stream() {
+    let limiter = RateLimiter::new(10, Duration::from_secs(1)).unwrap();
+    let n = NonZeroUsize::new(2).unwrap();
+    let d = Duration::from_millis(1);
+    send_unpin(&source().chunks_timeout(n, d));
+    send_unpin(&source().map(Ok::<u32, ()>).try_chunks_timeout(n, d));
+    send_unpin(&source().rate_limit(&limiter));
+    send_unpin(&source().rate_limit_by(&limiter, |_| 1));
+    send_unpin(&source().pace(d));
+    send_unpin(&source().timeout_each(d));
+    send_unpin(&source().map_concurrent(n, |i| async move { i }));
+    send_unpin(&source().map_concurrent_unordered(n, |i| async move { i }));
+    send_unpin(&source().buffer(n));
+    send_unpin(&merge([source(), source()]));
+    send_unpin(&MergeGroup::<Source>::new());
+    // The concurrent maps box their futures: `Unpin` even when these are not.
+    send_unpin(&source().map_concurrent(n, |i| async move {
+        anyrt_core::sleep(Duration::from_millis(u64::from(i))).await;
+        i
+    }));
+}
+
+use futures::StreamExt as _;
