@@ -1,7 +1,22 @@
-//! Structured concurrency: scopes, task groups and cancel tokens, on any
-//! executor.
-//!
-//! This crate is being built; see the project's README for what is there.
+//! Structured concurrency on any executor: scopes whose children borrow,
+//! task groups, and cancel tokens.
 
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
+mod admission;
+mod child;
+mod handle;
+mod run;
+mod scope;
+mod slab;
+mod token;
+mod wake;
+
+pub use handle::Handle;
+pub use scope::Scope;
+pub use token::{CancelReason, CancelToken, DropGuard};
+
+/// The named futures of this crate.
+pub mod futures {
+    pub use crate::handle::SpawnWait;
+    pub use crate::run::Run;
+    pub use crate::token::Cancelled;
+}
