@@ -44,7 +44,6 @@ use crate::scope::{Scope, Slots};
 /// # Ok::<(), std::io::Error>(())
 /// # }).unwrap();
 /// ```
-#[must_use = "the child runs anyway; drop the handle if its output is not needed"]
 pub struct Handle<'s, T> {
     slots: Option<&'s (dyn Slots + 's)>,
     key: usize,
