@@ -7,16 +7,19 @@ mod handle;
 mod run;
 mod scope;
 mod slab;
+mod supervisor;
 mod token;
 mod wake;
 
 pub use handle::Handle;
 pub use scope::Scope;
+pub use supervisor::Supervisor;
 pub use token::{CancelReason, CancelToken, DropGuard};
 
 /// The named futures of this crate.
 pub mod futures {
     pub use crate::handle::SpawnWait;
     pub use crate::run::Run;
+    pub use crate::supervisor::{OkBody, SuperviseWait, Supervised, SupervisedRun};
     pub use crate::token::Cancelled;
 }
