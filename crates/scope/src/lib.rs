@@ -8,12 +8,14 @@ mod run;
 mod scope;
 mod slab;
 mod supervisor;
+mod task_group;
 mod token;
 mod wake;
 
 pub use handle::Handle;
 pub use scope::Scope;
 pub use supervisor::Supervisor;
+pub use task_group::TaskGroup;
 pub use token::{CancelReason, CancelToken, DropGuard};
 
 /// The named futures of this crate.
