@@ -90,6 +90,7 @@ async fn a_within_around_the_scope_bounds_its_children(clock: VirtualClock) {
 }
 
 #[anyrt_test::test(virtual_time)]
+#[allow(clippy::async_yields_async)] // the handle is awaited outside the timer override
 async fn children_use_the_timer_where_the_scope_was_opened(clock: VirtualClock) {
     let other = VirtualClock::new();
     other.advance(1000 * SEC);

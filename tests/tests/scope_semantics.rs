@@ -279,7 +279,7 @@ async fn a_failed_scope_leaves_nothing_cancelled_behind() {
                 .await;
             assert_eq!(sum, Ok(2));
             assert!(
-                !next.token().reason().is_none(),
+                next.token().reason().is_some(),
                 "the next scope finished normally"
             );
             let again = failed

@@ -375,7 +375,9 @@ fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
 
 /// Spawns through `anyrt-core` with `ambient` as the caller's context: the
 /// spawn call runs inside a one-poll future under that context, so the
-/// runtime and the task see it exactly as if spawned there.
+/// runtime and the task see it exactly as if spawned there. (The one-poll
+/// future returns the task on purpose, unawaited.)
+#[allow(clippy::async_yields_async)]
 pub(crate) fn spawn_in<F>(ambient: &Ambient, future: F) -> Task<F::Output>
 where
     F: Future + Send + 'static,
