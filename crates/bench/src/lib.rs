@@ -44,6 +44,7 @@ mod harness;
 mod report;
 mod retry;
 mod run_on;
+mod scope;
 
 use std::time::Instant;
 
