@@ -27,3 +27,9 @@ pub fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, u64) {
     let output = f();
     (output, allocations() - before)
 }
+
+/// Bytes the whole process holds allocated now (allocated minus freed).
+pub fn live_bytes() -> i64 {
+    let stats = GLOBAL.stats();
+    stats.bytes_allocated as i64 - stats.bytes_deallocated as i64
+}

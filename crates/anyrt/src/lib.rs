@@ -8,6 +8,7 @@
 //! | [`deadline`] | `anyrt-deadline` | timeouts and deadlines that reach nested work |
 //! | [`retry`] | `anyrt-retry` | retry with backoff, jitter, stop rules and budgets |
 //! | [`stream`] | `anyrt-stream` | batching, fair merging, rate limiting and bounded pipelines for any `Stream` |
+//! | [`scope`] | `anyrt-scope` | structured concurrency: scopes whose children borrow, task groups, cancel tokens |
 //!
 //! # Runtime compatibility
 //!
@@ -62,4 +63,23 @@ pub mod retry {
 /// [`RateLimiter`](stream::RateLimiter) for a rate shared by every clone.
 pub mod stream {
     pub use anyrt_stream::*;
+}
+
+/// Structured concurrency: the `anyrt-scope` crate.
+///
+/// - A child that borrows from the caller's stack: open a
+///   [`Scope`](scope::Scope) in your frame and
+///   [`run`](scope::Scope::run) a body that spawns into it. The first error
+///   drops everything else; the run returns after every child ended.
+/// - Every child to its end, outcomes in spawn order:
+///   [`Supervisor`](scope::Supervisor).
+/// - Bounded fan-out over a million items: `Scope::new().limit(n)` with
+///   [`spawn_wait`](scope::Scope::spawn_wait).
+/// - Parallel `'static` work with the lifetime of a value:
+///   [`TaskGroup`](scope::TaskGroup), or
+///   [`spawn_task`](scope::Scope::spawn_task) inside a scope.
+/// - Cooperative cancellation with a reason, in a tree:
+///   [`CancelToken`](scope::CancelToken); every scope has one.
+pub mod scope {
+    pub use anyrt_scope::*;
 }

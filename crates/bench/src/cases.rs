@@ -9,6 +9,7 @@ const GROUPS: &[fn() -> Vec<Case>] = &[
     crate::deadline::cases,
     crate::retry::cases,
     crate::stream::cases,
+    crate::scope::cases,
 ];
 
 /// All cases whose name contains `filter` (case-insensitive); without the

@@ -45,6 +45,7 @@ mod report;
 mod retry;
 mod run_on;
 mod stream;
+mod scope;
 
 use std::time::Instant;
 

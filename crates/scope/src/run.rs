@@ -1,0 +1,168 @@
+//! The future of `Scope::run`: polls the body and the woken children.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use anyrt_core::futures::WithAmbient;
+use pin_project_lite::pin_project;
+
+use crate::scope::{Scope, Step};
+use crate::wake::{BODY, SlotWaker};
+
+/// How many body or child polls one poll of the run makes before it lets
+/// the executor run other tasks.
+const BUDGET: usize = 1024;
+
+pin_project! {
+    /// The run itself, inside the ambient layer that makes the scope's
+    /// token current.
+    pub(crate) struct RunInner<'s, 'a, B, R, E> {
+        scope: &'s Scope<'a, E>,
+        #[pin]
+        body: Option<B>,
+        output: Option<R>,
+        body_waker: Option<SlotWaker>,
+        ended: bool,
+    }
+
+    impl<'s, 'a, B, R, E> PinnedDrop for RunInner<'s, 'a, B, R, E> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.ended {
+                this.scope.close("the scope's future was dropped");
+            }
+        }
+    }
+}
+
+impl<'s, 'a, B, R, E> RunInner<'s, 'a, B, R, E> {
+    pub(crate) fn new(scope: &'s Scope<'a, E>, body: B) -> Self {
+        RunInner {
+            scope,
+            body: Some(body),
+            output: None,
+            body_waker: None,
+            ended: false,
+        }
+    }
+}
+
+impl<'a, B, R, E> Future for RunInner<'_, 'a, B, R, E>
+where
+    B: Future<Output = Result<R, E>>,
+    E: Send + 'a,
+{
+    type Output = Result<R, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, E>> {
+        let mut this = self.project();
+        assert!(
+            !*this.ended,
+            "anyrt-scope: the run was polled after it ended"
+        );
+        let scope = *this.scope;
+        if this.body_waker.is_none() {
+            *this.body_waker = Some(scope.start());
+        }
+        scope.ready().register(cx.waker());
+        for _ in 0..BUDGET {
+            let Some(key) = scope.ready().pop() else {
+                if this.output.is_some() && scope.is_empty() {
+                    *this.ended = true;
+                    scope.close("the scope finished");
+                    let output = this.output.take().expect("checked above");
+                    return Poll::Ready(Ok(output));
+                }
+                return Poll::Pending;
+            };
+            let step = match key {
+                BODY => {
+                    let waker = this.body_waker.as_ref().expect("set above");
+                    poll_body(this.body.as_mut(), this.output, waker)
+                }
+                key => scope.poll_child(key),
+            };
+            let failure = match step {
+                Step::Continue => continue,
+                Step::Fail(error) => Ok(error),
+                Step::Panic(panic) => Err(panic),
+            };
+            *this.ended = true;
+            scope.close("a child or the body of the scope failed");
+            this.body.set(None);
+            return match failure {
+                Ok(error) => Poll::Ready(Err(error)),
+                Err(panic) => resume_unwind(panic),
+            };
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+fn poll_body<B, R, E>(
+    mut body: Pin<&mut Option<B>>,
+    output: &mut Option<R>,
+    waker: &SlotWaker,
+) -> Step<E>
+where
+    B: Future<Output = Result<R, E>>,
+{
+    waker.node.dequeued();
+    let Some(future) = body.as_mut().as_pin_mut() else {
+        return Step::Continue;
+    };
+    let mut cx = Context::from_waker(&waker.waker);
+    match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
+        Ok(Poll::Pending) => Step::Continue,
+        Ok(Poll::Ready(Ok(value))) => {
+            body.set(None);
+            *output = Some(value);
+            Step::Continue
+        }
+        Ok(Poll::Ready(Err(error))) => Step::Fail(error),
+        Err(panic) => Step::Panic(panic),
+    }
+}
+
+pin_project! {
+    /// The future of [`Scope::run`]: the body and the children, polled in
+    /// place.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it drops the body and every child before `drop` returns,
+    /// and cancels the scope's token.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Run<'s, 'a, B, R, E> {
+        #[pin]
+        inner: WithAmbient<RunInner<'s, 'a, B, R, E>>,
+    }
+}
+
+impl<'s, 'a, B, R, E> Run<'s, 'a, B, R, E> {
+    pub(crate) fn new(inner: WithAmbient<RunInner<'s, 'a, B, R, E>>) -> Self {
+        Run { inner }
+    }
+}
+
+impl<'a, B, R, E> Future for Run<'_, 'a, B, R, E>
+where
+    B: Future<Output = Result<R, E>>,
+    E: Send + 'a,
+{
+    type Output = Result<R, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, E>> {
+        self.project().inner.poll(cx)
+    }
+}
+
+impl<B, R, E> fmt::Debug for Run<'_, '_, B, R, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,641 @@
+//! `Scope`: children polled in place by the scope's future.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::num::NonZeroUsize;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use crate::admission::{Admission, Admitted, Ticket};
+use crate::child::{BoxChild, Cell};
+use crate::handle::{Handle, SpawnWait};
+use crate::run::{Run, RunInner};
+use crate::slab::Slab;
+use crate::token::CancelToken;
+use crate::wake::{BODY, Ready, SlotWaker};
+
+/// The token of the scope being run, kept in the ambient context.
+#[derive(Clone)]
+pub(crate) struct CurrentToken(pub(crate) CancelToken);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Idle,
+    Running,
+    Closing,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Spawned while the scope was full; not polled yet.
+    Queued,
+    Running,
+    /// Taken out of the slab for a poll.
+    Polling,
+    /// Finished; the box holds the output until the handle takes it.
+    Done,
+}
+
+struct Entry<'a, E> {
+    id: u64,
+    child: Option<BoxChild<'a, E>>,
+    state: State,
+    handle_alive: bool,
+    handle_waker: Option<Waker>,
+}
+
+struct Inner<'a, E> {
+    phase: Phase,
+    // Never dropped by the scope's own drop glue (the run drains it), so
+    // that children may borrow the scope itself: see ARCHITECTURE.md.
+    entries: ManuallyDrop<Slab<Entry<'a, E>>>,
+    wakers: Vec<SlotWaker>,
+    body_waker: Option<SlotWaker>,
+    next_id: u64,
+    /// Children spawned and not finished (queued ones included).
+    live: usize,
+    admission: Admission,
+    token: CancelToken,
+}
+
+/// What the run does after a step.
+pub(crate) enum Step<E> {
+    Continue,
+    Fail(E),
+    Panic(Box<dyn Any + Send>),
+}
+
+/// A structured-concurrency scope whose children are polled in place.
+///
+/// Make it in the caller's frame, then drive it with one call to
+/// [`run`](Scope::run): the body and every child [`spawn`](Scope::spawn)ed
+/// into it are polled by that one future, so children may borrow anything
+/// that outlives the scope, including the scope itself (to spawn
+/// siblings). The future returns only after every child ended.
+///
+/// - **Fail fast**: the first `Err` of a child or of the body drops every
+///   other child and the body, then is returned. A panic does the same,
+///   then is resumed with its payload.
+/// - **Per-child wakers**: a wake-up polls the child that was woken, no
+///   other; a finished child's future is dropped at once, and its memory
+///   freed as soon as its [`Handle`] is dropped or has taken the output.
+/// - **[`limit`](Scope::limit)**: at most `n` children run at once; the
+///   rest wait in order.
+/// - **[`spawn_task`](Scope::spawn_task)**: a `Send + 'static` child run in
+///   parallel on the runtime, cancelled with the scope.
+/// - **[`token`](Scope::token)**: the scope's [`CancelToken`], cancelled
+///   when the scope ends or fails, a child of the enclosing scope's token.
+///
+/// The future of [`run`](Scope::run) is `Send` when the body and the
+/// children are (children must be `Send`), so a function using a scope can
+/// be spawned on a multi-threaded runtime.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::scope::Scope;
+///
+/// # futures_lite::future::block_on(async {
+/// let mut words = vec![String::from("a"), String::from("b")];
+/// let s = Scope::<std::io::Error>::new();
+/// s.run(async {
+///     for word in words.iter_mut() {
+///         s.spawn(async move {
+///             word.push('!');
+///             Ok(())
+///         });
+///     }
+///     Ok(())
+/// })
+/// .await?;
+/// assert_eq!(words, ["a!", "b!"]);
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+pub struct Scope<'a, E = Infallible> {
+    inner: Mutex<Inner<'a, E>>,
+    ready: Arc<Ready>,
+}
+
+impl<'a, E> Scope<'a, E> {
+    /// A scope with no limit on running children.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = anyrt::scope::Scope::<std::io::Error>::new();
+    /// assert!(!s.is_running());
+    /// ```
+    pub fn new() -> Scope<'a, E> {
+        Scope {
+            inner: Mutex::new(Inner {
+                phase: Phase::Idle,
+                entries: ManuallyDrop::new(Slab::new()),
+                wakers: Vec::new(),
+                body_waker: None,
+                next_id: 0,
+                live: 0,
+                admission: Admission::new(usize::MAX),
+                token: CancelToken::new(),
+            }),
+            ready: Arc::default(),
+        }
+    }
+
+    /// At most `n` children run at once. A child spawned while `n` run
+    /// waits, unpolled, until one ends; [`spawn_wait`](Scope::spawn_wait)
+    /// waits in the spawner instead. Both are admitted in the order they
+    /// came.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let s = anyrt::scope::Scope::<std::io::Error>::new().limit(NonZeroUsize::MIN);
+    /// assert_eq!(s.max_running(), 1);
+    /// ```
+    pub fn limit(self, n: NonZeroUsize) -> Scope<'a, E> {
+        self.lock().admission.set_max(n.get());
+        self
+    }
+
+    /// The limit on running children (`usize::MAX` when none was set).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = anyrt::scope::Scope::<std::io::Error>::new();
+    /// assert_eq!(s.max_running(), usize::MAX);
+    /// ```
+    pub fn max_running(&self) -> usize {
+        self.lock().admission.max()
+    }
+
+    /// Whether a [`run`](Scope::run) is in progress, so that a spawn is
+    /// accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let s = anyrt::scope::Scope::<std::io::Error>::new();
+    /// assert_eq!(s.run(async { Ok(s.is_running()) }).await.unwrap(), true);
+    /// assert!(!s.is_running());
+    /// # });
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.lock().phase == Phase::Running
+    }
+
+    /// The scope's cancel token: a child of the token of the scope this
+    /// one runs in (if any), cancelled when this scope ends or fails. Each
+    /// run gets a fresh one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let s = anyrt::scope::Scope::<std::io::Error>::new();
+    /// let token = s.run(async { Ok(s.token()) }).await.unwrap();
+    /// assert_eq!(token.reason().unwrap().to_string(), "the scope finished");
+    /// # });
+    /// ```
+    pub fn token(&self) -> CancelToken {
+        self.lock().token.clone()
+    }
+
+    /// Ends the run: cancels the token, then drops every child (outside
+    /// the lock, so their destructors may use the scope; spawns meanwhile
+    /// are rejected).
+    pub(crate) fn close(&self, reason: &str) {
+        let (children, token) = {
+            let mut inner = self.lock();
+            if inner.phase == Phase::Idle {
+                return;
+            }
+            inner.phase = Phase::Closing;
+            inner.live = 0;
+            inner.admission.reset();
+            (inner.entries.drain(), inner.token.clone())
+        };
+        token.cancel_with(reason);
+        drop(children);
+        self.lock().phase = Phase::Idle;
+    }
+
+    /// A `spawn_wait` future gave up its ticket.
+    pub(crate) fn cancel_place(&self, ticket: u64) {
+        let mut inner = self.lock();
+        if let Some(next) = inner.admission.cancel(ticket) {
+            admit(&mut inner, next);
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<'a, E>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<'a, E: Send + 'a> Scope<'a, E> {
+    /// Runs `body` and every child spawned into the scope, concurrently,
+    /// in the calling task; completes with the body's output once every
+    /// child ended, or with the first error as soon as it happens.
+    ///
+    /// The children are polled in the ambient context in force where the
+    /// future is polled (its deadline, its timer), whatever the context at
+    /// the `spawn` call. A scope may be run again once a run ended.
+    ///
+    /// # Errors
+    ///
+    /// The first `Err` of the body or of a child, after every other child
+    /// and the body were dropped.
+    ///
+    /// # Panics
+    ///
+    /// If a run of this scope is already in progress. A panic of the body
+    /// or of a child is resumed, with its payload, after every other child
+    /// and the body were dropped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the body and every child before `drop`
+    /// returns (tasks of [`spawn_task`](Scope::spawn_task) are cancelled),
+    /// and cancels the scope's token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::scope::Scope;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let s = Scope::new();
+    /// let outcome = s
+    ///     .run(async {
+    ///         s.spawn(async { Err::<(), _>("child failed") });
+    ///         std::future::pending::<Result<(), _>>().await
+    ///     })
+    ///     .await;
+    /// assert_eq!(outcome, Err("child failed"));
+    /// # });
+    /// ```
+    pub fn run<'s, B, R>(&'s self, body: B) -> Run<'s, 'a, B, R, E>
+    where
+        B: Future<Output = Result<R, E>>,
+    {
+        let parent = CancelToken::current();
+        let token = parent.map_or_else(CancelToken::new, |parent| parent.child());
+        {
+            let mut inner = self.lock();
+            assert!(
+                inner.phase == Phase::Idle,
+                "anyrt-scope: a scope runs one body at a time"
+            );
+            inner.phase = Phase::Running;
+            inner.token = token.clone();
+        }
+        let inner = RunInner::new(self, body);
+        Run::new(anyrt_core::with_value(CurrentToken(token), inner))
+    }
+
+    /// Starts `future` as a child of the running scope and returns its
+    /// handle. The child is polled in place by the scope's future, so it
+    /// may borrow from the caller of [`run`](Scope::run).
+    ///
+    /// Under a [`limit`](Scope::limit) the child waits, unpolled, if the
+    /// scope is full. Outside a run (before it, after it ended or failed)
+    /// the future is dropped unpolled and the handle says so
+    /// ([`Handle::is_rejected`]). Allocates the child's box, and the slot's
+    /// waker only when the scope has never had this many children at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let s = anyrt::scope::Scope::<std::io::Error>::new();
+    /// let sum = s
+    ///     .run(async {
+    ///         let a = s.spawn(async { Ok(20) });
+    ///         let b = s.spawn(async { Ok(22) });
+    ///         Ok(a.await + b.await)
+    ///     })
+    ///     .await?;
+    /// assert_eq!(sum, 42);
+    /// assert!(s.spawn(async { Ok(()) }).is_rejected(), "the run has ended");
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn spawn<F, T>(&self, future: F) -> Handle<'_, T>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'a,
+        T: Send + 'static,
+    {
+        self.insert(Box::pin(Cell::new(future)), false)
+    }
+
+    /// Like [`spawn`](Scope::spawn), but under a [`limit`](Scope::limit)
+    /// waits until the scope has room before the child is made, so that a
+    /// loop spawning a million items keeps at most `n` in memory.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops `future` unspawned and gives up its place
+    /// in the queue (or the place it was just granted, to the next in
+    /// line).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let s = anyrt::scope::Scope::<std::io::Error>::new().limit(NonZeroUsize::new(2).unwrap());
+    /// s.run(async {
+    ///     for i in 0..1000 {
+    ///         s.spawn_wait(async move { Ok(i) }).await;
+    ///     }
+    ///     Ok(())
+    /// })
+    /// .await?;
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn spawn_wait<F, T>(&self, future: F) -> SpawnWait<'_, 'a, F, E>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'a,
+        T: Send + 'static,
+    {
+        SpawnWait::new(self, future)
+    }
+
+    /// Starts `future` as a task on the runtime (through `anyrt-core`'s
+    /// spawn, so in parallel with the scope) when the child is admitted,
+    /// and returns its handle. The task sees the ambient context of the
+    /// scope, not the one at this call; it is cancelled when the scope
+    /// fails or its future is dropped, and its `Err` or panic fails the
+    /// scope like an in-place child's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let s = anyrt::scope::Scope::<std::io::Error>::new();
+    /// let on_thread = s
+    ///     .run(async { Ok(s.spawn_task(async { Ok(6 * 7) }).await) })
+    ///     .await?;
+    /// assert_eq!(on_thread, 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn spawn_task<F, T>(&self, future: F) -> Handle<'_, T>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: 'static,
+    {
+        // Spawned at the child's first poll, under the scope's context.
+        self.spawn(async move { anyrt_core::spawn(future).await })
+    }
+
+    /// Stores a child; `reserved` when its place under the limit is taken.
+    pub(crate) fn insert<T>(&self, child: BoxChild<'a, E>, reserved: bool) -> Handle<'_, T> {
+        let mut inner = self.lock();
+        if inner.phase != Phase::Running {
+            drop(inner);
+            drop(child);
+            return Handle::rejected();
+        }
+        let id = inner.next_id;
+        inner.next_id += 1;
+        let admitted = reserved || inner.admission.try_enter();
+        let key = inner.entries.insert(Entry {
+            id,
+            child: Some(child),
+            state: if admitted {
+                State::Running
+            } else {
+                State::Queued
+            },
+            handle_alive: true,
+            handle_waker: None,
+        });
+        inner.live += 1;
+        while inner.wakers.len() <= key {
+            let slot = SlotWaker::new(inner.wakers.len(), &self.ready);
+            inner.wakers.push(slot);
+        }
+        if admitted {
+            inner.wakers[key].node.schedule();
+        } else {
+            inner.admission.queue_child(key, id);
+        }
+        Handle::new(self, key, id)
+    }
+
+    /// Called at the run's first poll: queues the body; returns its waker.
+    pub(crate) fn start(&self) -> SlotWaker {
+        let mut inner = self.lock();
+        let ready = &self.ready;
+        let body = inner
+            .body_waker
+            .get_or_insert_with(|| SlotWaker::new(BODY, ready))
+            .clone();
+        body.node.schedule();
+        body
+    }
+
+    pub(crate) fn ready(&self) -> &Ready {
+        &self.ready
+    }
+
+    /// Whether no child is left.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().live == 0
+    }
+
+    /// Polls the child in slot `key`, if it is there and runnable.
+    pub(crate) fn poll_child(&self, key: usize) -> Step<E> {
+        let (mut child, waker) = {
+            let mut inner = self.lock();
+            let Some(slot) = inner.wakers.get(key) else {
+                return Step::Continue;
+            };
+            slot.node.dequeued();
+            let waker = slot.waker.clone();
+            let Some(entry) = inner.entries.get_mut(key) else {
+                return Step::Continue;
+            };
+            if entry.state != State::Running {
+                return Step::Continue;
+            }
+            entry.state = State::Polling;
+            let child = entry.child.take().expect("a running child is in its slot");
+            (child, waker)
+        };
+        let mut cx = Context::from_waker(&waker);
+        match catch_unwind(AssertUnwindSafe(|| child.as_mut().poll_child(&mut cx))) {
+            Ok(Poll::Pending) => {
+                let mut inner = self.lock();
+                if let Some(entry) = inner.entries.get_mut(key) {
+                    entry.child = Some(child);
+                    entry.state = State::Running;
+                }
+                Step::Continue
+            }
+            Ok(Poll::Ready(Ok(()))) => {
+                let freed = self.finished(key, child);
+                drop(freed);
+                Step::Continue
+            }
+            Ok(Poll::Ready(Err(error))) => {
+                drop(child);
+                self.lock().entries.remove(key);
+                Step::Fail(error)
+            }
+            Err(panic) => {
+                drop(child);
+                self.lock().entries.remove(key);
+                Step::Panic(panic)
+            }
+        }
+    }
+
+    /// A child finished: its place goes to the next in line, its output to
+    /// its handle; returns its box if nobody will read it.
+    fn finished(&self, key: usize, child: BoxChild<'a, E>) -> Option<BoxChild<'a, E>> {
+        let mut inner = self.lock();
+        inner.live -= 1;
+        if let Some(next) = inner.admission.release() {
+            admit(&mut inner, next);
+        }
+        let entry = inner.entries.get_mut(key)?;
+        if !entry.handle_alive {
+            inner.entries.remove(key);
+            return Some(child);
+        }
+        entry.child = Some(child);
+        entry.state = State::Done;
+        if let Some(waker) = entry.handle_waker.take() {
+            waker.wake();
+        }
+        None
+    }
+
+    /// Polls a `spawn_wait` ticket (taking a new one if `ticket` is `None`):
+    /// `Some(true)` when the holder may spawn now, `Some(false)` to wait,
+    /// `None` when the scope is not running.
+    pub(crate) fn poll_place(&self, ticket: &mut Option<u64>, waker: &Waker) -> Option<bool> {
+        let mut inner = self.lock();
+        if inner.phase != Phase::Running {
+            *ticket = None;
+            return None;
+        }
+        match *ticket {
+            None if inner.admission.try_enter() => Some(true),
+            None => {
+                *ticket = Some(inner.admission.wait(waker));
+                Some(false)
+            }
+            Some(held) => match inner.admission.poll_ticket(held, waker) {
+                Ticket::Granted => {
+                    *ticket = None;
+                    Some(true)
+                }
+                Ticket::Waiting => Some(false),
+                Ticket::Gone => {
+                    *ticket = None;
+                    None
+                }
+            },
+        }
+    }
+}
+
+/// Lets in who got a freed place.
+fn admit<E>(inner: &mut Inner<'_, E>, next: Admitted) {
+    match next {
+        Admitted::Child(key, id) => {
+            if let Some(entry) = inner.entries.get_mut(key).filter(|e| e.id == id) {
+                entry.state = State::Running;
+                inner.wakers[key].node.schedule();
+            }
+        }
+        Admitted::Waiter(waker) => {
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// What a [`Handle`] asks of its scope, whatever the scope's types.
+pub(crate) trait Slots: Sync {
+    /// `Ready(true)` once the output is in `slot`, `Ready(false)` if the
+    /// child is gone.
+    fn poll_output(&self, key: usize, id: u64, waker: &Waker, slot: &mut dyn Any) -> Poll<bool>;
+
+    /// The handle was dropped.
+    fn release(&self, key: usize, id: u64);
+}
+
+impl<'a, E: Send + 'a> Slots for Scope<'a, E> {
+    fn poll_output(&self, key: usize, id: u64, waker: &Waker, slot: &mut dyn Any) -> Poll<bool> {
+        let mut child = {
+            let mut inner = self.lock();
+            let Some(entry) = inner.entries.get_mut(key).filter(|e| e.id == id) else {
+                return Poll::Ready(false);
+            };
+            if entry.state != State::Done {
+                if !entry
+                    .handle_waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(waker))
+                {
+                    entry.handle_waker = Some(waker.clone());
+                }
+                return Poll::Pending;
+            }
+            let entry = inner.entries.remove(key).expect("found above");
+            entry.child.expect("a finished child keeps its box")
+        };
+        child.as_mut().take_output(slot);
+        Poll::Ready(true)
+    }
+
+    fn release(&self, key: usize, id: u64) {
+        let freed = {
+            let mut inner = self.lock();
+            let Some(entry) = inner.entries.get_mut(key).filter(|e| e.id == id) else {
+                return;
+            };
+            entry.handle_alive = false;
+            entry.handle_waker = None;
+            match entry.state {
+                State::Done => inner.entries.remove(key),
+                _ => None,
+            }
+        };
+        drop(freed);
+    }
+}
+
+impl<E> Default for Scope<'_, E> {
+    fn default() -> Self {
+        Scope::new()
+    }
+}
+
+impl<E> fmt::Debug for Scope<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("Scope")
+            .field("phase", &inner.phase)
+            .field("children", &inner.live)
+            .field("max_running", &inner.admission.max())
+            .finish()
+    }
+}

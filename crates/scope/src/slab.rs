@@ -1,0 +1,76 @@
+//! A slab: values under stable keys, vacant slots reused first.
+
+enum Slot<T> {
+    Vacant(usize),
+    Occupied(T),
+}
+
+/// Values under `usize` keys; a removed key is reused by the next insert.
+pub(crate) struct Slab<T> {
+    slots: Vec<Slot<T>>,
+    /// The first vacant slot, or `slots.len()` when none is.
+    free: usize,
+    len: usize,
+}
+
+impl<T> Slab<T> {
+    pub(crate) const fn new() -> Slab<T> {
+        Slab {
+            slots: Vec::new(),
+            free: 0,
+            len: 0,
+        }
+    }
+
+    /// Stores `value` and returns its key.
+    pub(crate) fn insert(&mut self, value: T) -> usize {
+        let key = self.free;
+        match self.slots.get_mut(key) {
+            Some(slot) => {
+                let Slot::Vacant(next) = *slot else {
+                    unreachable!("the free list holds vacant slots only")
+                };
+                self.free = next;
+                *slot = Slot::Occupied(value);
+            }
+            None => {
+                self.slots.push(Slot::Occupied(value));
+                self.free = self.slots.len();
+            }
+        }
+        self.len += 1;
+        key
+    }
+
+    pub(crate) fn get_mut(&mut self, key: usize) -> Option<&mut T> {
+        match self.slots.get_mut(key) {
+            Some(Slot::Occupied(value)) => Some(value),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: usize) -> Option<T> {
+        let slot = self.slots.get_mut(key)?;
+        if let Slot::Vacant(_) = slot {
+            return None;
+        }
+        let Slot::Occupied(value) = std::mem::replace(slot, Slot::Vacant(self.free)) else {
+            unreachable!("checked above")
+        };
+        self.free = key;
+        self.len -= 1;
+        Some(value)
+    }
+
+    /// The values, leaving the slab empty (its capacity kept).
+    pub(crate) fn drain(&mut self) -> Vec<T> {
+        let mut values = Vec::with_capacity(self.len);
+        values.extend(self.slots.drain(..).filter_map(|slot| match slot {
+            Slot::Occupied(value) => Some(value),
+            Slot::Vacant(_) => None,
+        }));
+        self.free = 0;
+        self.len = 0;
+        values
+    }
+}

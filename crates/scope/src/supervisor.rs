@@ -1,0 +1,353 @@
+//! `Supervisor`: an in-place scope whose children all run to their end.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, ready};
+
+use pin_project_lite::pin_project;
+
+use crate::futures::{Run, SpawnWait};
+use crate::scope::Scope;
+use crate::token::CancelToken;
+
+type Outcomes<T, E> = Mutex<Vec<Option<Result<T, E>>>>;
+type Panic = Mutex<Option<Box<dyn Any + Send>>>;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An in-place scope with the supervise policy: an `Err` of a child is
+/// recorded, not propagated, and every child runs to its end; the run
+/// returns the body's output with every child's outcome, in spawn order.
+///
+/// Children are polled in place like [`Scope`]'s (they may borrow, they
+/// have their own wakers, [`limit`](Supervisor::limit) bounds how many
+/// run). A child's panic is held until every other child ended, then
+/// resumed with its payload; a panic of the body drops the children and is
+/// resumed at once.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::scope::Supervisor;
+///
+/// # futures_lite::future::block_on(async {
+/// let sup = Supervisor::new();
+/// let (body, outcomes) = sup
+///     .run(async {
+///         sup.spawn(async { Err("first failed") });
+///         sup.spawn(async { Ok(2) });
+///         "body done"
+///     })
+///     .await;
+/// assert_eq!(body, "body done");
+/// assert_eq!(outcomes, [Err("first failed"), Ok(2)]);
+/// # });
+/// ```
+pub struct Supervisor<'a, T, E> {
+    scope: Scope<'a, Infallible>,
+    outcomes: Outcomes<T, E>,
+    panic: Panic,
+}
+
+impl<'a, T, E> Supervisor<'a, T, E> {
+    /// A supervisor with no limit on running children.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sup = anyrt::scope::Supervisor::<u32, std::io::Error>::new();
+    /// assert_eq!(sup.max_running(), usize::MAX);
+    /// ```
+    pub fn new() -> Self {
+        Supervisor {
+            scope: Scope::new(),
+            outcomes: Mutex::new(Vec::new()),
+            panic: Mutex::new(None),
+        }
+    }
+
+    /// At most `n` children run at once; see [`Scope::limit`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let sup = anyrt::scope::Supervisor::<u32, std::io::Error>::new().limit(NonZeroUsize::MIN);
+    /// assert_eq!(sup.max_running(), 1);
+    /// ```
+    pub fn limit(self, n: NonZeroUsize) -> Self {
+        Supervisor {
+            scope: self.scope.limit(n),
+            ..self
+        }
+    }
+
+    /// The limit on running children (`usize::MAX` when none was set).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sup = anyrt::scope::Supervisor::<u32, std::io::Error>::new();
+    /// assert_eq!(sup.max_running(), usize::MAX);
+    /// ```
+    pub fn max_running(&self) -> usize {
+        self.scope.max_running()
+    }
+
+    /// The supervisor's cancel token; see [`Scope::token`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sup = anyrt::scope::Supervisor::<u32, std::io::Error>::new();
+    /// assert!(!sup.token().is_cancelled());
+    /// ```
+    pub fn token(&self) -> CancelToken {
+        self.scope.token()
+    }
+}
+
+impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
+    /// Runs `body` and every child to their end; returns the body's output
+    /// and the children's outcomes in spawn order.
+    ///
+    /// # Panics
+    ///
+    /// If a run is already in progress; a child's panic is resumed after
+    /// every other child ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the body and every child before `drop`
+    /// returns; outcomes gathered so far are discarded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let sup = anyrt::scope::Supervisor::<u32, String>::new();
+    /// let ((), outcomes) = sup.run(async {}).await;
+    /// assert!(outcomes.is_empty());
+    /// # });
+    /// ```
+    pub fn run<'s, B: Future>(&'s self, body: B) -> SupervisedRun<'s, 'a, B, T, E> {
+        lock(&self.outcomes).clear();
+        SupervisedRun {
+            run: self.scope.run(OkBody { body }),
+            outcomes: &self.outcomes,
+            panic: &self.panic,
+        }
+    }
+
+    /// Starts `future` as a child; its outcome goes to the run's list.
+    /// Returns `false`, with the future dropped unpolled, when no run is in
+    /// progress.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sup = anyrt::scope::Supervisor::<u32, String>::new();
+    /// assert!(!sup.spawn(async { Ok(1) }), "no run in progress");
+    /// ```
+    pub fn spawn<F>(&'a self, future: F) -> bool
+    where
+        F: Future<Output = Result<T, E>> + Send + 'a,
+    {
+        if !self.scope.is_running() {
+            return false;
+        }
+        let child = self.supervised(future);
+        !self.scope.spawn(child).is_rejected()
+    }
+
+    /// Like [`spawn`](Supervisor::spawn), waiting first for room under the
+    /// limit; see [`Scope::spawn_wait`]. Its output says whether the child
+    /// was accepted.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it drops `future` unspawned and gives up its place in the
+    /// queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let sup = anyrt::scope::Supervisor::<u32, String>::new().limit(NonZeroUsize::MIN);
+    /// let (_, outcomes) = sup
+    ///     .run(async {
+    ///         for i in 0..3 {
+    ///             assert!(sup.spawn_wait(async move { Ok(i) }).await);
+    ///         }
+    ///     })
+    ///     .await;
+    /// assert_eq!(outcomes, [Ok(0), Ok(1), Ok(2)]);
+    /// # });
+    /// ```
+    pub fn spawn_wait<F>(&'a self, future: F) -> SuperviseWait<'a, F, T, E>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'a,
+    {
+        SuperviseWait {
+            inner: self.scope.spawn_wait(self.supervised(future)),
+        }
+    }
+
+    fn supervised<F>(&'a self, future: F) -> Supervised<'a, F, T, E> {
+        let mut outcomes = lock(&self.outcomes);
+        outcomes.push(None);
+        Supervised {
+            future,
+            index: outcomes.len() - 1,
+            outcomes: &self.outcomes,
+            panic: &self.panic,
+        }
+    }
+}
+
+impl<T, E> Default for Supervisor<'_, T, E> {
+    fn default() -> Self {
+        Supervisor::new()
+    }
+}
+
+impl<T, E> fmt::Debug for Supervisor<'_, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Supervisor")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+pin_project! {
+    /// A supervised child: records its outcome, holds its panic.
+    #[doc(hidden)]
+    pub struct Supervised<'a, F, T, E> {
+        #[pin]
+        future: F,
+        index: usize,
+        outcomes: &'a Outcomes<T, E>,
+        panic: &'a Panic,
+    }
+}
+
+impl<F, T, E> Future for Supervised<'_, F, T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<(), Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let future = this.future;
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(outcome)) => {
+                if let Some(slot) = lock(this.outcomes).get_mut(*this.index) {
+                    *slot = Some(outcome);
+                }
+            }
+            Err(payload) => {
+                lock(this.panic).get_or_insert(payload);
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+pin_project! {
+    /// The body of a supervised run, which cannot fail.
+    #[doc(hidden)]
+    pub struct OkBody<B> {
+        #[pin]
+        body: B,
+    }
+}
+
+impl<B: Future> Future for OkBody<B> {
+    type Output = Result<B::Output, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().body.poll(cx).map(Ok)
+    }
+}
+
+pin_project! {
+    /// The future of [`Supervisor::run`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it drops the body and every child before `drop` returns.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct SupervisedRun<'s, 'a, B: Future, T, E> {
+        #[pin]
+        run: Run<'s, 'a, OkBody<B>, B::Output, Infallible>,
+        outcomes: &'s Outcomes<T, E>,
+        panic: &'s Panic,
+    }
+}
+
+impl<B: Future, T: Send, E: Send> Future for SupervisedRun<'_, '_, B, T, E> {
+    type Output = (B::Output, Vec<Result<T, E>>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(body) = ready!(this.run.poll(cx));
+        if let Some(payload) = lock(this.panic).take() {
+            lock(this.outcomes).clear();
+            resume_unwind(payload);
+        }
+        // Places of spawn_wait futures dropped before spawning stay empty.
+        let outcomes = std::mem::take(&mut *lock(this.outcomes));
+        Poll::Ready((body, outcomes.into_iter().flatten().collect()))
+    }
+}
+
+impl<B: Future, T, E> fmt::Debug for SupervisedRun<'_, '_, B, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisedRun").finish_non_exhaustive()
+    }
+}
+
+/// Spawns a supervised child once there is room; made by
+/// [`Supervisor::spawn_wait`].
+///
+/// # Cancel safety
+///
+/// Dropping it drops the future unspawned and gives up its place in the
+/// queue.
+#[must_use = "futures do nothing unless awaited"]
+pub struct SuperviseWait<'a, F, T, E> {
+    inner: SpawnWait<'a, 'a, Supervised<'a, F, T, E>, Infallible>,
+}
+
+impl<'a, F, T, E> Future for SuperviseWait<'a, F, T, E>
+where
+    F: Future<Output = Result<T, E>> + Send + 'a,
+    T: Send + 'a,
+    E: Send + 'a,
+{
+    type Output = bool;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        let handle = ready!(Pin::new(&mut self.inner).poll(cx));
+        Poll::Ready(!handle.is_rejected())
+    }
+}
+
+impl<F, T, E> fmt::Debug for SuperviseWait<'_, F, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SuperviseWait").finish_non_exhaustive()
+    }
+}

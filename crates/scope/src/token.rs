@@ -1,0 +1,430 @@
+//! `CancelToken`: cooperative, level-triggered cancellation in a tree.
+
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::task::{Context, Poll, ready};
+
+use event_listener::{Event, EventListener};
+
+/// Why a [`CancelToken`] was cancelled: any error, shared by every clone
+/// and every child token.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::scope::CancelReason;
+///
+/// let reason = CancelReason::from("shutting down");
+/// assert_eq!(reason.to_string(), "shutting down");
+/// ```
+#[derive(Clone)]
+pub struct CancelReason(Arc<dyn Error + Send + Sync>);
+
+impl CancelReason {
+    /// A reason made of an error value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::scope::CancelReason;
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::Other, "peer gone");
+    /// let reason = CancelReason::new(io);
+    /// assert!(reason.downcast_ref::<std::io::Error>().is_some());
+    /// ```
+    pub fn new(error: impl Error + Send + Sync + 'static) -> CancelReason {
+        CancelReason(Arc::new(error))
+    }
+
+    /// The error behind the reason, if it is a `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::scope::CancelReason;
+    ///
+    /// let reason = CancelReason::from("stop");
+    /// assert!(reason.downcast_ref::<std::io::Error>().is_none());
+    /// ```
+    pub fn downcast_ref<T: Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+}
+
+/// A reason given as text.
+#[derive(Debug)]
+struct Message(String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for Message {}
+
+impl From<&str> for CancelReason {
+    fn from(message: &str) -> CancelReason {
+        CancelReason::new(Message(message.to_owned()))
+    }
+}
+
+impl From<String> for CancelReason {
+    fn from(message: String) -> CancelReason {
+        CancelReason::new(Message(message))
+    }
+}
+
+impl fmt::Display for CancelReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for CancelReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CancelReason").field(&self.0).finish()
+    }
+}
+
+impl Error for CancelReason {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+struct Node {
+    cancelled: AtomicBool,
+    state: Mutex<NodeState>,
+    event: Event,
+}
+
+#[derive(Default)]
+struct NodeState {
+    reason: Option<CancelReason>,
+    children: Vec<Weak<Node>>,
+}
+
+impl Node {
+    fn new(reason: Option<CancelReason>) -> Node {
+        Node {
+            cancelled: AtomicBool::new(reason.is_some()),
+            state: Mutex::new(NodeState {
+                reason,
+                children: Vec::new(),
+            }),
+            event: Event::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, NodeState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Cancels this node unless it already was; returns its children.
+    fn cancel(&self, reason: &CancelReason) -> Option<Vec<Weak<Node>>> {
+        let mut state = self.lock();
+        if state.reason.is_some() {
+            return None;
+        }
+        state.reason = Some(reason.clone());
+        self.cancelled.store(true, Ordering::Release);
+        let children = std::mem::take(&mut state.children);
+        drop(state);
+        self.event.notify(usize::MAX);
+        Some(children)
+    }
+}
+
+/// A cooperative cancellation signal, shared by its clones, with child
+/// tokens and a reason.
+///
+/// - Level-triggered: once cancelled it stays cancelled; every present and
+///   future [`cancelled`](CancelToken::cancelled) completes.
+/// - Cancelling is idempotent: the first reason wins, later calls return
+///   `false` and change nothing.
+/// - A [`child`](CancelToken::child) is cancelled with its parent (and with
+///   the parent's reason); cancelling a child leaves the parent alone.
+/// - The token of the scope being run is the ambient one
+///   ([`CancelToken::current`]), and a scope opened inside another makes
+///   its token a child of the outer one, so cancelling an outer scope's
+///   token reaches every nested scope and every task they spawned.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::scope::CancelToken;
+///
+/// let parent = CancelToken::new();
+/// let child = parent.child();
+/// assert!(parent.cancel_with("deploy"));
+/// assert!(child.is_cancelled());
+/// assert_eq!(child.reason().unwrap().to_string(), "deploy");
+/// assert!(!parent.cancel(), "cancel is idempotent");
+/// ```
+#[derive(Clone)]
+pub struct CancelToken {
+    node: Arc<Node>,
+}
+
+impl CancelToken {
+    /// A token that is not cancelled, with no parent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!anyrt::scope::CancelToken::new().is_cancelled());
+    /// ```
+    pub fn new() -> CancelToken {
+        CancelToken {
+            node: Arc::new(Node::new(None)),
+        }
+    }
+
+    /// The token of the scope whose body or child is running here, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::scope::{CancelToken, Scope};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// assert!(CancelToken::current().is_none());
+    /// let s = Scope::<std::convert::Infallible>::new();
+    /// let inside = s.run(async { Ok(CancelToken::current().is_some()) }).await;
+    /// assert_eq!(inside, Ok(true));
+    /// # });
+    /// ```
+    pub fn current() -> Option<CancelToken> {
+        anyrt_core::value::<crate::scope::CurrentToken>().map(|current| current.0)
+    }
+
+    /// A new token cancelled whenever this one is (already cancelled if
+    /// this one is); cancelling it does not cancel this one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::scope::CancelToken;
+    ///
+    /// let parent = CancelToken::new();
+    /// let child = parent.child();
+    /// child.cancel();
+    /// assert!(!parent.is_cancelled());
+    /// ```
+    pub fn child(&self) -> CancelToken {
+        let mut state = self.node.lock();
+        if let Some(reason) = &state.reason {
+            return CancelToken {
+                node: Arc::new(Node::new(Some(reason.clone()))),
+            };
+        }
+        let node = Arc::new(Node::new(None));
+        if state.children.len() == state.children.capacity() {
+            state.children.retain(|child| child.strong_count() > 0);
+        }
+        state.children.push(Arc::downgrade(&node));
+        CancelToken { node }
+    }
+
+    /// Cancels the token and its children with the reason "cancelled";
+    /// `false` if it was already cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let token = anyrt::scope::CancelToken::new();
+    /// assert!(token.cancel());
+    /// assert!(!token.cancel());
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.cancel_with("cancelled")
+    }
+
+    /// Cancels the token and its children with `reason`; `false` (and the
+    /// first reason kept) if it was already cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let token = anyrt::scope::CancelToken::new();
+    /// assert!(token.cancel_with("first"));
+    /// assert!(!token.cancel_with("second"));
+    /// assert_eq!(token.reason().unwrap().to_string(), "first");
+    /// ```
+    pub fn cancel_with(&self, reason: impl Into<CancelReason>) -> bool {
+        let reason = reason.into();
+        let Some(children) = self.node.cancel(&reason) else {
+            return false;
+        };
+        // Depth-first without recursion, so a deep tree cannot overflow.
+        let mut stack = children;
+        while let Some(child) = stack.pop() {
+            if let Some(grandchildren) = child.upgrade().and_then(|node| node.cancel(&reason)) {
+                stack.extend(grandchildren);
+            }
+        }
+        true
+    }
+
+    /// Whether the token has been cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!anyrt::scope::CancelToken::new().is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        self.node.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Why the token was cancelled; `None` while it is not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let token = anyrt::scope::CancelToken::new();
+    /// assert!(token.reason().is_none());
+    /// token.cancel_with("done");
+    /// assert_eq!(token.reason().unwrap().to_string(), "done");
+    /// ```
+    pub fn reason(&self) -> Option<CancelReason> {
+        self.node.lock().reason.clone()
+    }
+
+    /// Completes once the token is cancelled (at once if it already is).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future unregisters its listener; nothing else is held.
+    /// It allocates only its event listener, on the first poll that finds
+    /// the token not cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let token = anyrt::scope::CancelToken::new();
+    /// let waiter = token.clone();
+    /// let task = anyrt::spawn(async move { waiter.cancelled().await; "stopped" });
+    /// token.cancel();
+    /// assert_eq!(task.await, "stopped");
+    /// # });
+    /// ```
+    pub fn cancelled(&self) -> Cancelled<'_> {
+        Cancelled {
+            token: self,
+            listener: None,
+        }
+    }
+
+    /// A guard that cancels the token when dropped, unless disarmed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let token = anyrt::scope::CancelToken::new();
+    /// drop(token.clone().drop_guard());
+    /// assert!(token.is_cancelled());
+    /// ```
+    pub fn drop_guard(self) -> DropGuard {
+        DropGuard { token: Some(self) }
+    }
+}
+
+impl Default for CancelToken {
+    fn default() -> CancelToken {
+        CancelToken::new()
+    }
+}
+
+impl fmt::Debug for CancelToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelToken")
+            .field("reason", &self.reason())
+            .finish()
+    }
+}
+
+/// Cancels its token when dropped; made by [`CancelToken::drop_guard`].
+///
+/// # Examples
+///
+/// ```
+/// let token = anyrt::scope::CancelToken::new();
+/// let guard = token.clone().drop_guard();
+/// let token_again = guard.disarm();
+/// assert!(!token_again.is_cancelled());
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping the guard cancels the token at once"]
+pub struct DropGuard {
+    token: Option<CancelToken>,
+}
+
+impl DropGuard {
+    /// Gives the token back without cancelling it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let guard = anyrt::scope::CancelToken::new().drop_guard();
+    /// assert!(!guard.disarm().is_cancelled());
+    /// ```
+    pub fn disarm(mut self) -> CancelToken {
+        self.token.take().expect("the token is taken only here")
+    }
+}
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        if let Some(token) = &self.token {
+            token.cancel_with("the drop guard was dropped");
+        }
+    }
+}
+
+/// Completes when its token is cancelled; made by
+/// [`CancelToken::cancelled`].
+///
+/// # Cancel safety
+///
+/// Dropping it unregisters its listener; nothing is lost.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Cancelled<'a> {
+    token: &'a CancelToken,
+    listener: Option<EventListener>,
+}
+
+impl Future for Cancelled<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.token.is_cancelled() {
+                self.listener = None;
+                return Poll::Ready(());
+            }
+            match &mut self.listener {
+                // Listen first, then check again: a cancel in between is seen.
+                None => self.listener = Some(self.token.node.event.listen()),
+                Some(listener) => {
+                    ready!(Pin::new(listener).poll(cx));
+                    self.listener = None;
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Cancelled<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancelled")
+            .field("token", self.token)
+            .finish_non_exhaustive()
+    }
+}

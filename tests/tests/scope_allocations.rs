@@ -1,0 +1,127 @@
+//! Allocation counts of the scope, with a plain `main` because the counter
+//! is process-wide:
+//!
+//! - an in-place child costs one allocation (its box) once the scope has
+//!   had as many children at once before, two (box and slot waker) the
+//!   first time;
+//! - a million items through `spawn_wait` under `limit(64)` keep memory
+//!   bounded: the live bytes never grow past a small fixed amount;
+//! - a `TaskGroup` task costs a bounded number of allocations.
+
+use std::num::NonZeroUsize;
+use std::pin::pin;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::task::{Context, Poll, Waker};
+
+use anyrt_scope::{Scope, TaskGroup};
+use anyrt_tests::alloc::{allocations, count_allocations, live_bytes};
+
+/// Polls `future` to its end with a no-op waker (every child here is
+/// ready or yields, so nothing waits on a timer or a thread).
+fn drive<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// Runs `children` trivial children in `s`; returns the allocations.
+fn run_children(s: &Scope<'_, ()>, children: usize) -> u64 {
+    let (outcome, count) = count_allocations(|| {
+        drive(s.run(async {
+            for _ in 0..children {
+                s.spawn(async { Ok(()) });
+            }
+            Ok(())
+        }))
+    });
+    outcome.expect("the scope succeeds");
+    count
+}
+
+fn in_place_children() {
+    const N: u64 = 10_000;
+    let s = Scope::new();
+    // The first run grows the slab, the slot wakers and the queues.
+    let first = run_children(&s, N as usize);
+    let again = run_children(&s, N as usize);
+    println!("in-place child: first run {first} allocations for {N}, again {again}");
+    assert!(
+        first <= 2 * N + 64,
+        "a new slot costs its box and its waker: {first} for {N} children"
+    );
+    assert!(
+        again <= N + 16,
+        "a reused slot costs the child's box only: {again} for {N} children"
+    );
+    assert!(again >= N, "the counter sees the boxes");
+}
+
+fn a_million_items_under_a_limit_stay_bounded() {
+    const ITEMS: usize = 1_000_000;
+    static PEAK: AtomicI64 = AtomicI64::new(0);
+    let baseline = live_bytes();
+    let processed = AtomicUsize::new(0);
+    let s = Scope::new().limit(NonZeroUsize::new(64).unwrap());
+    let before = allocations();
+    drive(s.run(async {
+        for _ in 0..ITEMS {
+            let processed = &processed;
+            s.spawn_wait(async move {
+                anyrt_core::yield_now().await;
+                PEAK.fetch_max(live_bytes() - baseline, Relaxed);
+                processed.fetch_add(1, Relaxed);
+                Ok(())
+            })
+            .await;
+        }
+        Ok::<(), ()>(())
+    }))
+    .unwrap();
+    let count = allocations() - before;
+    let peak = PEAK.load(Relaxed);
+    println!("1,000,000 items, limit(64): peak {peak} live bytes, {count} allocations");
+    assert_eq!(processed.load(Relaxed), ITEMS);
+    assert!(
+        peak < 64 * 1024,
+        "memory stays bounded by the limit, not the item count: peak {peak} bytes"
+    );
+    assert!(
+        count <= ITEMS as u64 + 1_000,
+        "one box per item, slots reused: {count}"
+    );
+}
+
+fn task_group_tasks() {
+    const N: u64 = 1_000;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (sum, count) = count_allocations(|| {
+        runtime.block_on(async {
+            let mut group = TaskGroup::new();
+            for i in 0..N {
+                group.spawn(async move { i });
+            }
+            group.join_all().await.into_iter().sum::<u64>()
+        })
+    });
+    println!("TaskGroup on tokio: {count} allocations for {N} tasks");
+    assert_eq!(sum, N * (N - 1) / 2);
+    assert!(
+        count <= N + N / 10,
+        "one allocation per task (the runtime's): {count} for {N} tasks"
+    );
+}
+
+fn main() {
+    let ((), counted) = count_allocations(|| drop(std::hint::black_box(Box::new(1_u8))));
+    assert_eq!(counted, 1, "the counter sees allocations");
+    in_place_children();
+    a_million_items_under_a_limit_stay_bounded();
+    task_group_tasks();
+}
