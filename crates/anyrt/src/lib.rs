@@ -7,6 +7,7 @@
 //! | crate root | `anyrt-core` | [`Timer`], [`Spawn`], [`Task`], [`sleep`], [`spawn`], [`VirtualClock`], the ambient context |
 //! | [`deadline`] | `anyrt-deadline` | timeouts and deadlines that reach nested work |
 //! | [`retry`] | `anyrt-retry` | retry with backoff, jitter, stop rules and budgets |
+//! | [`pool`] | `anyrt-pool` | a fair semaphore, resource pools, byte-buffer pools |
 //!
 //! # Runtime compatibility
 //!
@@ -45,4 +46,19 @@ pub mod deadline {
 /// `anyrt-retry` crate.
 pub mod retry {
     pub use anyrt_retry::*;
+}
+
+/// A fair semaphore, resource pools and byte-buffer pools: the
+/// `anyrt-pool` crate.
+///
+/// Which one to reach for:
+///
+/// - Limit how many tasks do something at once: [`Semaphore`](anyrt_pool::Semaphore).
+/// - Share expensive resources (connections, clients) between tasks:
+///   `Pool` with a `Manager`, or
+///   `Pool::from_fn` for a plain async constructor.
+/// - Reuse byte buffers under a bound on total memory:
+///   `BufferPool`.
+pub mod pool {
+    pub use anyrt_pool::*;
 }
