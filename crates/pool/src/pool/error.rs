@@ -22,6 +22,7 @@ use std::io;
 /// }
 /// # });
 /// ```
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PoolError<E> {
     /// No resource within the acquire timeout, the ambient deadline or the

@@ -101,7 +101,7 @@ impl<M: Manager> PoolGuard<M> {
             .entry
             .take()
             .expect("a guard holds its resource until dropped");
-        self.shared.forget_one(None);
+        self.shared.forget_one(Reason::Detached);
         entry.resource
     }
 }
@@ -137,7 +137,7 @@ impl<M: Manager> Drop for PoolGuard<M> {
             drop(self.shared.give_back(entry));
             return;
         };
-        self.shared.forget_one(Some(reason));
+        self.shared.forget_one(reason);
         drop(entry);
     }
 }

@@ -180,14 +180,11 @@ impl<M: Manager> Shared<M> {
         dropped
     }
 
-    /// A slot holder's resource is gone (broken, detached, failed
-    /// creation): its slot and its place in `size` are freed.
-    pub(crate) fn forget_one(&self, reason: Option<Reason>) {
+    /// A guard's resource leaves the pool (broken, panicked, detached):
+    /// its slot and its place in `size` are freed.
+    pub(crate) fn forget_one(&self, reason: Reason) {
         let mut state = self.lock();
-        match reason {
-            Some(reason) => state.discard(reason),
-            None => state.size -= 1,
-        }
+        state.discard(reason);
         self.release_slot(state);
     }
 

@@ -83,6 +83,9 @@ pub struct Discarded {
     pub resized: u64,
     /// The pool was closed.
     pub closed: u64,
+    /// Taken out of the pool with `detach` (not dropped: the caller owns
+    /// it now).
+    pub detached: u64,
 }
 
 impl Discarded {
@@ -103,6 +106,7 @@ impl Discarded {
             + self.retain
             + self.resized
             + self.closed
+            + self.detached
     }
 }
 
@@ -118,6 +122,7 @@ pub(crate) enum Reason {
     Retain,
     Resized,
     Closed,
+    Detached,
 }
 
 impl Discarded {
@@ -132,6 +137,7 @@ impl Discarded {
             Reason::Retain => &mut self.retain,
             Reason::Resized => &mut self.resized,
             Reason::Closed => &mut self.closed,
+            Reason::Detached => &mut self.detached,
         };
         *counter += n;
     }
