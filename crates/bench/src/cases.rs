@@ -8,6 +8,7 @@ const GROUPS: &[fn() -> Vec<Case>] = &[
     crate::core::cases,
     crate::deadline::cases,
     crate::retry::cases,
+    crate::pool::cases,
 ];
 
 /// All cases whose name contains `filter` (case-insensitive); without the
