@@ -14,7 +14,11 @@
 //! - `BufferPool` get and drop of a 4 KiB buffer beside allocating and
 //!   freeing a `Vec` of 4 KiB.
 //!
-//! Every pool has 4 resources (plain `u64`s) created before timing. The
+//! Timeouts as each peer has them by default: against deadpool (none) and
+//! the raw semaphores ours has no acquire timeout; against bb8 (a 30 s
+//! connection timeout) ours has its default 30 s acquire timeout.
+//!
+//! Every pool has 4 resources (plain `u64`s), created in the warm-up. The
 //! per-task wait spread of the semaphores is printed by the `pool-spread`
 //! binary.
 
@@ -22,7 +26,7 @@ use std::convert::Infallible;
 use std::hint::black_box;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyrt_pool::{BufferPool, Pool};
 
@@ -144,8 +148,19 @@ impl bb8::ManageConnection for Numbers {
     }
 }
 
-/// Our pool, leaked so that futures can borrow it for `'static`.
+/// Our pool with no acquire timeout, as deadpool's default has none;
+/// leaked so that futures can borrow it for `'static`.
 pub(crate) fn ours() -> &'static Pool<Numbers> {
+    let pool = Pool::builder(Numbers)
+        .max_size(SIZE)
+        .acquire_timeout(Duration::MAX)
+        .build();
+    Box::leak(Box::new(pool.expect("a valid pool")))
+}
+
+/// Our pool with its default 30 s acquire timeout, beside bb8's default
+/// 30 s connection timeout.
+pub(crate) fn ours_with_timeout() -> &'static Pool<Numbers> {
     let pool = Pool::builder(Numbers).max_size(SIZE).build();
     Box::leak(Box::new(pool.expect("a valid pool")))
 }
@@ -180,7 +195,7 @@ fn uncontended_vs_deadpool() -> Pair {
 
 fn uncontended_vs_bb8() -> Pair {
     let runtime = tokio_two_workers();
-    let (ours, peer) = (ours(), bb8(&runtime));
+    let (ours, peer) = (ours_with_timeout(), bb8(&runtime));
     Pair {
         ours: tokio_task(runtime.clone(), move || async move {
             drop(black_box(ours.get().await.expect("a resource")));
@@ -273,7 +288,7 @@ fn contended_vs_deadpool() -> Pair {
 
 fn contended_vs_bb8() -> Pair {
     let runtime = tokio_two_workers();
-    let (ours, peer) = (ours(), bb8(&runtime));
+    let (ours, peer) = (ours_with_timeout(), bb8(&runtime));
     Pair {
         ours: tokio_contended(runtime.clone(), move || hold_ours(ours)),
         peer: tokio_contended(runtime, move || async move {

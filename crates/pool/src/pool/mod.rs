@@ -11,7 +11,6 @@ mod status;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
 
 pub use builder::{PoolBuilder, Reuse};
 use create::Outcome;
@@ -135,12 +134,17 @@ impl<M: Manager> Pool<M> {
     /// # });
     /// ```
     pub async fn get(&self) -> Result<PoolGuard<M>, PoolError<M::Error>> {
-        let start = anyrt_core::now();
         let mut last_error = None;
-        let outcome = match self.limit(start) {
-            None => Some(self.checkout(start, &mut last_error).await),
-            Some(at) => {
-                let checkout = self.checkout(start, &mut last_error);
+        let checkout = self.checkout(&mut last_error);
+        let acquire_timeout = self.shared.config.acquire_timeout;
+        // A relative timeout reads the clock only once the checkout has to
+        // wait, so a checkout of an idle resource reads no clock here.
+        let outcome = match (anyrt_deadline::current(), acquire_timeout) {
+            (None, None) => Some(checkout.await),
+            (None, Some(limit)) => anyrt_deadline::timeout(limit, checkout).await.ok(),
+            (Some(ambient), limit) => {
+                let own = limit.map(|limit| anyrt_core::deadline_after(anyrt_core::now(), limit));
+                let at = own.map_or(ambient.instant(), |own| own.min(ambient.instant()));
                 anyrt_deadline::timeout_at(at, checkout).await.ok()
             }
         };
@@ -154,27 +158,29 @@ impl<M: Manager> Pool<M> {
         }
     }
 
-    /// The earlier of `acquire_timeout` from `start` and the ambient
-    /// deadline.
-    fn limit(&self, start: Instant) -> Option<Instant> {
-        let own = (self.shared.config.acquire_timeout).and_then(|t| start.checked_add(t));
-        let ambient = anyrt_deadline::current().map(|d| d.instant());
-        match (own, ambient) {
-            (Some(own), Some(ambient)) => Some(own.min(ambient)),
-            (own, ambient) => own.or(ambient),
+    /// Takes a slot: at once if one is free, else waiting in the queue
+    /// (the wait is counted in the status).
+    async fn slot(&self) -> Result<Slot<'_, M>, PoolError<M::Error>> {
+        let slots = &self.shared.slots;
+        match slots.try_acquire() {
+            Ok(permit) => permit.forget(),
+            Err(e) if e.is_closed() => return Err(PoolError::Closed),
+            Err(_) => {
+                let start = anyrt_core::now();
+                let permit = slots.acquire().await;
+                permit.map_err(|_| PoolError::Closed)?.forget();
+                self.shared
+                    .waited(anyrt_core::now().saturating_duration_since(start));
+            }
         }
+        Ok(Slot(Some(&self.shared)))
     }
 
     async fn checkout(
         &self,
-        start: Instant,
         last_error: &mut Option<M::Error>,
     ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
-        let permit = self.shared.slots.acquire().await;
-        permit.map_err(|_| PoolError::Closed)?.forget();
-        let slot = Slot(Some(&self.shared));
-        self.shared
-            .waited(anyrt_core::now().saturating_duration_since(start));
+        let slot = self.slot().await?;
         loop {
             let mut expired = Vec::new();
             let take = self.shared.take(&mut expired);

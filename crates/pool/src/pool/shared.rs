@@ -2,6 +2,7 @@
 //! counters, with the synchronous O(1) operations on them.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -29,11 +30,7 @@ pub(crate) struct State<T> {
     owed: usize,
     pub(crate) closed: bool,
     created: u64,
-    recycled: u64,
     discarded: Discarded,
-    timed_out: u64,
-    total_wait: Duration,
-    max_wait: Duration,
 }
 
 /// What a slot holder found.
@@ -54,6 +51,12 @@ pub(crate) struct Shared<M: Manager> {
     /// Permits for creations in flight (`max_creating`).
     pub(crate) creators: Option<Semaphore>,
     state: Mutex<State<M::Type>>,
+    /// Counters kept outside the lock, so that a checkout takes it once.
+    recycled: AtomicU64,
+    timed_out: AtomicU64,
+    /// Nanoseconds waited for slots, summed and the longest.
+    total_wait_ns: AtomicU64,
+    max_wait_ns: AtomicU64,
 }
 
 /// Resources to drop once the lock is released (their `Drop` may be slow).
@@ -72,12 +75,12 @@ impl<M: Manager> Shared<M> {
                 owed: 0,
                 closed: false,
                 created: 0,
-                recycled: 0,
                 discarded: Discarded::default(),
-                timed_out: 0,
-                total_wait: Duration::ZERO,
-                max_wait: Duration::ZERO,
             }),
+            recycled: AtomicU64::new(0),
+            timed_out: AtomicU64::new(0),
+            total_wait_ns: AtomicU64::new(0),
+            max_wait_ns: AtomicU64::new(0),
             manager,
             config,
         }
@@ -111,8 +114,16 @@ impl<M: Manager> Shared<M> {
         now.checked_add(lifetime - jitter)
     }
 
-    /// Why an idle entry must go at `now`, if it must.
-    fn stale(&self, entry: &Entry<M::Type>, now: Instant) -> Option<Reason> {
+    /// The time, if idle resources can expire (else no clock is read).
+    fn now_if_expiring(&self) -> Option<Instant> {
+        let expiring = self.config.idle_timeout.is_some() || self.config.max_lifetime.is_some();
+        expiring.then(anyrt_core::now)
+    }
+
+    /// Why an idle entry must go at `now`, if it must (never without a
+    /// clock reading).
+    fn stale(&self, entry: &Entry<M::Type>, now: Option<Instant>) -> Option<Reason> {
+        let now = now?;
         if entry.expires.is_some_and(|at| now >= at) {
             return Some(Reason::Lifetime);
         }
@@ -124,7 +135,7 @@ impl<M: Manager> Shared<M> {
     /// For a slot holder: an idle resource that has not expired, else room
     /// to create one. Expired ones are moved into `dropped`.
     pub(crate) fn take(&self, dropped: &mut Dropped<M::Type>) -> Take<M::Type> {
-        let now = anyrt_core::now();
+        let now = self.now_if_expiring();
         let mut state = self.lock();
         if state.closed {
             return Take::Closed;
@@ -242,7 +253,7 @@ impl<M: Manager> Shared<M> {
 
     /// Counts a successful health check.
     pub(crate) fn recycled(&self) {
-        self.lock().recycled += 1;
+        self.recycled.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a resource thrown away by a slot holder without freeing the
@@ -253,14 +264,14 @@ impl<M: Manager> Shared<M> {
 
     /// Counts a wait for a slot.
     pub(crate) fn waited(&self, wait: Duration) {
-        let mut state = self.lock();
-        state.total_wait = state.total_wait.saturating_add(wait);
-        state.max_wait = state.max_wait.max(wait);
+        let ns = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
+        self.total_wait_ns.fetch_add(ns, Ordering::Relaxed);
+        self.max_wait_ns.fetch_max(ns, Ordering::Relaxed);
     }
 
     /// Counts a `get` that timed out.
     pub(crate) fn timed_out(&self) {
-        self.lock().timed_out += 1;
+        self.timed_out.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn status(&self) -> Status {
@@ -274,11 +285,11 @@ impl<M: Manager> Shared<M> {
             waiting,
             creating: state.creating,
             created: state.created,
-            recycled: state.recycled,
+            recycled: self.recycled.load(Ordering::Relaxed),
             discarded: state.discarded,
-            timed_out: state.timed_out,
-            total_wait: state.total_wait,
-            max_wait: state.max_wait,
+            timed_out: self.timed_out.load(Ordering::Relaxed),
+            total_wait: Duration::from_nanos(self.total_wait_ns.load(Ordering::Relaxed)),
+            max_wait: Duration::from_nanos(self.max_wait_ns.load(Ordering::Relaxed)),
         }
     }
 
@@ -303,7 +314,7 @@ impl<M: Manager> Shared<M> {
 
     /// Discards idle resources past their lifetime or idle timeout.
     pub(crate) fn reap(&self, dropped: &mut Dropped<M::Type>) {
-        let now = anyrt_core::now();
+        let now = Some(anyrt_core::now());
         let mut state = self.lock();
         let mut i = 0;
         while i < state.idle.len() {
@@ -379,7 +390,7 @@ impl<M: Manager> Shared<M> {
             return Err(closed());
         };
         permit.forget();
-        let now = anyrt_core::now();
+        let now = self.now_if_expiring();
         let mut state = self.lock();
         while let Some(entry) = match self.config.reuse {
             Reuse::Lifo => state.idle.pop_back(),

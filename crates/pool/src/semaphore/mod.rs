@@ -6,8 +6,9 @@ mod permit;
 mod queue;
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 pub use error::{AcquireError, TryAcquireError};
@@ -90,6 +91,67 @@ struct State {
     /// Times the current oldest waiter was passed over.
     passes: u32,
     queue: Queue,
+    /// Wakers to wake once the lock is released.
+    wake: WakeList,
+}
+
+/// A few wakers put aside under the lock, woken after it is released, so
+/// that a woken task never finds the lock still held by its waker.
+#[derive(Debug, Default)]
+struct WakeList {
+    wakers: [Option<Waker>; 4],
+    len: usize,
+}
+
+impl WakeList {
+    fn push(&mut self, waker: Waker) {
+        match self.wakers.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some(waker);
+                self.len += 1;
+            }
+            // More at once than the list holds (a large `add_permits`):
+            // wake the rest in place.
+            None => waker.wake(),
+        }
+    }
+
+    fn wake_all(mut self) {
+        for waker in self.wakers.iter_mut().take(self.len) {
+            if let Some(waker) = waker.take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// The locked state; wakes the wakers put aside once it is unlocked.
+struct Locked<'a>(Option<MutexGuard<'a, State>>);
+
+impl Deref for Locked<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        self.0.as_ref().expect("locked until dropped")
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.0.as_mut().expect("locked until dropped")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        if let Some(mut state) = self.0.take() {
+            let wake = std::mem::take(&mut state.wake);
+            drop(state);
+            if wake.len > 0 {
+                wake.wake_all();
+            }
+        }
+    }
 }
 
 impl State {
@@ -137,7 +199,7 @@ impl State {
             if !handoff {
                 if self.permits >= node.missing() {
                     if let Some(waker) = node.waker.take() {
-                        waker.wake();
+                        self.wake.push(waker);
                     }
                 }
                 return;
@@ -149,7 +211,7 @@ impl State {
                 return;
             }
             if let Some(waker) = node.waker.take() {
-                waker.wake();
+                self.wake.push(waker);
             }
             self.queue.unlink(key);
             self.passes = 0;
@@ -200,15 +262,18 @@ impl Semaphore {
                 closed: false,
                 passes: 0,
                 queue: Queue::new(),
+                wake: WakeList {
+                    wakers: [None, None, None, None],
+                    len: 0,
+                },
             }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> Locked<'_> {
         // No code under the lock panics while the state is inconsistent.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        let state = self.state.lock();
+        Locked(Some(state.unwrap_or_else(|poisoned| poisoned.into_inner())))
     }
 
     /// Permits free right now.
