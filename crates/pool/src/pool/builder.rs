@@ -106,12 +106,34 @@ impl<M: Manager> PoolBuilder<M> {
 
     /// At most this many resources exist at once (idle, in use and being
     /// created).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .max_size(4)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.status().max_size, 4);
+    /// ```
     pub fn max_size(mut self, max_size: usize) -> Self {
         self.config.max_size = max_size;
         self
     }
 
     /// [`Pool::maintain`] keeps at least this many resources idle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .min_idle(2)
+    ///     .build()
+    ///     .unwrap();
+    /// # futures_lite::future::block_on(async {
+    /// assert_eq!(pool.maintain_once().await.ok(), Some(2));
+    /// # });
+    /// ```
     pub fn min_idle(mut self, min_idle: usize) -> Self {
         self.config.min_idle = min_idle;
         self
@@ -119,6 +141,18 @@ impl<M: Manager> PoolBuilder<M> {
 
     /// A resource idle for this long is discarded (at checkout, and by
     /// [`Pool::maintain`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .idle_timeout(Duration::from_secs(60))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pool);
+    /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.idle_timeout = Some(timeout);
         self
@@ -128,6 +162,18 @@ impl<M: Manager> PoolBuilder<M> {
     /// jitter of up to 10% so that resources made together do not all
     /// expire together; checked at checkout, at return and by
     /// [`Pool::maintain`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .max_lifetime(Duration::from_secs(1800))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pool);
+    /// ```
     pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
         self.config.max_lifetime = Some(lifetime);
         self
@@ -136,18 +182,52 @@ impl<M: Manager> PoolBuilder<M> {
     /// How long [`Pool::get`] may take in all (wait, health checks,
     /// creation); the ambient deadline wins when it is earlier.
     /// `Duration::MAX` means no limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .acquire_timeout(Duration::from_secs(5))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pool);
+    /// ```
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.config.acquire_timeout = (timeout != Duration::MAX).then_some(timeout);
         self
     }
 
     /// How long one creation may take. `Duration::MAX` means no limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .create_timeout(Duration::from_secs(2))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pool);
+    /// ```
     pub fn create_timeout(mut self, timeout: Duration) -> Self {
         self.config.create_timeout = (timeout != Duration::MAX).then_some(timeout);
         self
     }
 
     /// At most this many creations run at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .max_creating(2)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pool);
+    /// ```
     pub fn max_creating(mut self, max_creating: usize) -> Self {
         self.config.max_creating = Some(max_creating);
         self
@@ -155,18 +235,50 @@ impl<M: Manager> PoolBuilder<M> {
 
     /// Whether a checkout runs [`Manager::recycle`] on an idle resource
     /// before handing it out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .recycle_on_checkout(false)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pool);
+    /// ```
     pub fn recycle_on_checkout(mut self, recycle: bool) -> Self {
         self.config.recycle_on_checkout = recycle;
         self
     }
 
     /// Which idle resource a checkout takes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .reuse(anyrt::pool::Reuse::Fifo)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pool);
+    /// ```
     pub fn reuse(mut self, reuse: Reuse) -> Self {
         self.config.reuse = reuse;
         self
     }
 
     /// How often [`Pool::maintain`] reaps and refills.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .maintain_interval(Duration::from_secs(1))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pool);
+    /// ```
     pub fn maintain_interval(mut self, interval: Duration) -> Self {
         self.config.maintain_interval = interval;
         self
@@ -178,6 +290,19 @@ impl<M: Manager> PoolBuilder<M> {
     ///
     /// [`BuildError`] for `max_size == 0`, `min_idle > max_size`,
     /// `max_creating == 0` or a zero timeout, lifetime or interval.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::pool::{BuildError, Pool};
+    ///
+    /// let builder = || Pool::from_fn(|| async { Ok::<_, ()>(()) });
+    /// assert!(builder().max_size(2).build().is_ok());
+    /// assert_eq!(
+    ///     builder().max_size(2).min_idle(3).build().unwrap_err(),
+    ///     BuildError::MinIdleAboveMaxSize
+    /// );
+    /// ```
     pub fn build(self) -> Result<Pool<M>, BuildError> {
         let c = &self.config;
         if c.max_size == 0 {

@@ -25,6 +25,27 @@ use queue::Queue;
 /// move. Two passes let a task that releases and re-acquires at once keep
 /// its permit (no context switch) while the queue still moves at least
 /// once every third acquire.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::pool::{Semaphore, MAX_PASSES};
+///
+/// // A clock that stands still, so that only the passes count.
+/// let clock = anyrt::VirtualClock::new();
+/// # futures_lite::future::block_on(anyrt::with_timer(clock, async {
+/// let semaphore = Semaphore::new(1);
+/// let held = semaphore.try_acquire().unwrap();
+/// let mut waiter = std::pin::pin!(semaphore.acquire());
+/// assert!(futures_lite::future::poll_once(waiter.as_mut()).await.is_none());
+/// drop(held);
+/// for _ in 0..MAX_PASSES {
+///     drop(semaphore.try_acquire().unwrap()); // barging past the waiter
+/// }
+/// assert!(semaphore.try_acquire().is_err(), "the permit is the waiter's now");
+/// assert!(waiter.await.is_ok());
+/// # }));
+/// ```
 pub const MAX_PASSES: u32 = 2;
 
 /// How long the oldest waiter may wait, on the ambient clock, before
@@ -35,6 +56,12 @@ pub const MAX_PASSES: u32 = 2;
 /// it has waited a scheduling quantum, long enough that a burst of
 /// microsecond-long holds keeps the barging fast path. The clock is read
 /// only while somebody waits.
+///
+/// # Examples
+///
+/// ```
+/// assert!(anyrt::pool::MAX_WAIT < std::time::Duration::from_millis(1));
+/// ```
 pub const MAX_WAIT: Duration = Duration::from_micros(500);
 
 /// A counting semaphore for async code, fair without strict handoff, on any
