@@ -7,7 +7,7 @@ mod queue;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -15,6 +15,16 @@ pub use error::{AcquireError, TryAcquireError};
 pub use future::{Acquire, AcquireOwned};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
 use queue::Queue;
+
+// The model checker's mutex in the unit tests under `--cfg loom` (see
+// `model.rs`); the standard one everywhere else.
+#[cfg(all(test, loom))]
+use loom::sync::{Mutex, MutexGuard};
+#[cfg(not(all(test, loom)))]
+use std::sync::{Mutex, MutexGuard};
+
+#[cfg(all(test, loom))]
+mod model;
 
 /// How many times the oldest waiter may be passed over (a later acquire
 /// took permits while it waited) before released permits are handed to it
@@ -182,6 +192,19 @@ impl Drop for Locked<'_> {
 }
 
 impl State {
+    const fn new(permits: usize) -> Self {
+        State {
+            permits,
+            closed: false,
+            passes: 0,
+            queue: Queue::new(),
+            wake: WakeList {
+                wakers: [None, None, None, None],
+                len: 0,
+            },
+        }
+    }
+
     /// Whether free permits are owed to the oldest waiter.
     fn handoff(&self) -> bool {
         self.passes >= MAX_PASSES
@@ -192,6 +215,10 @@ impl State {
     /// clock read of the release-and-barge path): a waiter nobody passes
     /// over is served in order anyway.
     fn head_overdue(&mut self) -> bool {
+        // The model checker explores thread interleavings, not time.
+        if cfg!(all(test, loom)) {
+            return false;
+        }
         let Some(head) = self.queue.head_node() else {
             return false;
         };
@@ -294,18 +321,18 @@ impl Semaphore {
     /// static LIMIT: Semaphore = Semaphore::new(8);
     /// assert_eq!(LIMIT.available_permits(), 8);
     /// ```
+    #[cfg(not(all(test, loom)))]
     pub const fn new(permits: usize) -> Self {
         Semaphore {
-            state: Mutex::new(State {
-                permits,
-                closed: false,
-                passes: 0,
-                queue: Queue::new(),
-                wake: WakeList {
-                    wakers: [None, None, None, None],
-                    len: 0,
-                },
-            }),
+            state: Mutex::new(State::new(permits)),
+        }
+    }
+
+    /// Under the model checker, whose mutex cannot be made in a `const`.
+    #[cfg(all(test, loom))]
+    pub fn new(permits: usize) -> Self {
+        Semaphore {
+            state: Mutex::new(State::new(permits)),
         }
     }
 
