@@ -2,7 +2,6 @@
 //! guards that detach, break or panic, `try_get`, the builder's checks and
 //! the status counters.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyrt_pool::{BuildError, Pool, PoolError, Reuse, TryGetError};
@@ -186,27 +185,4 @@ async fn guards_move_into_static_tasks() {
     assert_eq!(task.await, 0);
     assert_eq!(pool.status().idle, 1);
     assert_settled(&pool, &control);
-}
-
-#[test]
-fn the_pool_and_its_types_are_send_and_sync() {
-    fn send_sync<T: Send + Sync>() {}
-    fn send<T: Send>(_: &T) {}
-    send_sync::<Pool<TestManager>>();
-    send_sync::<anyrt_pool::PoolGuard<TestManager>>();
-    send_sync::<PoolError<anyrt_tests::pool::TestError>>();
-    send_sync::<anyrt_pool::Status>();
-    send_sync::<anyrt_pool::Semaphore>();
-    send_sync::<anyrt_pool::SemaphorePermit<'static>>();
-    send_sync::<anyrt_pool::OwnedSemaphorePermit>();
-    send_sync::<anyrt_pool::futures::Acquire<'static>>();
-    send_sync::<anyrt_pool::futures::AcquireOwned>();
-    send_sync::<anyrt_pool::BufferPool>();
-    send_sync::<anyrt_pool::PooledBuffer>();
-    send_sync::<anyrt_pool::futures::GetBuffer<'static>>();
-    let pool = Pool::builder(TestManager::default()).build().unwrap();
-    send(&pool.get());
-    send(&pool.maintain());
-    send(&pool.maintain_once());
-    let _ = Arc::new(pool);
 }

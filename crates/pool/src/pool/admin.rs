@@ -66,8 +66,8 @@ impl<M: Manager> Pool<M> {
     }
 
     /// Runs until the pool is closed: every `maintain_interval`, reaps and
-    /// refills as [`maintain_once`](Self::maintain_once) does (errors are
-    /// counted in nothing and tried again next time). Drive it on a task:
+    /// refills as [`maintain_once`](Self::maintain_once) does; a pass that
+    /// fails is simply tried again at the next interval. Drive it on a task:
     /// `anyrt::spawn(async move { pool.maintain().await }).detach()`.
     ///
     /// # Cancel safety
