@@ -3,9 +3,11 @@
 //!
 //! - [`alloc`]: a counting global allocator, for "no allocation per op" checks.
 //! - [`cancel`]: drive a future for N polls and drop it, for every N.
+//! - [`pool`]: a controllable resource manager for the pool tests.
 //! - [`tcp`]: loopback TCP servers on `async-net`, so they run under every
 //!   runtime.
 
 pub mod alloc;
 pub mod cancel;
+pub mod pool;
 pub mod tcp;

@@ -9,6 +9,7 @@
 //! | [`retry`] | `anyrt-retry` | retry with backoff, jitter, stop rules and budgets |
 //! | [`stream`] | `anyrt-stream` | batching, fair merging, rate limiting and bounded pipelines for any `Stream` |
 //! | [`scope`] | `anyrt-scope` | structured concurrency: scopes whose children borrow, task groups, cancel tokens |
+//! | [`pool`] | `anyrt-pool` | a fair semaphore, resource pools, byte-buffer pools |
 //!
 //! # Runtime compatibility
 //!
@@ -82,4 +83,19 @@ pub mod stream {
 ///   [`CancelToken`](scope::CancelToken); every scope has one.
 pub mod scope {
     pub use anyrt_scope::*;
+}
+
+/// A fair semaphore, resource pools and byte-buffer pools: the
+/// `anyrt-pool` crate.
+///
+/// Which one to reach for:
+///
+/// - Limit how many tasks do something at once: [`Semaphore`](anyrt_pool::Semaphore).
+/// - Share expensive resources (connections, clients) between tasks:
+///   `Pool` with a `Manager`, or
+///   `Pool::from_fn` for a plain async constructor.
+/// - Reuse byte buffers under a bound on total memory:
+///   `BufferPool`.
+pub mod pool {
+    pub use anyrt_pool::*;
 }

@@ -10,6 +10,7 @@ const GROUPS: &[fn() -> Vec<Case>] = &[
     crate::retry::cases,
     crate::stream::cases,
     crate::scope::cases,
+    crate::pool::cases,
 ];
 
 /// All cases whose name contains `filter` (case-insensitive); without the

@@ -41,6 +41,7 @@ mod cases;
 mod core;
 mod deadline;
 mod harness;
+mod pool;
 mod report;
 mod retry;
 mod run_on;

@@ -1,0 +1,282 @@
+//! The pool's operations besides `get`: `try_get`, upkeep (`maintain`,
+//! `retain`, `resize`, `close`) and `status`.
+
+use std::future::Future;
+
+use super::create::{self, Outcome};
+use super::{
+    BuildError, FnManager, Manager, Metrics, Pool, PoolBuilder, PoolError, PoolGuard, Status,
+    TryGetError,
+};
+
+impl<F, Fut, T, E> Pool<FnManager<F>>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + Send,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    /// The options of a pool whose resources `create` makes, with no
+    /// health check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(vec![0u8; 16]) })
+    ///     .max_size(8)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.get().await.unwrap().len(), 16);
+    /// # });
+    /// ```
+    pub fn from_fn(create: F) -> PoolBuilder<FnManager<F>> {
+        PoolBuilder::new(FnManager(create))
+    }
+}
+
+impl<M: Manager> Pool<M> {
+    /// An idle resource, if one is there and a slot is free: no wait, no
+    /// creation and no health check (expired resources are still
+    /// discarded).
+    ///
+    /// # Errors
+    ///
+    /// [`TryGetError::NoneIdle`] or [`TryGetError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(7) }).build().unwrap();
+    /// assert!(pool.try_get().is_err(), "nothing created yet");
+    /// drop(pool.get().await.unwrap());
+    /// assert_eq!(*pool.try_get().unwrap(), 7);
+    /// # });
+    /// ```
+    pub fn try_get(&self) -> Result<PoolGuard<M>, TryGetError> {
+        let mut expired = Vec::new();
+        let taken = self.shared.try_take_idle(&mut expired);
+        drop(expired);
+        match taken {
+            Ok(entry) => Ok(PoolGuard::new(entry, self.shared.clone())),
+            Err(true) => Err(TryGetError::Closed),
+            Err(false) => Err(TryGetError::NoneIdle),
+        }
+    }
+
+    /// Runs until the pool is closed: every `maintain_interval`, reaps and
+    /// refills as [`maintain_once`](Self::maintain_once) does; a pass that
+    /// fails is simply tried again at the next interval. Drive it on a task:
+    /// `anyrt::spawn(async move { pool.maintain().await }).detach()`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`maintain_once`](Self::maintain_once).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .min_idle(2)
+    ///     .build()
+    ///     .unwrap();
+    /// let upkeep = pool.clone();
+    /// let task = anyrt::spawn(async move { upkeep.maintain().await });
+    /// while pool.status().idle < 2 {
+    ///     anyrt::yield_now().await;
+    /// }
+    /// pool.close();
+    /// task.await;
+    /// # });
+    /// ```
+    pub async fn maintain(&self) {
+        while !self.is_closed() {
+            let _ = self.maintain_once().await;
+            anyrt_core::sleep(self.shared.config.maintain_interval).await;
+        }
+    }
+
+    /// Discards idle resources past `idle_timeout` or their lifetime, then
+    /// creates resources until `min_idle` are idle (or the pool is full,
+    /// or no slot is free). Returns how many it created.
+    ///
+    /// # Errors
+    ///
+    /// The first failed creation, as [`PoolError::Backend`] (or
+    /// [`PoolError::Timeout`] past `create_timeout`); the refill stops
+    /// there.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it during a creation drops that creation and frees its
+    /// slot; resources already created stay idle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .min_idle(3)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.maintain_once().await.ok(), Some(3));
+    /// assert_eq!(pool.status().idle, 3);
+    /// # });
+    /// ```
+    pub async fn maintain_once(&self) -> Result<usize, PoolError<M::Error>> {
+        let mut expired = Vec::new();
+        self.shared.reap(&mut expired);
+        drop(expired);
+        let mut made = 0;
+        for _ in 0..self.shared.idle_missing() {
+            let Ok(permit) = self.shared.slots.try_acquire() else {
+                break;
+            };
+            permit.forget();
+            if !self.shared.reserve() {
+                self.shared.release_slot(self.shared.lock());
+                break;
+            }
+            let creating = Creating(Some(&*self.shared));
+            let outcome = create::run(&self.shared).await;
+            creating.disarm();
+            match outcome {
+                Outcome::Created(entry) => {
+                    drop(self.shared.created_idle(Some(entry)));
+                    made += 1;
+                }
+                failed => {
+                    self.shared.created_idle(None);
+                    return Err(match failed {
+                        Outcome::Failed(e) => PoolError::Backend(e),
+                        _ => PoolError::Timeout { last_error: None },
+                    });
+                }
+            }
+        }
+        Ok(made)
+    }
+
+    /// Keeps the idle resources for which `keep(resource, metrics)` is
+    /// true and discards the others; resources in use are not seen.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(0u32) }).build().unwrap();
+    /// let (a, b) = (pool.get().await.unwrap(), pool.get().await.unwrap());
+    /// drop((a, b));
+    /// pool.retain(|_, _| false);
+    /// assert_eq!((pool.status().idle, pool.status().discarded.retain), (0, 2));
+    /// # });
+    /// ```
+    pub fn retain<F>(&self, keep: F)
+    where
+        F: FnMut(&mut M::Type, &Metrics) -> bool,
+    {
+        let mut dropped = Vec::new();
+        self.shared.retain(keep, &mut dropped);
+        drop(dropped);
+    }
+
+    /// Changes `max_size` at run time. Growing frees slots at once (to
+    /// waiters first); shrinking discards idle resources above the new
+    /// size now and resources in use as they come back, so the size never
+    /// again exceeds the new maximum once they have.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::MaxSizeZero`], or [`BuildError::MinIdleAboveMaxSize`]
+    /// below `min_idle`; the size is then unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) }).build().unwrap();
+    /// pool.resize(3).unwrap();
+    /// assert_eq!(pool.status().max_size, 3);
+    /// assert!(pool.resize(0).is_err());
+    /// ```
+    pub fn resize(&self, max_size: usize) -> Result<(), BuildError> {
+        if max_size == 0 {
+            return Err(BuildError::MaxSizeZero);
+        }
+        if max_size < self.shared.config.min_idle {
+            return Err(BuildError::MinIdleAboveMaxSize);
+        }
+        let mut dropped = Vec::new();
+        self.shared.resize(max_size, &mut dropped);
+        drop(dropped);
+        Ok(())
+    }
+
+    /// Closes the pool: every waiting and later `get` fails with
+    /// [`PoolError::Closed`], idle resources are dropped now and resources
+    /// in use when they come back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) }).build().unwrap();
+    /// drop(pool.get().await.unwrap());
+    /// pool.close();
+    /// assert!(pool.get().await.unwrap_err().is_closed());
+    /// assert_eq!(pool.status().size, 0);
+    /// # });
+    /// ```
+    pub fn close(&self) {
+        let mut dropped = Vec::new();
+        self.shared.close(&mut dropped);
+        drop(dropped);
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) }).build().unwrap();
+    /// assert!(!pool.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().closed
+    }
+
+    /// A snapshot of sizes and counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) })
+    ///     .max_size(4)
+    ///     .build()
+    ///     .unwrap();
+    /// let status = pool.status();
+    /// assert_eq!((status.max_size, status.size, status.waiting), (4, 0, 0));
+    /// ```
+    pub fn status(&self) -> Status {
+        self.shared.status()
+    }
+}
+
+/// A creation by `maintain_once`, undone (place and slot freed) if dropped
+/// armed.
+struct Creating<'a, M: Manager>(Option<&'a super::Shared<M>>);
+
+impl<M: Manager> Creating<'_, M> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl<M: Manager> Drop for Creating<'_, M> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0 {
+            drop(shared.created_idle(None));
+        }
+    }
+}

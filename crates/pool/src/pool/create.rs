@@ -1,0 +1,177 @@
+//! Creation: each runs as a task spawned through `anyrt-core`, so that a
+//! resource whose `get` was dropped mid-way still reaches the idle set
+//! instead of being thrown away.
+//!
+//! The task and the waiting `get` meet in a `Handoff`: whichever of the two
+//! comes second (the task with the outcome, or the `get` being dropped)
+//! finishes the creation's bookkeeping, under the handoff's lock, so
+//! exactly one of them owns the slot afterwards.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use super::shared::{Entry, Shared};
+use super::{Manager, Metrics};
+
+/// How a creation ended.
+pub(crate) enum Outcome<T, E> {
+    Created(Entry<T>),
+    Failed(E),
+    /// It ran past `create_timeout`.
+    TimedOut,
+    /// Its task was dropped before it ended (the runtime shut down).
+    Cancelled,
+}
+
+enum Stage<T, E> {
+    Waiting(Option<Waker>),
+    Done(Outcome<T, E>),
+    /// The `get` was dropped; the task finishes alone.
+    Abandoned,
+    Taken,
+}
+
+struct Handoff<T, E> {
+    stage: Mutex<Stage<T, E>>,
+}
+
+impl<T, E> Handoff<T, E> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Stage<T, E>> {
+        self.stage
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Runs one creation, with `create_timeout`.
+pub(crate) async fn run<M: Manager>(shared: &Shared<M>) -> Outcome<M::Type, M::Error> {
+    let created = match shared.config.create_timeout {
+        Some(limit) => match anyrt_deadline::timeout(limit, shared.manager.create()).await {
+            Ok(created) => created,
+            Err(_) => return Outcome::TimedOut,
+        },
+        None => shared.manager.create().await,
+    };
+    match created {
+        Ok(resource) => {
+            let now = anyrt_core::now();
+            Outcome::Created(Entry {
+                resource,
+                metrics: Metrics::new(now),
+                expires: shared.expiry(now),
+            })
+        }
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// Starts a creation for a `get` that holds a slot and has counted the
+/// creation in the pool's size; the returned future yields its outcome.
+/// `creator`: whether it holds a permit of `max_creating`, which it gives
+/// back when it ends.
+pub(crate) fn spawn<M: Manager>(shared: &Arc<Shared<M>>, creator: bool) -> Creation<M> {
+    let handoff = Arc::new(Handoff {
+        stage: Mutex::new(Stage::Waiting(None)),
+    });
+    let deliver = Deliver {
+        handoff: handoff.clone(),
+        shared: shared.clone(),
+        outcome: None,
+        creator,
+    };
+    anyrt_core::spawn(async move {
+        let mut deliver = deliver;
+        let outcome = run(&deliver.shared).await;
+        deliver.outcome = Some(outcome);
+    })
+    .detach();
+    Creation {
+        handoff,
+        shared: shared.clone(),
+    }
+}
+
+/// The task's side: delivers the outcome when the task ends, also when it
+/// is dropped unfinished.
+struct Deliver<M: Manager> {
+    handoff: Arc<Handoff<M::Type, M::Error>>,
+    shared: Arc<Shared<M>>,
+    outcome: Option<Outcome<M::Type, M::Error>>,
+    creator: bool,
+}
+
+impl<M: Manager> Drop for Deliver<M> {
+    fn drop(&mut self) {
+        if let (true, Some(creators)) = (self.creator, &self.shared.creators) {
+            creators.add_permits(1);
+        }
+        let outcome = self.outcome.take().unwrap_or(Outcome::Cancelled);
+        let mut stage = self.handoff.lock();
+        match std::mem::replace(&mut *stage, Stage::Taken) {
+            Stage::Waiting(waker) => {
+                *stage = Stage::Done(outcome);
+                drop(stage);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }
+            _ => {
+                drop(stage);
+                finish_alone(&self.shared, outcome);
+            }
+        }
+    }
+}
+
+/// Nobody waits for this outcome: keep the resource idle, free the slot.
+fn finish_alone<M: Manager>(shared: &Shared<M>, outcome: Outcome<M::Type, M::Error>) {
+    let entry = match outcome {
+        Outcome::Created(entry) => Some(entry),
+        _ => None,
+    };
+    drop(shared.created_idle(entry));
+}
+
+/// The `get`'s side of a creation.
+pub(crate) struct Creation<M: Manager> {
+    handoff: Arc<Handoff<M::Type, M::Error>>,
+    shared: Arc<Shared<M>>,
+}
+
+impl<M: Manager> Future for Creation<M> {
+    type Output = Outcome<M::Type, M::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut stage = self.handoff.lock();
+        match &mut *stage {
+            Stage::Waiting(waker) => {
+                match waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            Stage::Done(_) => match std::mem::replace(&mut *stage, Stage::Taken) {
+                Stage::Done(outcome) => Poll::Ready(outcome),
+                _ => unreachable!(),
+            },
+            Stage::Abandoned | Stage::Taken => panic!("`Creation` polled after completion"),
+        }
+    }
+}
+
+impl<M: Manager> Drop for Creation<M> {
+    fn drop(&mut self) {
+        let mut stage = self.handoff.lock();
+        match std::mem::replace(&mut *stage, Stage::Abandoned) {
+            Stage::Waiting(_) => {}
+            Stage::Done(outcome) => {
+                drop(stage);
+                finish_alone(&self.shared, outcome);
+            }
+            taken => *stage = taken,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! `PoolGuard`: a checked-out resource; gives it back when dropped.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use super::shared::{Entry, Shared};
+use super::status::Reason;
+use super::{Manager, Metrics};
+
+/// A resource checked out of a [`Pool`](crate::Pool). Derefs to the
+/// resource; owns a reference to the pool, so it can move into `'static`
+/// tasks.
+///
+/// Dropping it gives the resource back synchronously, in O(1), spawning
+/// nothing and allocating nothing: it joins the idle set (unless it
+/// expired, the pool shrank or was closed) and its slot goes to the next
+/// waiter. Dropped while its thread panics, or after
+/// [`mark_broken`](Self::mark_broken), the resource is discarded instead.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(vec![1, 2]) }).build().unwrap();
+/// let mut guard = pool.get().await.unwrap();
+/// guard.push(3);
+/// assert_eq!(guard.len(), 3);
+/// drop(guard);
+/// assert_eq!(*pool.get().await.unwrap(), [1, 2, 3], "the same vector came back");
+/// # });
+/// ```
+pub struct PoolGuard<M: Manager> {
+    entry: Option<Entry<M::Type>>,
+    shared: Arc<Shared<M>>,
+    broken: bool,
+}
+
+impl<M: Manager> PoolGuard<M> {
+    pub(crate) fn new(entry: Entry<M::Type>, shared: Arc<Shared<M>>) -> Self {
+        PoolGuard {
+            entry: Some(entry),
+            shared,
+            broken: false,
+        }
+    }
+
+    fn entry(&self) -> &Entry<M::Type> {
+        self.entry
+            .as_ref()
+            .expect("a guard holds its resource until dropped")
+    }
+
+    /// What the pool knows about the resource.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) }).build().unwrap();
+    /// let guard = pool.get().await.unwrap();
+    /// assert_eq!(guard.metrics().recycled, 0);
+    /// # });
+    /// ```
+    pub fn metrics(&self) -> &Metrics {
+        &self.entry().metrics
+    }
+
+    /// Discards the resource when the guard is dropped, instead of giving
+    /// it back (a connection in an unknown state, a failed transaction).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) }).build().unwrap();
+    /// let mut guard = pool.get().await.unwrap();
+    /// guard.mark_broken();
+    /// drop(guard);
+    /// assert_eq!((pool.status().size, pool.status().discarded.broken), (0, 1));
+    /// # });
+    /// ```
+    pub fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
+    /// Takes the resource out of the pool for good: its slot is freed at
+    /// once and the pool may create another.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(5) }).build().unwrap();
+    /// let five = pool.get().await.unwrap().detach();
+    /// assert_eq!((five, pool.status().size), (5, 0));
+    /// # });
+    /// ```
+    pub fn detach(mut self) -> M::Type {
+        let entry = self
+            .entry
+            .take()
+            .expect("a guard holds its resource until dropped");
+        self.shared.forget_one(Reason::Detached);
+        entry.resource
+    }
+}
+
+impl<M: Manager> Deref for PoolGuard<M> {
+    type Target = M::Type;
+
+    fn deref(&self) -> &M::Type {
+        &self.entry().resource
+    }
+}
+
+impl<M: Manager> DerefMut for PoolGuard<M> {
+    fn deref_mut(&mut self) -> &mut M::Type {
+        &mut self
+            .entry
+            .as_mut()
+            .expect("a guard holds its resource until dropped")
+            .resource
+    }
+}
+
+impl<M: Manager> Drop for PoolGuard<M> {
+    fn drop(&mut self) {
+        let Some(entry) = self.entry.take() else {
+            return;
+        };
+        let reason = if std::thread::panicking() {
+            Reason::Panicked
+        } else if self.broken {
+            Reason::Broken
+        } else {
+            drop(self.shared.give_back(entry));
+            return;
+        };
+        self.shared.forget_one(reason);
+        drop(entry);
+    }
+}
+
+impl<M: Manager> fmt::Debug for PoolGuard<M>
+where
+    M::Type: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolGuard")
+            .field("resource", &self.entry.as_ref().map(|e| &e.resource))
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,133 @@
+//! `Manager`: how a pool creates and health-checks its resources.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Instant;
+
+/// Creates the pool's resources and checks them at checkout.
+///
+/// Both methods return `Send` futures, so a pool can be used from
+/// multi-threaded runtimes and its creations can run as tasks.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::pool::{Manager, Metrics, Pool};
+///
+/// struct Counter;
+///
+/// impl Manager for Counter {
+///     type Type = u32;
+///     type Error = std::io::Error;
+///
+///     async fn create(&self) -> Result<u32, std::io::Error> {
+///         Ok(0)
+///     }
+///
+///     async fn recycle(&self, n: &mut u32, _: &Metrics) -> Result<(), std::io::Error> {
+///         *n += 1; // a health check would go here
+///         Ok(())
+///     }
+/// }
+///
+/// # futures_lite::future::block_on(async {
+/// let pool = Pool::builder(Counter).max_size(1).build().unwrap();
+/// drop(pool.get().await.unwrap());
+/// assert_eq!(*pool.get().await.unwrap(), 1, "recycled once at the second checkout");
+/// # });
+/// ```
+pub trait Manager: Send + Sync + 'static {
+    /// The resource.
+    type Type: Send + 'static;
+    /// What creating or recycling can fail with.
+    type Error: Send + 'static;
+
+    /// Makes a new resource.
+    fn create(&self) -> impl Future<Output = Result<Self::Type, Self::Error>> + Send;
+
+    /// Checks an idle resource before it is handed out; an error discards
+    /// it (and the pool tries another one). The default accepts it.
+    fn recycle(
+        &self,
+        resource: &mut Self::Type,
+        metrics: &Metrics,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = (resource, metrics);
+        async { Ok(()) }
+    }
+}
+
+/// What a pool knows about one resource, given to
+/// [`Manager::recycle`] and to the predicate of
+/// [`Pool::retain`](crate::Pool::retain).
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) }).build().unwrap();
+/// drop(pool.get().await.unwrap());
+/// pool.retain(|_, metrics| {
+///     assert_eq!(metrics.recycled, 0);
+///     true
+/// });
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// When it was created, on the ambient clock.
+    pub created: Instant,
+    /// When it was last given back (its creation time until then).
+    pub last_used: Instant,
+    /// How many checkouts recycled it successfully.
+    pub recycled: u64,
+}
+
+impl Metrics {
+    pub(crate) fn new(now: Instant) -> Self {
+        Metrics {
+            created: now,
+            last_used: now,
+            recycled: 0,
+        }
+    }
+}
+
+/// The [`Manager`] of [`Pool::from_fn`](crate::Pool::from_fn): creates with
+/// a closure, recycles nothing.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::pool::{FnManager, Pool};
+///
+/// # futures_lite::future::block_on(async {
+/// let pool: Pool<FnManager<_>> = Pool::from_fn(|| async { Ok::<_, ()>(String::new()) })
+///     .build()
+///     .unwrap();
+/// assert!(pool.get().await.unwrap().is_empty());
+/// # });
+/// ```
+pub struct FnManager<F>(pub(crate) F);
+
+impl<F, Fut, T, E> Manager for FnManager<F>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + Send,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    type Type = T;
+    type Error = E;
+
+    fn create(&self) -> impl Future<Output = Result<T, E>> + Send {
+        (self.0)()
+    }
+}
+
+impl<F> fmt::Debug for FnManager<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnManager").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,326 @@
+//! `Pool`: a pool of resources made and checked by a [`Manager`].
+
+mod admin;
+mod builder;
+mod create;
+mod error;
+mod guard;
+mod manager;
+mod shared;
+mod status;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use builder::{PoolBuilder, Reuse};
+use create::Outcome;
+pub use error::{BuildError, PoolError, TryGetError};
+pub use guard::PoolGuard;
+pub use manager::{FnManager, Manager, Metrics};
+use shared::{Entry, Shared, Take};
+use status::Reason;
+pub use status::{Discarded, Status};
+
+/// A pool of resources (connections, clients, sessions) shared by tasks,
+/// on any executor.
+///
+/// `pool.get().await` hands out a [`PoolGuard`] that derefs to the
+/// resource and gives it back when dropped. A guard holds one of
+/// `max_size` slots of a fair [`Semaphore`](crate::Semaphore), so at most
+/// `max_size` resources exist at any moment, and waiters are served in
+/// order (a waiter passed over too often is handed the next slot).
+///
+/// - A checkout takes an idle resource (the newest with [`Reuse::Lifo`],
+///   the default), discarding expired ones and health-checking it with
+///   [`Manager::recycle`]; if none is idle it creates one. A failed
+///   creation is returned at once as [`PoolError::Backend`].
+/// - Giving back is synchronous and O(1); nothing is spawned from `Drop`.
+/// - Creations run as tasks spawned through `anyrt-core`, so a resource
+///   whose `get` was dropped mid-creation joins the idle set.
+/// - [`maintain`](Self::maintain) reaps expired idle resources and keeps
+///   `min_idle`; [`retain`](Self::retain), [`resize`](Self::resize),
+///   [`close`](Self::close) and [`status`](Self::status) manage it at run
+///   time.
+///
+/// Clones share the pool. `Pool<M>` is `Send + Sync`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt::pool::Pool;
+///
+/// # futures_lite::future::block_on(async {
+/// let pool = Pool::from_fn(|| async { Ok::<_, std::io::Error>(String::from("conn")) })
+///     .max_size(2)
+///     .acquire_timeout(Duration::from_secs(1))
+///     .build()?;
+/// let a = pool.get().await?;
+/// let b = pool.get().await?;
+/// assert!(pool.try_get().is_err(), "both slots are taken");
+/// drop(a);
+/// assert_eq!(*pool.try_get().unwrap(), "conn");
+/// # drop(b);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct Pool<M: Manager> {
+    shared: Arc<Shared<M>>,
+}
+
+impl<M: Manager> Pool<M> {
+    /// The options of a pool of `manager`'s resources.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::pool::{Manager, Pool};
+    ///
+    /// struct Numbers;
+    ///
+    /// impl Manager for Numbers {
+    ///     type Type = u64;
+    ///     type Error = std::convert::Infallible;
+    ///
+    ///     async fn create(&self) -> Result<u64, Self::Error> {
+    ///         Ok(42)
+    ///     }
+    /// }
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let pool = Pool::builder(Numbers).max_size(4).build().unwrap();
+    /// assert_eq!(*pool.get().await.unwrap(), 42);
+    /// # });
+    /// ```
+    pub fn builder(manager: M) -> PoolBuilder<M> {
+        PoolBuilder::new(manager)
+    }
+
+    pub(crate) fn new(manager: M, config: builder::Config) -> Self {
+        Pool {
+            shared: Arc::new(Shared::new(manager, config)),
+        }
+    }
+
+    /// Checks out a resource: waits for a slot, then takes an idle
+    /// resource (health-checked) or creates one.
+    ///
+    /// The whole call is bounded by `acquire_timeout` and by the ambient
+    /// deadline (`anyrt::deadline::within`), whichever is earlier; one
+    /// creation by `create_timeout`.
+    ///
+    /// # Errors
+    ///
+    /// - [`PoolError::Backend`] as soon as a creation fails.
+    /// - [`PoolError::Timeout`] when a limit passes first, with the last
+    ///   health-check error of this call.
+    /// - [`PoolError::Closed`] once the pool is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future loses nothing: while waiting, its place in the
+    /// queue (the next waiter is woken in its stead); during a health
+    /// check, the resource being checked is discarded (its state is
+    /// unknown); during a creation, the creation goes on and its resource
+    /// joins the idle set, after which its slot is free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(1) }).build().unwrap();
+    /// let guard = pool.get().await.unwrap();
+    /// assert_eq!(*guard, 1);
+    /// # });
+    /// ```
+    pub async fn get(&self) -> Result<PoolGuard<M>, PoolError<M::Error>> {
+        let mut last_error = None;
+        let checkout = self.checkout(&mut last_error);
+        let acquire_timeout = self.shared.config.acquire_timeout;
+        // A relative timeout reads the clock only once the checkout has to
+        // wait, so a checkout of an idle resource reads no clock here.
+        let outcome = match (anyrt_deadline::current(), acquire_timeout) {
+            (None, None) => Some(checkout.await),
+            (None, Some(limit)) => anyrt_deadline::timeout(limit, checkout).await.ok(),
+            (Some(ambient), limit) => {
+                let own = limit.map(|limit| anyrt_core::deadline_after(anyrt_core::now(), limit));
+                let at = own.map_or(ambient.instant(), |own| own.min(ambient.instant()));
+                anyrt_deadline::timeout_at(at, checkout).await.ok()
+            }
+        };
+        match outcome {
+            Some(Ok(guard)) => Ok(guard),
+            Some(Err(PoolError::Timeout { .. })) | None => {
+                self.shared.timed_out();
+                Err(PoolError::Timeout { last_error })
+            }
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// Takes a slot: at once if one is free, else waiting in the queue
+    /// (the wait is counted in the status).
+    async fn slot(&self) -> Result<Slot<'_, M>, PoolError<M::Error>> {
+        let slots = &self.shared.slots;
+        match slots.try_acquire() {
+            Ok(permit) => permit.forget(),
+            Err(e) if e.is_closed() => return Err(PoolError::Closed),
+            Err(_) => {
+                let start = anyrt_core::now();
+                let permit = slots.acquire().await;
+                permit.map_err(|_| PoolError::Closed)?.forget();
+                self.shared
+                    .waited(anyrt_core::now().saturating_duration_since(start));
+            }
+        }
+        Ok(Slot(Some(&self.shared)))
+    }
+
+    async fn checkout(
+        &self,
+        last_error: &mut Option<M::Error>,
+    ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
+        let slot = self.slot().await?;
+        loop {
+            let mut expired = Vec::new();
+            let take = self.shared.take(&mut expired);
+            drop(expired);
+            let entry = match take {
+                Take::Closed => return Err(PoolError::Closed),
+                Take::Create => return self.create(slot).await,
+                Take::Idle(entry) => entry,
+            };
+            if !self.shared.config.recycle_on_checkout {
+                slot.disarm();
+                return Ok(PoolGuard::new(entry, self.shared.clone()));
+            }
+            match self.recycle(entry).await {
+                Ok(entry) => {
+                    slot.disarm();
+                    return Ok(PoolGuard::new(entry, self.shared.clone()));
+                }
+                Err(e) => *last_error = Some(e),
+            }
+        }
+    }
+
+    /// The health check of an idle resource; a failed one is discarded.
+    async fn recycle(&self, entry: Entry<M::Type>) -> Result<Entry<M::Type>, M::Error> {
+        let mut checking = Checking {
+            entry: Some(entry),
+            shared: &self.shared,
+        };
+        let Entry {
+            resource, metrics, ..
+        } = checking.entry.as_mut().expect("set above");
+        let checked = self.shared.manager.recycle(resource, metrics).await;
+        let mut entry = checking.entry.take().expect("set above");
+        match checked {
+            Ok(()) => {
+                entry.metrics.recycled += 1;
+                self.shared.recycled();
+                Ok(entry)
+            }
+            Err(e) => {
+                self.shared.discarded(Reason::RecycleFailed);
+                drop(entry);
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates a resource for a slot holder (its creation already counted
+    /// in `size`).
+    async fn create(&self, slot: Slot<'_, M>) -> Result<PoolGuard<M>, PoolError<M::Error>> {
+        slot.disarm();
+        let reserved = Reserved(Some(&self.shared));
+        let creator = match &self.shared.creators {
+            Some(creators) => {
+                let permit = creators.acquire().await;
+                permit.map_err(|_| PoolError::Closed)?.forget();
+                true
+            }
+            None => false,
+        };
+        reserved.disarm();
+        match create::spawn(&self.shared, creator).await {
+            Outcome::Created(entry) => {
+                self.shared.created_for_getter(true);
+                Ok(PoolGuard::new(entry, self.shared.clone()))
+            }
+            failed => {
+                self.shared.created_for_getter(false);
+                Err(match failed {
+                    Outcome::Failed(e) => PoolError::Backend(e),
+                    Outcome::TimedOut => PoolError::Timeout { last_error: None },
+                    _ => PoolError::Closed,
+                })
+            }
+        }
+    }
+}
+
+/// A slot taken from the semaphore; given back if dropped armed.
+struct Slot<'a, M: Manager>(Option<&'a Shared<M>>);
+
+impl<M: Manager> Slot<'_, M> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl<M: Manager> Drop for Slot<'_, M> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0 {
+            shared.release_slot(shared.lock());
+        }
+    }
+}
+
+/// A slot and a creation counted in `size`, before the creation starts;
+/// both undone if dropped armed.
+struct Reserved<'a, M: Manager>(Option<&'a Shared<M>>);
+
+impl<M: Manager> Reserved<'_, M> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl<M: Manager> Drop for Reserved<'_, M> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0 {
+            shared.created_for_getter(false);
+        }
+    }
+}
+
+/// A resource under a health check; discarded if the check is dropped.
+struct Checking<'a, M: Manager> {
+    entry: Option<Entry<M::Type>>,
+    shared: &'a Shared<M>,
+}
+
+impl<M: Manager> Drop for Checking<'_, M> {
+    fn drop(&mut self) {
+        if self.entry.take().is_some() {
+            self.shared.discarded(Reason::Cancelled);
+        }
+    }
+}
+
+impl<M: Manager> Clone for Pool<M> {
+    fn clone(&self) -> Self {
+        Pool {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<M: Manager> fmt::Debug for Pool<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,419 @@
+//! The state every clone of a pool shares: the slots, the idle set and the
+//! counters, with the synchronous O(1) operations on them.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::builder::{Config, Reuse};
+use super::status::{Discarded, Reason, Status};
+use super::{Manager, Metrics};
+use crate::Semaphore;
+
+/// An idle resource with what the pool knows about it.
+pub(crate) struct Entry<T> {
+    pub(crate) resource: T,
+    pub(crate) metrics: Metrics,
+    /// When it expires (`max_lifetime` less jitter), if ever.
+    pub(crate) expires: Option<Instant>,
+}
+
+pub(crate) struct State<T> {
+    idle: VecDeque<Entry<T>>,
+    /// Idle, in use and being created.
+    pub(crate) size: usize,
+    pub(crate) creating: usize,
+    pub(crate) max_size: usize,
+    /// Slots to take out of circulation as they are released (after a
+    /// shrinking `resize`).
+    owed: usize,
+    pub(crate) closed: bool,
+    created: u64,
+    discarded: Discarded,
+}
+
+/// What a slot holder found.
+pub(crate) enum Take<T> {
+    /// An idle resource, now in use.
+    Idle(Entry<T>),
+    /// Room to create one: `size` and `creating` were counted for it.
+    Create,
+    /// The pool was closed.
+    Closed,
+}
+
+pub(crate) struct Shared<M: Manager> {
+    pub(crate) manager: M,
+    pub(crate) config: Config,
+    /// One permit per resource that may be handed out or created.
+    pub(crate) slots: Semaphore,
+    /// Permits for creations in flight (`max_creating`).
+    pub(crate) creators: Option<Semaphore>,
+    state: Mutex<State<M::Type>>,
+    /// Counters kept outside the lock, so that a checkout takes it once.
+    recycled: AtomicU64,
+    timed_out: AtomicU64,
+    /// Nanoseconds waited for slots, summed and the longest.
+    total_wait_ns: AtomicU64,
+    max_wait_ns: AtomicU64,
+}
+
+/// Resources to drop once the lock is released (their `Drop` may be slow).
+pub(crate) type Dropped<T> = Vec<T>;
+
+impl<M: Manager> Shared<M> {
+    pub(crate) fn new(manager: M, config: Config) -> Self {
+        Shared {
+            slots: Semaphore::new(config.max_size),
+            creators: config.max_creating.map(Semaphore::new),
+            state: Mutex::new(State {
+                idle: VecDeque::with_capacity(config.max_size),
+                size: 0,
+                creating: 0,
+                max_size: config.max_size,
+                owed: 0,
+                closed: false,
+                created: 0,
+                discarded: Discarded::default(),
+            }),
+            recycled: AtomicU64::new(0),
+            timed_out: AtomicU64::new(0),
+            total_wait_ns: AtomicU64::new(0),
+            max_wait_ns: AtomicU64::new(0),
+            manager,
+            config,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<M::Type>> {
+        // Nothing under the lock panics halfway through an update.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Gives a slot back: to the semaphore, or out of circulation if a
+    /// shrink is owed.
+    pub(crate) fn release_slot(&self, state: MutexGuard<'_, State<M::Type>>) {
+        let mut state = state;
+        if state.owed > 0 {
+            state.owed -= 1;
+            return;
+        }
+        drop(state);
+        self.slots.add_permits(1);
+    }
+
+    /// The expiry of a resource created `now`: `max_lifetime` less up to
+    /// 10% of jitter.
+    pub(crate) fn expiry(&self, now: Instant) -> Option<Instant> {
+        let lifetime = self.config.max_lifetime?;
+        let jitter_ns = u64::try_from(lifetime.as_nanos() / 10).unwrap_or(u64::MAX);
+        let jitter = Duration::from_nanos(fastrand::u64(0..=jitter_ns));
+        now.checked_add(lifetime - jitter)
+    }
+
+    /// The time, if idle resources can expire (else no clock is read).
+    fn now_if_expiring(&self) -> Option<Instant> {
+        let expiring = self.config.idle_timeout.is_some() || self.config.max_lifetime.is_some();
+        expiring.then(anyrt_core::now)
+    }
+
+    /// Why an idle entry must go at `now`, if it must (never without a
+    /// clock reading).
+    fn stale(&self, entry: &Entry<M::Type>, now: Option<Instant>) -> Option<Reason> {
+        let now = now?;
+        if entry.expires.is_some_and(|at| now >= at) {
+            return Some(Reason::Lifetime);
+        }
+        let idle_for = now.saturating_duration_since(entry.metrics.last_used);
+        let timeout = self.config.idle_timeout?;
+        (idle_for >= timeout).then_some(Reason::IdleTimeout)
+    }
+
+    /// For a slot holder: an idle resource that has not expired, else room
+    /// to create one. Expired ones are moved into `dropped`.
+    pub(crate) fn take(&self, dropped: &mut Dropped<M::Type>) -> Take<M::Type> {
+        let now = self.now_if_expiring();
+        let mut state = self.lock();
+        if state.closed {
+            return Take::Closed;
+        }
+        loop {
+            let entry = match self.config.reuse {
+                Reuse::Lifo => state.idle.pop_back(),
+                Reuse::Fifo => state.idle.pop_front(),
+            };
+            let Some(entry) = entry else { break };
+            match self.stale(&entry, now) {
+                None => return Take::Idle(entry),
+                Some(reason) => {
+                    state.discard(reason);
+                    dropped.push(entry.resource);
+                }
+            }
+        }
+        // A slot holder always finds room: every resource is idle or
+        // holds a slot, and no resource is idle now.
+        state.size += 1;
+        state.creating += 1;
+        Take::Create
+    }
+
+    /// A guard gives its resource back: kept idle unless the pool is
+    /// closed, shrunk below its size, or the resource expired. Returns it
+    /// when it must be dropped (by the caller, outside the lock).
+    pub(crate) fn give_back(&self, mut entry: Entry<M::Type>) -> Option<M::Type> {
+        let now = anyrt_core::now();
+        entry.metrics.last_used = now;
+        let mut state = self.lock();
+        let reason = if state.closed {
+            Some(Reason::Closed)
+        } else if state.size > state.max_size {
+            Some(Reason::Resized)
+        } else if entry.expires.is_some_and(|at| now >= at) {
+            Some(Reason::Lifetime)
+        } else {
+            None
+        };
+        let dropped = match reason {
+            Some(reason) => {
+                state.discard(reason);
+                Some(entry.resource)
+            }
+            None => {
+                state.idle.push_back(entry);
+                None
+            }
+        };
+        self.release_slot(state);
+        dropped
+    }
+
+    /// A guard's resource leaves the pool (broken, panicked, detached):
+    /// its slot and its place in `size` are freed.
+    pub(crate) fn forget_one(&self, reason: Reason) {
+        let mut state = self.lock();
+        state.discard(reason);
+        self.release_slot(state);
+    }
+
+    /// A creation for a waiting `get` ended; on failure its slot is
+    /// freed too.
+    pub(crate) fn created_for_getter(&self, ok: bool) {
+        let mut state = self.lock();
+        state.creating -= 1;
+        if ok {
+            state.created += 1;
+            return;
+        }
+        state.size -= 1;
+        self.release_slot(state);
+    }
+
+    /// A creation nobody waits for ended (its `get` was dropped, or it was
+    /// made by `maintain`): the resource joins the idle set, and the slot
+    /// is freed. Returns the resource if it must be dropped instead (the
+    /// pool was closed).
+    pub(crate) fn created_idle(&self, entry: Option<Entry<M::Type>>) -> Option<M::Type> {
+        let mut state = self.lock();
+        state.creating -= 1;
+        let dropped = match entry {
+            None => {
+                state.size -= 1;
+                None
+            }
+            Some(entry) if state.closed => {
+                state.created += 1;
+                state.discard(Reason::Closed);
+                Some(entry.resource)
+            }
+            Some(entry) => {
+                state.created += 1;
+                state.idle.push_back(entry);
+                None
+            }
+        };
+        self.release_slot(state);
+        dropped
+    }
+
+    /// For `maintain`, holding a slot: counts a creation in `size` if
+    /// there is room.
+    pub(crate) fn reserve(&self) -> bool {
+        let mut state = self.lock();
+        if state.closed || state.size >= state.max_size {
+            return false;
+        }
+        state.size += 1;
+        state.creating += 1;
+        true
+    }
+
+    /// Counts a successful health check.
+    pub(crate) fn recycled(&self) {
+        self.recycled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a resource thrown away by a slot holder without freeing the
+    /// slot (the holder goes on looking).
+    pub(crate) fn discarded(&self, reason: Reason) {
+        self.lock().discard(reason);
+    }
+
+    /// Counts a wait for a slot.
+    pub(crate) fn waited(&self, wait: Duration) {
+        let ns = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
+        self.total_wait_ns.fetch_add(ns, Ordering::Relaxed);
+        self.max_wait_ns.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    /// Counts a `get` that timed out.
+    pub(crate) fn timed_out(&self) {
+        self.timed_out.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        let waiting = self.slots.waiters() + self.creators.as_ref().map_or(0, |c| c.waiters());
+        let state = self.lock();
+        Status {
+            max_size: state.max_size,
+            size: state.size,
+            idle: state.idle.len(),
+            in_use: state.size - state.idle.len() - state.creating,
+            waiting,
+            creating: state.creating,
+            created: state.created,
+            recycled: self.recycled.load(Ordering::Relaxed),
+            discarded: state.discarded,
+            timed_out: self.timed_out.load(Ordering::Relaxed),
+            total_wait: Duration::from_nanos(self.total_wait_ns.load(Ordering::Relaxed)),
+            max_wait: Duration::from_nanos(self.max_wait_ns.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Keeps the idle resources for which `keep` is true; the others go
+    /// into `dropped`.
+    pub(crate) fn retain<F>(&self, mut keep: F, dropped: &mut Dropped<M::Type>)
+    where
+        F: FnMut(&mut M::Type, &Metrics) -> bool,
+    {
+        let mut state = self.lock();
+        let mut kept = VecDeque::with_capacity(state.idle.len());
+        while let Some(mut entry) = state.idle.pop_front() {
+            if keep(&mut entry.resource, &entry.metrics) {
+                kept.push_back(entry);
+            } else {
+                state.discard(Reason::Retain);
+                dropped.push(entry.resource);
+            }
+        }
+        state.idle = kept;
+    }
+
+    /// Discards idle resources past their lifetime or idle timeout.
+    pub(crate) fn reap(&self, dropped: &mut Dropped<M::Type>) {
+        let now = Some(anyrt_core::now());
+        let mut state = self.lock();
+        let mut i = 0;
+        while i < state.idle.len() {
+            match self.stale(&state.idle[i], now) {
+                None => i += 1,
+                Some(reason) => {
+                    let entry = state.idle.remove(i).expect("index in range");
+                    state.discard(reason);
+                    dropped.push(entry.resource);
+                }
+            }
+        }
+    }
+
+    /// How many idle resources `maintain` should add now.
+    pub(crate) fn idle_missing(&self) -> usize {
+        let state = self.lock();
+        let room = state.max_size.saturating_sub(state.size);
+        self.config
+            .min_idle
+            .saturating_sub(state.idle.len() + state.creating)
+            .min(room)
+    }
+
+    /// Changes `max_size`; idle resources above it go into `dropped`.
+    pub(crate) fn resize(&self, max_size: usize, dropped: &mut Dropped<M::Type>) {
+        let mut state = self.lock();
+        let old = state.max_size;
+        state.max_size = max_size;
+        if max_size >= old {
+            let grow = max_size - old;
+            let cancelled = state.owed.min(grow);
+            state.owed -= cancelled;
+            drop(state);
+            self.slots.add_permits(grow - cancelled);
+            return;
+        }
+        let shrink = old - max_size;
+        let removed = self.slots.forget_permits(shrink);
+        state.owed += shrink - removed;
+        while state.size > max_size {
+            let Some(entry) = state.idle.pop_front() else {
+                break;
+            };
+            state.discard(Reason::Resized);
+            dropped.push(entry.resource);
+        }
+    }
+
+    /// Closes the pool: idle resources go into `dropped`, waiters fail.
+    pub(crate) fn close(&self, dropped: &mut Dropped<M::Type>) {
+        let mut state = self.lock();
+        state.closed = true;
+        while let Some(entry) = state.idle.pop_front() {
+            state.discard(Reason::Closed);
+            dropped.push(entry.resource);
+        }
+        drop(state);
+        self.slots.close();
+        if let Some(creators) = &self.creators {
+            creators.close();
+        }
+    }
+
+    /// For `try_get`: an idle resource that has not expired, with the
+    /// slot taken for it.
+    pub(crate) fn try_take_idle(
+        &self,
+        dropped: &mut Dropped<M::Type>,
+    ) -> Result<Entry<M::Type>, bool> {
+        let closed = || self.lock().closed;
+        let Ok(permit) = self.slots.try_acquire() else {
+            return Err(closed());
+        };
+        permit.forget();
+        let now = self.now_if_expiring();
+        let mut state = self.lock();
+        while let Some(entry) = match self.config.reuse {
+            Reuse::Lifo => state.idle.pop_back(),
+            Reuse::Fifo => state.idle.pop_front(),
+        } {
+            match self.stale(&entry, now) {
+                None => return Ok(entry),
+                Some(reason) => {
+                    state.discard(reason);
+                    dropped.push(entry.resource);
+                }
+            }
+        }
+        let closed = state.closed;
+        self.release_slot(state);
+        Err(closed)
+    }
+}
+
+impl<T> State<T> {
+    /// Counts a resource thrown away and frees its place.
+    pub(crate) fn discard(&mut self, reason: Reason) {
+        self.size -= 1;
+        self.discarded.count(reason, 1);
+    }
+}

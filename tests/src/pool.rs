@@ -1,0 +1,129 @@
+//! A controllable `anyrt_pool::Manager` for the pool tests: it counts the
+//! resources alive, and can be told to fail, hang or be slow.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// What the manager does, shared with the test.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Ids handed out so far.
+    pub created: AtomicUsize,
+    /// Resources not yet dropped.
+    pub alive: AtomicUsize,
+    /// `create` fails with "refused".
+    pub refuse: AtomicBool,
+    /// `create` never completes.
+    pub hang: AtomicBool,
+    /// `recycle` fails with "unhealthy".
+    pub unhealthy: AtomicBool,
+    /// `create` sleeps this long (nanoseconds) first.
+    pub create_delay_ns: AtomicU64,
+    /// `recycle` calls.
+    pub recycles: AtomicUsize,
+}
+
+impl Control {
+    /// Resources not yet dropped.
+    pub fn alive(&self) -> usize {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    /// Sets how long `create` sleeps.
+    pub fn set_create_delay(&self, delay: Duration) {
+        let ns = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+        self.create_delay_ns.store(ns, Ordering::SeqCst);
+    }
+}
+
+/// The manager's error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestError(pub &'static str);
+
+impl fmt::Display for TestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for TestError {}
+
+/// A resource: an id, counted alive until dropped.
+#[derive(Debug)]
+pub struct Resource {
+    /// 0, 1, 2, ... in creation order.
+    pub id: usize,
+    control: Arc<Control>,
+}
+
+impl Drop for Resource {
+    fn drop(&mut self) {
+        self.control.alive.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The manager; `create` yields once before it completes, so a creation
+/// always takes more than one poll.
+#[derive(Debug, Default, Clone)]
+pub struct TestManager(pub Arc<Control>);
+
+impl TestManager {
+    /// A manager and its control.
+    pub fn new() -> (TestManager, Arc<Control>) {
+        let control = Arc::new(Control::default());
+        (TestManager(control.clone()), control)
+    }
+}
+
+impl anyrt_pool::Manager for TestManager {
+    type Type = Resource;
+    type Error = TestError;
+
+    async fn create(&self) -> Result<Resource, TestError> {
+        let control = &self.0;
+        let delay = control.create_delay_ns.load(Ordering::SeqCst);
+        if delay > 0 {
+            anyrt_core::sleep(Duration::from_nanos(delay)).await;
+        }
+        if control.hang.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        anyrt_core::yield_now().await;
+        if control.refuse.load(Ordering::SeqCst) {
+            return Err(TestError("refused"));
+        }
+        control.alive.fetch_add(1, Ordering::SeqCst);
+        Ok(Resource {
+            id: control.created.fetch_add(1, Ordering::SeqCst),
+            control: control.clone(),
+        })
+    }
+
+    async fn recycle(&self, _: &mut Resource, _: &anyrt_pool::Metrics) -> Result<(), TestError> {
+        self.0.recycles.fetch_add(1, Ordering::SeqCst);
+        anyrt_core::yield_now().await;
+        if self.0.unhealthy.load(Ordering::SeqCst) {
+            return Err(TestError("unhealthy"));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the pool's books: nothing in use or waiting, `created -
+/// discarded == size <= max_size`, and the resources alive are the idle
+/// ones.
+pub fn assert_settled<M: anyrt_pool::Manager>(pool: &anyrt_pool::Pool<M>, control: &Control) {
+    let status = pool.status();
+    assert_eq!(status.in_use, 0, "{status:?}");
+    assert_eq!(status.waiting, 0, "{status:?}");
+    assert_eq!(status.creating, 0, "{status:?}");
+    assert!(status.size <= status.max_size, "{status:?}");
+    assert_eq!(
+        status.created - status.discarded.total(),
+        status.size as u64,
+        "{status:?}"
+    );
+    assert_eq!(control.alive(), status.idle, "{status:?}");
+}

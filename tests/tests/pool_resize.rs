@@ -1,0 +1,107 @@
+//! `Pool::resize` up and down at run time, and `Pool::close` with waiters.
+
+use std::time::Duration;
+
+use anyrt_pool::{BuildError, Pool, PoolError};
+use anyrt_tests::pool::{TestManager, assert_settled};
+
+#[anyrt_test::test]
+async fn growing_wakes_waiters() {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager).max_size(1).build().unwrap();
+    let held = pool.get().await.unwrap();
+    let waiter = {
+        let pool = pool.clone();
+        anyrt_core::spawn(async move { pool.get().await.map(|g| g.id) })
+    };
+    while pool.status().waiting == 0 {
+        anyrt_core::yield_now().await;
+    }
+    pool.resize(2).unwrap();
+    assert_eq!(waiter.await, Ok(1), "a second resource was made");
+    assert_eq!(pool.status().max_size, 2);
+    drop(held);
+    assert_settled(&pool, &control);
+}
+
+#[anyrt_test::test]
+async fn shrinking_discards_idle_now_and_in_use_on_return() {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager).max_size(4).build().unwrap();
+    let mut guards: Vec<_> = futures::future::join_all((0..4).map(|_| pool.get()))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    drop(guards.split_off(2)); // 2 idle, 2 in use
+    pool.resize(1).unwrap();
+    let status = pool.status();
+    assert_eq!((status.size, status.idle), (2, 0), "idle ones above 1 went");
+    drop(guards.pop());
+    assert_eq!(
+        pool.status().size,
+        1,
+        "the first one back was over the size"
+    );
+    assert!(pool.try_get().is_err(), "no slot while one is in use");
+    drop(guards.pop());
+    let status = pool.status();
+    assert_eq!(
+        (status.size, status.idle, status.discarded.resized),
+        (1, 1, 3)
+    );
+    let one = pool.get().await.unwrap();
+    assert!(
+        futures_lite::future::poll_once(pool.get()).await.is_none(),
+        "one slot"
+    );
+    drop(one);
+    assert_settled(&pool, &control);
+    assert_eq!(pool.resize(0).unwrap_err(), BuildError::MaxSizeZero);
+}
+
+#[anyrt_test::test]
+async fn shrink_then_grow_gives_back_exactly_the_new_size() {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager).max_size(3).build().unwrap();
+    let held: Vec<_> = futures::future::join_all((0..3).map(|_| pool.get())).await;
+    pool.resize(1).unwrap(); // two slots owed back
+    pool.resize(2).unwrap(); // one of them is cancelled
+    drop(held);
+    let two: Vec<_> = futures::future::join_all((0..2).map(|_| pool.get())).await;
+    assert!(two.iter().all(Result::is_ok));
+    assert!(pool.try_get().is_err(), "only two slots");
+    drop(two);
+    assert!(pool.status().size <= 2);
+    assert_settled(&pool, &control);
+}
+
+#[anyrt_test::test]
+async fn close_wakes_every_waiter_with_closed() {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(1)
+        .acquire_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let held = pool.get().await.unwrap();
+    let waiters: Vec<_> = (0..5)
+        .map(|_| {
+            let pool = pool.clone();
+            anyrt_core::spawn(async move { pool.get().await.map(|g| g.id) })
+        })
+        .collect();
+    while pool.status().waiting < 5 {
+        anyrt_core::yield_now().await;
+    }
+    pool.close();
+    for waiter in waiters {
+        assert_eq!(waiter.await, Err(PoolError::Closed));
+    }
+    assert!(pool.get().await.unwrap_err().is_closed());
+    assert_eq!(control.alive(), 1, "the one in use lives until returned");
+    drop(held);
+    let status = pool.status();
+    assert_eq!((status.size, status.discarded.closed), (0, 1));
+    assert_settled(&pool, &control);
+}
