@@ -3,6 +3,8 @@
 
 mod acquire;
 mod error;
+#[cfg(all(test, loom))]
+mod loom_model;
 mod shared;
 mod waiter;
 

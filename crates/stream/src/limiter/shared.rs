@@ -2,9 +2,16 @@
 //! the clock conversion, and the queue of waiters.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
+
+#[cfg(all(test, loom))]
+use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+#[cfg(all(test, loom))]
+use loom::sync::{Mutex, MutexGuard};
+#[cfg(not(all(test, loom)))]
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(all(test, loom)))]
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::gcra::{Decision, Gcra};
@@ -219,7 +226,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::ticks_per_permit;
 
