@@ -84,7 +84,11 @@ impl WakeSet {
     /// call into the queue. Call once at the start of each poll.
     pub(crate) fn start_poll(&mut self, cx: &Context<'_>) {
         self.shared.parent.register(cx.waker());
-        if self.shared.dirty.swap(false, Ordering::AcqRel) {
+        // A load first: the common poll, with nothing woken, does no
+        // read-modify-write.
+        if self.shared.dirty.load(Ordering::Acquire)
+            && self.shared.dirty.swap(false, Ordering::AcqRel)
+        {
             let woken =
                 std::mem::take(&mut *self.shared.woken.lock().unwrap_or_else(|p| p.into_inner()));
             self.ready.extend(woken);
