@@ -202,3 +202,15 @@ async fn bad_input_is_an_error_never_a_hang() {
     assert!(slow.try_acquire().is_ok());
     assert!(slow.try_acquire().is_err());
 }
+
+#[anyrt_test::test]
+async fn on_a_real_timer_permits_are_never_early() {
+    // 1 per 2 ms, burst 1: 10 permits span at least 18 ms of real time.
+    let limiter = limiter(1, 2 * MS, 1);
+    let start = Instant::now();
+    for _ in 0..10 {
+        limiter.acquire().await;
+    }
+    let elapsed = start.elapsed();
+    assert!(elapsed >= 18 * MS, "10 permits in {elapsed:?}");
+}

@@ -169,6 +169,9 @@
 //!
 //! None.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod ext;
 mod gcra;
 mod limiter;
