@@ -214,3 +214,20 @@ async fn on_a_real_timer_permits_are_never_early() {
     let elapsed = start.elapsed();
     assert!(elapsed >= 18 * MS, "10 permits in {elapsed:?}");
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn a_rate_too_fine_for_the_clock_is_rounded_slower_by_under_a_sixteenth_ns() {
+    // 333 per second: 1/333 s is not a whole number of sixteenths of a
+    // nanosecond, so each interval is rounded up by less than 1/16 ns.
+    let limiter = limiter(333, SEC, 1);
+    let start = anyrt_core::now();
+    for _ in 0..334 {
+        limiter.acquire().await;
+    }
+    let elapsed = since(start);
+    assert!(elapsed >= SEC, "faster than asked: {elapsed:?}");
+    assert!(
+        elapsed <= SEC + Duration::from_nanos(333 / 16 + 1),
+        "{elapsed:?}"
+    );
+}

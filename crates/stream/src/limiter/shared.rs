@@ -207,16 +207,17 @@ impl Queue {
 /// `period_ns`. With ticks of `1 / scale` ns, where `scale` is `rate`
 /// divided by its common factor with the period, the interval between two
 /// permits is a whole number of ticks and the long-run rate is exact. When
-/// that scale would shorten the clock's range too much, ticks are
-/// nanoseconds and the interval is rounded up: never faster than asked.
+/// that scale would shorten the clock's range too much, ticks are 1/16 ns
+/// (the finest the range allows) and the interval is rounded up: never
+/// faster than asked, and slower by less than 1/16 ns per permit.
 fn ticks_per_permit(rate: u64, period_ns: u64) -> (u64, u64) {
     let common = gcd(rate, period_ns).max(1);
     let scale = rate / common;
     if scale <= MAX_SCALE {
-        (scale, period_ns / common)
-    } else {
-        (1, period_ns.div_ceil(rate))
+        return (scale, period_ns / common);
     }
+    let ticks = (u128::from(period_ns) * u128::from(MAX_SCALE)).div_ceil(u128::from(rate));
+    (MAX_SCALE, u64::try_from(ticks).unwrap_or(u64::MAX))
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -236,7 +237,12 @@ mod tests {
         assert_eq!(ticks_per_permit(3, 1_000_000_000), (3, 1_000_000_000));
         assert_eq!(ticks_per_permit(7, 1_000), (7, 1_000));
         assert_eq!(ticks_per_permit(2_000_000_000, 1_000_000_000), (2, 1));
-        // Too fine a scale: nanoseconds, rounded up.
-        assert_eq!(ticks_per_permit(333, 1_000_000_000), (1, 3_003_004));
+        // Too fine a scale: sixteenths of a nanosecond, rounded up.
+        assert_eq!(ticks_per_permit(333, 1_000_000_000), (16, 48_048_049));
+        assert_eq!(
+            ticks_per_permit(u64::from(u32::MAX), 1_000_000_000),
+            (16, 4)
+        );
+        assert_eq!(ticks_per_permit(u64::from(u32::MAX), 1), (16, 1));
     }
 }
