@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyrt_core::VirtualClock;
 use anyrt_stream::StreamOps;
 use futures::stream::FusedStream;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -99,4 +99,32 @@ async fn pace_and_rate_limit_count_a_held_item_in_their_hint() {
     );
     assert_eq!(paced.size_hint(), (2, Some(2)), "1 is held, 2 upstream");
     assert_eq!(paced.collect::<Vec<_>>().await, [1, 2]);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_chunk_full_before_its_time_leaves_no_timer_behind(clock: VirtualClock) {
+    let source = futures::stream::iter(0..3_u64)
+        .then(|i| anyrt_core::sleep(Duration::from_millis(i)).map(move |()| i))
+        .chain(futures::stream::pending());
+    let mut chunks = Box::pin(source.chunks_timeout(n(3), 50 * MS));
+    assert_eq!(chunks.next().await, Some(vec![0, 1, 2]));
+    assert_eq!(clock.elapsed(), 3 * MS);
+    assert_eq!(
+        clock.pending_sleepers(),
+        0,
+        "the chunk's timer was disarmed"
+    );
+
+    let mut limited = Box::pin(
+        futures::stream::iter([1])
+            .then(|i| anyrt_core::sleep(MS).map(move |()| i))
+            .timeout_each(50 * MS),
+    );
+    assert_eq!(limited.next().await, Some(Ok(1)));
+    assert_eq!(limited.next().await, None);
+    assert_eq!(
+        clock.pending_sleepers(),
+        0,
+        "the ended stream holds no timer"
+    );
 }

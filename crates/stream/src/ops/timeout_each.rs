@@ -91,6 +91,7 @@ impl<S: Stream> Stream for TimeoutEach<S> {
             }
             Poll::Ready(None) => {
                 *this.done = true;
+                this.timer.disarm();
                 return Poll::Ready(None);
             }
             Poll::Pending => {}
