@@ -229,7 +229,29 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::ticks_per_permit;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::{Shared, ticks_per_permit};
+
+    #[test]
+    fn racing_takes_grant_exactly_the_burst() {
+        let epoch = Instant::now();
+        let shared = Shared::new(1, Duration::from_secs(3600), 3, epoch).unwrap();
+        let granted = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..2 {
+                        if shared.take(epoch, 1, None).is_ok() {
+                            granted.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(granted.load(Ordering::SeqCst), 3);
+    }
 
     #[test]
     fn permits_are_a_whole_number_of_ticks_apart() {
