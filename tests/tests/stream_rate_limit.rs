@@ -231,3 +231,30 @@ async fn a_rate_too_fine_for_the_clock_is_rounded_slower_by_under_a_sixteenth_ns
         "{elapsed:?}"
     );
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn clones_in_spawned_tasks_share_one_rate() {
+    let limiter = limiter(100, SEC, 1);
+    let start = anyrt_core::now();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let limiter = limiter.clone();
+            anyrt_core::spawn(async move {
+                let mut times = Vec::new();
+                for _ in 0..25 {
+                    limiter.acquire().await;
+                    times.push(since(start));
+                }
+                times
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await);
+    }
+    times.sort_unstable();
+    // 100 permits, one every 10 ms, whoever takes them.
+    let expected: Vec<Duration> = (0..100).map(|k| k * 10 * MS).collect();
+    assert_eq!(times, expected);
+}
