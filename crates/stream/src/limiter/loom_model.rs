@@ -108,3 +108,29 @@ fn a_waiter_dropped_in_the_middle_does_not_block_the_one_behind() {
         assert!(shared.nobody_queued());
     });
 }
+
+#[test]
+fn the_turn_reaches_a_waiter_whose_waker_changed_meanwhile() {
+    loom::model(|| {
+        let epoch = Instant::now();
+        let shared = Arc::new(Shared::new(1, Duration::from_secs(1), 1, epoch).unwrap());
+        let (_, a_waker) = flag();
+        let (_, first) = flag();
+        let a = shared.join(&a_waker);
+        let b = shared.join(&first);
+        let repoll = {
+            let shared = shared.clone();
+            thread::spawn(move || {
+                // b is polled again by another task: a new waker.
+                let (woken, second) = flag();
+                (shared.is_head(b, &second), woken)
+            })
+        };
+        shared.leave(a);
+        let (was_head, woken) = repoll.join().unwrap();
+        assert!(
+            was_head || woken.0.load(Ordering::SeqCst),
+            "the turn went to a stale waker"
+        );
+    });
+}
