@@ -223,3 +223,28 @@ async fn a_ready_item_never_times_out() {
     let (out, _) = record(limited.map(|r| r.ok()), start).await;
     assert_eq!(out, [(0, Some(0)), (0, Some(1)), (0, Some(2))]);
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn a_buffer_task_keeps_the_upstream_times() {
+    let start = anyrt_core::now();
+    let source = timed(vec![(0, 'a'), (10, 'b'), (10, 'c'), (25, 'd')], 30);
+    let (out, end) = record(source.buffer(NonZeroUsize::new(2).unwrap()), start).await;
+    assert_eq!(out, [(0, 'a'), (10, 'b'), (10, 'c'), (25, 'd')]);
+    assert_eq!(end, 30);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn pace_after_a_rate_limit_spreads_a_burst() {
+    let start = anyrt_core::now();
+    let limiter = RateLimiter::builder(10, Duration::from_secs(1))
+        .burst(5)
+        .build()
+        .unwrap();
+    let source = futures::stream::iter(0..6)
+        .rate_limit(&limiter)
+        .pace(20 * MS);
+    let (out, _) = record(source, start).await;
+    // The burst lets 0..5 through at once; pace spreads them 20 ms apart;
+    // 5 needs a new permit at 100 ms, its slot is at 100 ms too.
+    assert_eq!(out, [(0, 0), (20, 1), (40, 2), (60, 3), (80, 4), (100, 5)]);
+}

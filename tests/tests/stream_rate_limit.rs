@@ -202,3 +202,59 @@ async fn bad_input_is_an_error_never_a_hang() {
     assert!(slow.try_acquire().is_ok());
     assert!(slow.try_acquire().is_err());
 }
+
+#[anyrt_test::test]
+async fn on_a_real_timer_permits_are_never_early() {
+    // 1 per 2 ms, burst 1: 10 permits span at least 18 ms of real time.
+    let limiter = limiter(1, 2 * MS, 1);
+    let start = Instant::now();
+    for _ in 0..10 {
+        limiter.acquire().await;
+    }
+    let elapsed = start.elapsed();
+    assert!(elapsed >= 18 * MS, "10 permits in {elapsed:?}");
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_rate_too_fine_for_the_clock_is_rounded_slower_by_under_a_sixteenth_ns() {
+    // 333 per second: 1/333 s is not a whole number of sixteenths of a
+    // nanosecond, so each interval is rounded up by less than 1/16 ns.
+    let limiter = limiter(333, SEC, 1);
+    let start = anyrt_core::now();
+    for _ in 0..334 {
+        limiter.acquire().await;
+    }
+    let elapsed = since(start);
+    assert!(elapsed >= SEC, "faster than asked: {elapsed:?}");
+    assert!(
+        elapsed <= SEC + Duration::from_nanos(333 / 16 + 1),
+        "{elapsed:?}"
+    );
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn clones_in_spawned_tasks_share_one_rate() {
+    let limiter = limiter(100, SEC, 1);
+    let start = anyrt_core::now();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let limiter = limiter.clone();
+            anyrt_core::spawn(async move {
+                let mut times = Vec::new();
+                for _ in 0..25 {
+                    limiter.acquire().await;
+                    times.push(since(start));
+                }
+                times
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await);
+    }
+    times.sort_unstable();
+    // 100 permits, one every 10 ms, whoever takes them.
+    let expected: Vec<Duration> = (0..100).map(|k| k * 10 * MS).collect();
+    assert_eq!(times, expected);
+}

@@ -7,12 +7,14 @@
 //!   `block_on`.
 //! - `merge` of 8 and of 1,000 always-ready streams: vs
 //!   `futures::stream::select_all` and futures-concurrency's `Vec::merge`.
-//! - `map_concurrent_unordered(64)` vs `buffer_unordered(64)`, over futures
+//! - `map_concurrent_unordered(64)` vs `buffer_unordered(64)` and
+//!   futures-concurrency's `co().limit(64).map(..)`, over futures
 //!   that are ready at once and over futures that are pending once (they
 //!   wake themselves), so the per-future waker path is measured.
 //! - `RateLimiter::try_acquire` vs governor's direct `check` (its default
 //!   quanta clock), both with a quota that always grants, on one thread
-//!   and split over two threads.
+//!   and split over two threads (there, one operation is 1,000 calls, so
+//!   that starting the threads is not what is measured).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -64,11 +66,19 @@ pub(crate) fn cases() -> Vec<Case> {
             build: || map_vs_buffer_unordered(true),
         },
         Case {
+            name: "stream: map_concurrent_unordered(64), ready futures, vs futures-concurrency co().limit(64)",
+            build: || map_vs_co_limit(false),
+        },
+        Case {
+            name: "stream: map_concurrent_unordered(64), pending-once futures, vs futures-concurrency co().limit(64)",
+            build: || map_vs_co_limit(true),
+        },
+        Case {
             name: "stream: RateLimiter::try_acquire vs governor check",
             build: || limiter_vs_governor(1),
         },
         Case {
-            name: "stream: RateLimiter::try_acquire on 2 threads vs governor check",
+            name: "stream: RateLimiter::try_acquire on 2 threads, per 1,000 calls, vs governor check",
             build: || limiter_vs_governor(2),
         },
     ]
@@ -206,9 +216,39 @@ fn map_vs_buffer_unordered(pending_once: bool) -> Pair {
     }
 }
 
-/// A side that runs `op` `n` times split over `threads` threads at once.
+fn map_vs_co_limit(pending_once: bool) -> Pair {
+    use futures_concurrency::prelude::*;
+    let limit = NonZeroUsize::new(64).expect("not zero");
+    Pair {
+        ours: timed(move |n| {
+            count(futures::stream::iter(0..n).map_concurrent_unordered(limit, work(pending_once)))
+        }),
+        peer: timed(move |n| async move {
+            let items = std::cell::Cell::new(0_u64);
+            let items = &items;
+            futures::stream::iter(0..n)
+                .co()
+                .limit(Some(limit))
+                .map(work(pending_once))
+                .for_each(|item| async move {
+                    black_box(item);
+                    items.set(items.get() + 1);
+                })
+                .await;
+            items.get()
+        }),
+    }
+}
+
+/// Calls per operation of [`threaded`]: starting the threads costs far
+/// more than a call, so one operation is this many calls.
+const CALLS_PER_OP: u64 = 1_000;
+
+/// A side that runs `op` `n * CALLS_PER_OP` times split over `threads`
+/// threads at once.
 fn threaded(threads: u64, op: Arc<dyn Fn() -> bool + Send + Sync>) -> Side {
     Box::new(move |n| {
+        let n = n * CALLS_PER_OP;
         let start = Instant::now();
         std::thread::scope(|scope| {
             for t in 0..threads {

@@ -139,22 +139,27 @@
 //! use futures_lite::{stream, StreamExt};
 //!
 //! # futures_lite::future::block_on(async {
-//! let done = Arc::new(AtomicUsize::new(0));
-//! let four = NonZeroUsize::new(4).unwrap();
-//! let counter = done.clone();
-//! let mut results = stream::iter(0..4)
-//!     .map_concurrent(four, move |i| {
-//!         let counter = counter.clone();
-//!         async move {
-//!             anyrt::sleep(Duration::from_millis(1)).await;
-//!             counter.fetch_add(1, Ordering::SeqCst);
-//!             i
-//!         }
-//!     })
-//!     .buffer(four);
-//! assert_eq!(results.next().await, Some(0));
-//! anyrt::sleep(Duration::from_millis(50)).await; // the loop body's work
-//! assert_eq!(done.load(Ordering::SeqCst), 4); // the others finished meanwhile
+//! // On a virtual clock, so that "meanwhile" does not depend on how busy
+//! // the machine is; real time works the same.
+//! anyrt::VirtualClock::new().auto_advance(async {
+//!     let done = Arc::new(AtomicUsize::new(0));
+//!     let four = NonZeroUsize::new(4).unwrap();
+//!     let counter = done.clone();
+//!     let mut results = stream::iter(0..4_u64)
+//!         .map_concurrent(four, move |i| {
+//!             let counter = counter.clone();
+//!             async move {
+//!                 anyrt::sleep(Duration::from_millis(i + 1)).await;
+//!                 counter.fetch_add(1, Ordering::SeqCst);
+//!                 i
+//!             }
+//!         })
+//!         .buffer(four);
+//!     assert_eq!(results.next().await, Some(0));
+//!     anyrt::sleep(Duration::from_millis(50)).await; // the loop body's work
+//!     assert_eq!(done.load(Ordering::SeqCst), 4); // the others finished meanwhile
+//! })
+//! .await;
 //! # });
 //! ```
 //!
@@ -168,6 +173,9 @@
 //! # Features
 //!
 //! None.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod ext;
 mod gcra;

@@ -13,6 +13,9 @@ use anyrt_core::futures::AnySleep;
 #[derive(Default)]
 pub(crate) struct Timer {
     sleep: Option<Pin<Box<AnySleep>>>,
+    /// Whether the sleep was polled pending since it was set: then it is
+    /// registered with its timer.
+    registered: bool,
 }
 
 impl Timer {
@@ -29,10 +32,26 @@ impl Timer {
         }
     }
 
+    /// Takes a registered sleep off its timer (it is no longer needed), so
+    /// it neither wakes the task for nothing nor holds a virtual clock's
+    /// next jump; the box is kept for the next deadline.
+    pub(crate) fn disarm(&mut self) {
+        if let Some(sleep) = &mut self.sleep {
+            if self.registered {
+                self.registered = false;
+                sleep.set(anyrt_core::sleep_until(anyrt_core::far_future()));
+            }
+        }
+    }
+
     /// Polls the sleep; a timer never set is pending forever.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match &mut self.sleep {
-            Some(sleep) => sleep.as_mut().poll(cx),
+            Some(sleep) => {
+                let poll = sleep.as_mut().poll(cx);
+                self.registered = poll.is_pending();
+                poll
+            }
             None => Poll::Pending,
         }
     }

@@ -84,7 +84,11 @@ impl WakeSet {
     /// call into the queue. Call once at the start of each poll.
     pub(crate) fn start_poll(&mut self, cx: &Context<'_>) {
         self.shared.parent.register(cx.waker());
-        if self.shared.dirty.swap(false, Ordering::AcqRel) {
+        // A load first: the common poll, with nothing woken, does no
+        // read-modify-write.
+        if self.shared.dirty.load(Ordering::Acquire)
+            && self.shared.dirty.swap(false, Ordering::AcqRel)
+        {
             let woken =
                 std::mem::take(&mut *self.shared.woken.lock().unwrap_or_else(|p| p.into_inner()));
             self.ready.extend(woken);
@@ -129,5 +133,48 @@ impl fmt::Debug for WakeSet {
             .field("slots", &self.slots.len())
             .field("queued", &self.ready.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::{Context, Waker};
+
+    use super::WakeSet;
+
+    fn drain(set: &mut WakeSet) -> Vec<usize> {
+        set.start_poll(&Context::from_waker(Waker::noop()));
+        std::iter::from_fn(|| set.pop()).collect()
+    }
+
+    #[test]
+    fn a_slot_is_queued_once_until_popped() {
+        let mut set = WakeSet::new();
+        set.grow_to(3);
+        set.push(2);
+        set.push(2);
+        set.waker(2).wake_by_ref();
+        set.waker(0).wake_by_ref();
+        set.waker(0).wake_by_ref();
+        assert_eq!(drain(&mut set), [2, 0]);
+        assert_eq!(drain(&mut set), [] as [usize; 0]);
+        set.waker(2).wake_by_ref();
+        assert_eq!(drain(&mut set), [2], "popped slots can be queued again");
+    }
+
+    #[test]
+    fn wakes_from_other_threads_reach_the_owner() {
+        let mut set = WakeSet::new();
+        set.grow_to(4);
+        set.start_poll(&Context::from_waker(Waker::noop()));
+        let wakers: Vec<Waker> = (0..4).map(|i| set.waker(i).clone()).collect();
+        std::thread::scope(|scope| {
+            for waker in &wakers {
+                scope.spawn(move || waker.wake_by_ref());
+            }
+        });
+        let mut woken = drain(&mut set);
+        woken.sort_unstable();
+        assert_eq!(woken, [0, 1, 2, 3]);
     }
 }

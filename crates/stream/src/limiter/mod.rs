@@ -3,6 +3,8 @@
 
 mod acquire;
 mod error;
+#[cfg(all(test, loom))]
+mod loom_model;
 mod shared;
 mod waiter;
 
@@ -35,8 +37,9 @@ pub(crate) use waiter::Waiter;
 /// fractions of a nanosecond in which the interval between two permits is a
 /// whole number. Only when that fraction would be finer than 1/16 ns (a
 /// rate with a large factor that does not divide the period, such as 333
-/// per second) is the interval rounded up to whole nanoseconds, so the
-/// limiter is then slower than asked by less than 1 ns per permit. Time is
+/// per second) is the interval rounded up to whole sixteenths of a
+/// nanosecond, so the limiter is then slower than asked by less than
+/// 1/16 ns per permit (and it grants at most 16 permits per nanosecond). Time is
 /// read from `anyrt_core::now` (a test's virtual clock included) and
 /// measured from the limiter's creation.
 ///

@@ -2,9 +2,16 @@
 //! the clock conversion, and the queue of waiters.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
+
+#[cfg(all(test, loom))]
+use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+#[cfg(all(test, loom))]
+use loom::sync::{Mutex, MutexGuard};
+#[cfg(not(all(test, loom)))]
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(all(test, loom)))]
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::gcra::{Decision, Gcra};
@@ -200,16 +207,17 @@ impl Queue {
 /// `period_ns`. With ticks of `1 / scale` ns, where `scale` is `rate`
 /// divided by its common factor with the period, the interval between two
 /// permits is a whole number of ticks and the long-run rate is exact. When
-/// that scale would shorten the clock's range too much, ticks are
-/// nanoseconds and the interval is rounded up: never faster than asked.
+/// that scale would shorten the clock's range too much, ticks are 1/16 ns
+/// (the finest the range allows) and the interval is rounded up: never
+/// faster than asked, and slower by less than 1/16 ns per permit.
 fn ticks_per_permit(rate: u64, period_ns: u64) -> (u64, u64) {
     let common = gcd(rate, period_ns).max(1);
     let scale = rate / common;
     if scale <= MAX_SCALE {
-        (scale, period_ns / common)
-    } else {
-        (1, period_ns.div_ceil(rate))
+        return (scale, period_ns / common);
     }
+    let ticks = (u128::from(period_ns) * u128::from(MAX_SCALE)).div_ceil(u128::from(rate));
+    (MAX_SCALE, u64::try_from(ticks).unwrap_or(u64::MAX))
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -219,9 +227,31 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
-    use super::ticks_per_permit;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::{Shared, ticks_per_permit};
+
+    #[test]
+    fn racing_takes_grant_exactly_the_burst() {
+        let epoch = Instant::now();
+        let shared = Shared::new(1, Duration::from_secs(3600), 3, epoch).unwrap();
+        let granted = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..2 {
+                        if shared.take(epoch, 1, None).is_ok() {
+                            granted.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(granted.load(Ordering::SeqCst), 3);
+    }
 
     #[test]
     fn permits_are_a_whole_number_of_ticks_apart() {
@@ -229,7 +259,12 @@ mod tests {
         assert_eq!(ticks_per_permit(3, 1_000_000_000), (3, 1_000_000_000));
         assert_eq!(ticks_per_permit(7, 1_000), (7, 1_000));
         assert_eq!(ticks_per_permit(2_000_000_000, 1_000_000_000), (2, 1));
-        // Too fine a scale: nanoseconds, rounded up.
-        assert_eq!(ticks_per_permit(333, 1_000_000_000), (1, 3_003_004));
+        // Too fine a scale: sixteenths of a nanosecond, rounded up.
+        assert_eq!(ticks_per_permit(333, 1_000_000_000), (16, 48_048_049));
+        assert_eq!(
+            ticks_per_permit(u64::from(u32::MAX), 1_000_000_000),
+            (16, 4)
+        );
+        assert_eq!(ticks_per_permit(u64::from(u32::MAX), 1), (16, 1));
     }
 }

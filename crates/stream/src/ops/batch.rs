@@ -41,12 +41,24 @@ impl<T> Batch<T> {
                 .set(anyrt_core::deadline_after(now, self.duration));
         }
         self.items.push(item);
-        (self.items.len() >= self.max).then(|| self.take())
+        if self.items.len() < self.max {
+            return None;
+        }
+        // Full before its time: its timer is not needed any more.
+        self.timer.disarm();
+        Some(self.take())
     }
 
     /// The chunk so far (possibly empty); the next one starts afresh.
     pub(crate) fn take(&mut self) -> Vec<T> {
         std::mem::take(&mut self.items)
+    }
+
+    /// The chunk so far, with its timer taken off: the upstream ended or
+    /// the items are taken back.
+    pub(crate) fn finish(&mut self) -> Vec<T> {
+        self.timer.disarm();
+        self.take()
     }
 
     /// The partial chunk once its time is up; pending while empty.

@@ -84,7 +84,7 @@ impl<S: Stream> ChunksTimeout<S> {
     /// assert_eq!(chunks.as_mut().into_remainder(), [1, 2]);
     /// ```
     pub fn into_remainder(self: Pin<&mut Self>) -> Vec<S::Item> {
-        self.project().batch.take()
+        self.project().batch.finish()
     }
 
     /// The upstream.
@@ -121,7 +121,7 @@ impl<S: Stream> Stream for ChunksTimeout<S> {
                 }
                 Poll::Ready(None) => {
                     *this.done = true;
-                    let rest = this.batch.take();
+                    let rest = this.batch.finish();
                     return Poll::Ready((!rest.is_empty()).then_some(rest));
                 }
                 Poll::Pending => return this.batch.poll_expired(cx).map(Some),
@@ -215,7 +215,7 @@ impl<S, T, E> TryChunksTimeout<S, T, E> {
     /// assert!(chunks.as_mut().into_remainder().is_empty());
     /// ```
     pub fn into_remainder(self: Pin<&mut Self>) -> Vec<T> {
-        self.project().batch.take()
+        self.project().batch.finish()
     }
 }
 
@@ -245,11 +245,11 @@ where
                         return Poll::Ready(Some(Err(error)));
                     }
                     *this.error = Some(error);
-                    return Poll::Ready(Some(Ok(this.batch.take())));
+                    return Poll::Ready(Some(Ok(this.batch.finish())));
                 }
                 Poll::Ready(None) => {
                     *this.done = true;
-                    let rest = this.batch.take();
+                    let rest = this.batch.finish();
                     return Poll::Ready((!rest.is_empty()).then_some(Ok(rest)));
                 }
                 Poll::Pending => return this.batch.poll_expired(cx).map(|c| Some(Ok(c))),

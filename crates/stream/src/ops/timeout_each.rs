@@ -37,15 +37,21 @@ pin_project! {
     /// use futures_lite::StreamExt;
     ///
     /// # futures_lite::future::block_on(async {
-    /// let slow = futures_lite::stream::iter([1, 2]).then(|i| async move {
-    ///     anyrt::sleep(Duration::from_millis(if i == 2 { 50 } else { 0 })).await;
-    ///     i
-    /// });
-    /// let mut limited: TimeoutEach<_> = Box::pin(slow).timeout_each(Duration::from_millis(5));
-    /// assert_eq!(limited.next().await, Some(Ok(1)));
-    /// assert!(limited.next().await.unwrap().is_err()); // 2 is late
-    /// assert_eq!(limited.next().await, Some(Ok(2)));
-    /// assert_eq!(limited.next().await, None);
+    /// // A virtual clock makes the timings exact; real time works the same.
+    /// let clock = anyrt::VirtualClock::new();
+    /// clock.auto_advance(async {
+    ///     let slow = futures_lite::stream::iter([1, 2]).then(|i| async move {
+    ///         anyrt::sleep(Duration::from_millis(if i == 2 { 50 } else { 0 })).await;
+    ///         i
+    ///     });
+    ///     let mut limited: TimeoutEach<_> = Box::pin(slow).timeout_each(Duration::from_millis(5));
+    ///     assert_eq!(limited.next().await, Some(Ok(1)));
+    ///     assert!(limited.next().await.unwrap().is_err()); // 2 is late
+    ///     assert_eq!(limited.next().await, Some(Ok(2)));
+    ///     assert_eq!(limited.next().await, None);
+    /// })
+    /// .await;
+    /// assert_eq!(clock.elapsed(), Duration::from_millis(50));
     /// # });
     /// ```
     #[must_use = "streams do nothing unless polled"]
@@ -91,6 +97,7 @@ impl<S: Stream> Stream for TimeoutEach<S> {
             }
             Poll::Ready(None) => {
                 *this.done = true;
+                this.timer.disarm();
                 return Poll::Ready(None);
             }
             Poll::Pending => {}
