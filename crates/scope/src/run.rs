@@ -1,5 +1,6 @@
 //! The future of `Scope::run`: polls the body and the woken children.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -12,8 +13,9 @@ use pin_project_lite::pin_project;
 use crate::scope::{Scope, Step};
 use crate::wake::{BODY, SlotWaker};
 
-/// How many body or child polls one poll of the run makes before it lets
-/// the executor run other tasks.
+/// After how many body or child polls one poll of the run lets the
+/// executor run other tasks (checked between batches: a batch, every key
+/// queued at one moment, is polled whole).
 const BUDGET: usize = 1024;
 
 pin_project! {
@@ -25,6 +27,8 @@ pin_project! {
         body: Option<B>,
         output: Option<R>,
         body_waker: Option<SlotWaker>,
+        // The keys being polled; kept for its capacity.
+        batch: VecDeque<usize>,
         ended: bool,
     }
 
@@ -45,6 +49,7 @@ impl<'s, 'a, B, R, E> RunInner<'s, 'a, B, R, E> {
             body: Some(body),
             output: None,
             body_waker: None,
+            batch: VecDeque::new(),
             ended: false,
         }
     }
@@ -68,8 +73,17 @@ where
             *this.body_waker = Some(scope.start());
         }
         scope.ready().register(cx.waker());
-        for _ in 0..BUDGET {
-            let Some(key) = scope.ready().pop() else {
+        scope.ready().set_polling(true);
+        let mut polls = 0;
+        loop {
+            let mut batch = std::mem::take(this.batch);
+            scope.ready().take(&mut batch);
+            if batch.is_empty() {
+                if scope.ready().set_polling(false) {
+                    scope.ready().set_polling(true);
+                    continue;
+                }
+                *this.batch = batch;
                 if this.output.is_some() && scope.is_empty() {
                     *this.ended = true;
                     scope.close("the scope finished");
@@ -77,29 +91,38 @@ where
                     return Poll::Ready(Ok(output));
                 }
                 return Poll::Pending;
-            };
-            let step = match key {
-                BODY => {
-                    let waker = this.body_waker.as_ref().expect("set above");
-                    poll_body(this.body.as_mut(), this.output, waker)
-                }
-                key => scope.poll_child(key),
-            };
-            let failure = match step {
-                Step::Continue => continue,
-                Step::Fail(error) => Ok(error),
-                Step::Panic(panic) => Err(panic),
-            };
-            *this.ended = true;
-            scope.close("a child or the body of the scope failed");
-            this.body.set(None);
-            return match failure {
-                Ok(error) => Poll::Ready(Err(error)),
-                Err(panic) => resume_unwind(panic),
-            };
+            }
+            polls += batch.len();
+            while let Some(key) = batch.pop_front() {
+                let step = match key {
+                    BODY => {
+                        let waker = this.body_waker.as_ref().expect("set above");
+                        poll_body(this.body.as_mut(), this.output, waker)
+                    }
+                    key => scope.poll_child(key),
+                };
+                let failure = match step {
+                    Step::Continue => continue,
+                    Step::Fail(error) => Ok(error),
+                    Step::Panic(panic) => Err(panic),
+                };
+                scope.ready().put_back(&mut batch);
+                scope.ready().set_polling(false);
+                *this.ended = true;
+                scope.close("a child or the body of the scope failed");
+                this.body.set(None);
+                return match failure {
+                    Ok(error) => Poll::Ready(Err(error)),
+                    Err(panic) => resume_unwind(panic),
+                };
+            }
+            *this.batch = batch;
+            if polls >= BUDGET {
+                scope.ready().set_polling(false);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
         }
-        cx.waker().wake_by_ref();
-        Poll::Pending
     }
 }
 

@@ -14,6 +14,9 @@ pub(crate) const BODY: usize = usize::MAX;
 pub(crate) struct Ready {
     queue: Mutex<VecDeque<usize>>,
     parent: Mutex<Option<Waker>>,
+    /// Whether the scope's future is inside a poll: it looks at the queue
+    /// again before it returns, so a wake-up meanwhile need not wake it.
+    polling: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -30,19 +33,39 @@ impl Ready {
         }
     }
 
-    pub(crate) fn pop(&self) -> Option<usize> {
-        lock(&self.queue).pop_front()
+    /// Moves every queued key into `batch` (which must be empty), in one
+    /// lock.
+    pub(crate) fn take(&self, batch: &mut VecDeque<usize>) {
+        std::mem::swap(&mut *lock(&self.queue), batch);
+    }
+
+    /// Puts back keys taken but not polled, so that their `queued` flags
+    /// stay true only while they are queued.
+    pub(crate) fn put_back(&self, batch: &mut VecDeque<usize>) {
+        if !batch.is_empty() {
+            let mut queue = lock(&self.queue);
+            batch.extend(queue.drain(..));
+            std::mem::swap(&mut *queue, batch);
+        }
+    }
+
+    /// Marks the scope's future as inside a poll, or no longer (then says
+    /// whether something was queued meanwhile).
+    pub(crate) fn set_polling(&self, polling: bool) -> bool {
+        self.polling.store(polling, Ordering::SeqCst);
+        !polling && !lock(&self.queue).is_empty()
     }
 
     /// Queues `key`; wakes the scope's future if the queue was empty (if
-    /// not, it was woken already and has not drained the queue yet).
+    /// not, it was woken already and has not drained the queue yet) and
+    /// it is not inside a poll.
     fn push(&self, key: usize) {
         let was_empty = {
             let mut queue = lock(&self.queue);
             queue.push_back(key);
             queue.len() == 1
         };
-        if was_empty {
+        if was_empty && !self.polling.load(Ordering::SeqCst) {
             let parent = lock(&self.parent).clone();
             if let Some(parent) = parent {
                 parent.wake();
