@@ -5,13 +5,14 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use anyrt_core::futures::WithAmbient;
 use pin_project_lite::pin_project;
 
 use crate::scope::{Scope, Step};
-use crate::wake::{BODY, SlotWaker};
+use crate::wake::{BODY, Ready, SlotWaker};
 
 /// After how many body or child polls one poll of the run lets the
 /// executor run other tasks (checked between batches: a batch, every key
@@ -26,7 +27,7 @@ pin_project! {
         #[pin]
         body: Option<B>,
         output: Option<R>,
-        body_waker: Option<SlotWaker>,
+        wakers: Option<(Arc<Ready>, SlotWaker)>,
         // The keys being polled; kept for its capacity.
         batch: VecDeque<usize>,
         ended: bool,
@@ -48,7 +49,7 @@ impl<'s, 'a, B, R, E> RunInner<'s, 'a, B, R, E> {
             scope,
             body: Some(body),
             output: None,
-            body_waker: None,
+            wakers: None,
             batch: VecDeque::new(),
             ended: false,
         }
@@ -69,18 +70,17 @@ where
             "anyrt-scope: the run was polled after it ended"
         );
         let scope = *this.scope;
-        if this.body_waker.is_none() {
-            *this.body_waker = Some(scope.start());
-        }
-        scope.ready().register(cx.waker());
-        scope.ready().set_polling(true);
+        let (ready, body_waker) = this.wakers.get_or_insert_with(|| scope.start());
+        let ready = &**ready;
+        ready.register(cx.waker());
+        ready.set_polling(true);
         let mut polls = 0;
         loop {
             let mut batch = std::mem::take(this.batch);
-            scope.ready().take(&mut batch);
+            ready.take(&mut batch);
             if batch.is_empty() {
-                if scope.ready().set_polling(false) {
-                    scope.ready().set_polling(true);
+                if ready.set_polling(false) {
+                    ready.set_polling(true);
                     continue;
                 }
                 *this.batch = batch;
@@ -95,10 +95,7 @@ where
             polls += batch.len();
             while let Some(key) = batch.pop_front() {
                 let step = match key {
-                    BODY => {
-                        let waker = this.body_waker.as_ref().expect("set above");
-                        poll_body(this.body.as_mut(), this.output, waker)
-                    }
+                    BODY => poll_body(this.body.as_mut(), this.output, body_waker),
                     key => scope.poll_child(key),
                 };
                 let failure = match step {
@@ -106,8 +103,8 @@ where
                     Step::Fail(error) => Ok(error),
                     Step::Panic(panic) => Err(panic),
                 };
-                scope.ready().put_back(&mut batch);
-                scope.ready().set_polling(false);
+                ready.put_back(&mut batch);
+                ready.set_polling(false);
                 *this.ended = true;
                 scope.close("a child or the body of the scope failed");
                 this.body.set(None);
@@ -118,7 +115,7 @@ where
             }
             *this.batch = batch;
             if polls >= BUDGET {
-                scope.ready().set_polling(false);
+                ready.set_polling(false);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }

@@ -16,7 +16,7 @@ use crate::handle::{Handle, SpawnWait};
 use crate::run::{Run, RunInner};
 use crate::slab::Slab;
 use crate::token::CancelToken;
-use crate::wake::{BODY, Ready, SlotWaker};
+use crate::wake::{Ready, SlotWaker, Wakers};
 
 /// The token of the scope being run, kept in the ambient context.
 #[derive(Clone)]
@@ -53,8 +53,8 @@ struct Inner<'a, E> {
     // Never dropped by the scope's own drop glue (the run drains it), so
     // that children may borrow the scope itself: see ARCHITECTURE.md.
     entries: ManuallyDrop<Slab<Entry<'a, E>>>,
-    wakers: Vec<SlotWaker>,
-    body_waker: Option<SlotWaker>,
+    /// The wakers, while a run is in progress.
+    wakers: Option<Wakers>,
     next_id: u64,
     /// Children spawned and not finished (queued ones included).
     live: usize,
@@ -118,7 +118,6 @@ pub(crate) enum Step<E> {
 /// ```
 pub struct Scope<'a, E = Infallible> {
     inner: Mutex<Inner<'a, E>>,
-    ready: Arc<Ready>,
 }
 
 impl<'a, E> Scope<'a, E> {
@@ -135,14 +134,12 @@ impl<'a, E> Scope<'a, E> {
             inner: Mutex::new(Inner {
                 phase: Phase::Idle,
                 entries: ManuallyDrop::new(Slab::new()),
-                wakers: Vec::new(),
-                body_waker: None,
+                wakers: None,
                 next_id: 0,
                 live: 0,
                 admission: Admission::new(usize::MAX),
                 token: CancelToken::new(),
             }),
-            ready: Arc::default(),
         }
     }
 
@@ -225,7 +222,14 @@ impl<'a, E> Scope<'a, E> {
         };
         token.cancel_with(reason);
         drop(children);
-        self.lock().phase = Phase::Idle;
+        let wakers = {
+            let mut inner = self.lock();
+            inner.phase = Phase::Idle;
+            inner.wakers.take()
+        };
+        if let Some(wakers) = wakers {
+            wakers.give_back();
+        }
     }
 
     /// A `spawn_wait` future gave up its ticket.
@@ -297,6 +301,7 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             );
             inner.phase = Phase::Running;
             inner.token = token.clone();
+            inner.wakers = Some(Wakers::take());
         }
         let inner = RunInner::new(self, body);
         Run::new(anyrt_core::with_value(CurrentToken(token), inner))
@@ -309,8 +314,8 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// Under a [`limit`](Scope::limit) the child waits, unpolled, if the
     /// scope is full. Outside a run (before it, after it ended or failed)
     /// the future is dropped unpolled and the handle says so
-    /// ([`Handle::is_rejected`]). Allocates the child's box, and the slot's
-    /// waker only when the scope has never had this many children at once.
+    /// ([`Handle::is_rejected`]). Allocates the child's box, and a waker
+    /// for its slot unless a past run on this thread left one to reuse.
     ///
     /// # Examples
     ///
@@ -403,12 +408,13 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
 
     /// Stores a child; `reserved` when its place under the limit is taken.
     pub(crate) fn insert<T>(&self, child: BoxChild<'a, E>, reserved: bool) -> Handle<'_, T> {
-        let mut inner = self.lock();
-        if inner.phase != Phase::Running {
-            drop(inner);
+        let mut guard = self.lock();
+        if guard.phase != Phase::Running {
+            drop(guard);
             drop(child);
             return Handle::rejected();
         }
+        let inner = &mut *guard;
         let id = inner.next_id;
         inner.next_id += 1;
         let admitted = reserved || inner.admission.try_enter();
@@ -424,32 +430,29 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             handle_waker: None,
         });
         inner.live += 1;
-        while inner.wakers.len() <= key {
-            let slot = SlotWaker::new(inner.wakers.len(), &self.ready);
-            inner.wakers.push(slot);
-        }
+        let wakers = inner
+            .wakers
+            .as_mut()
+            .expect("a running scope has its wakers");
+        let slot = wakers.slot(key);
         if admitted {
-            inner.wakers[key].node.schedule();
+            slot.node.schedule();
         } else {
             inner.admission.queue_child(key, id);
         }
         Handle::new(self, key, id)
     }
 
-    /// Called at the run's first poll: queues the body; returns its waker.
-    pub(crate) fn start(&self) -> SlotWaker {
-        let mut inner = self.lock();
-        let ready = &self.ready;
-        let body = inner
-            .body_waker
-            .get_or_insert_with(|| SlotWaker::new(BODY, ready))
-            .clone();
-        body.node.schedule();
-        body
-    }
-
-    pub(crate) fn ready(&self) -> &Ready {
-        &self.ready
+    /// Called at the run's first poll: queues the body; returns the ready
+    /// queue and the body's waker.
+    pub(crate) fn start(&self) -> (Arc<Ready>, SlotWaker) {
+        let inner = self.lock();
+        let wakers = inner
+            .wakers
+            .as_ref()
+            .expect("a running scope has its wakers");
+        wakers.body.node.schedule();
+        (wakers.ready.clone(), wakers.body.clone())
     }
 
     /// Whether no child is left.
@@ -461,7 +464,7 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     pub(crate) fn poll_child(&self, key: usize) -> Step<E> {
         let (mut child, waker) = {
             let mut inner = self.lock();
-            let Some(slot) = inner.wakers.get(key) else {
+            let Some(slot) = inner.wakers.as_ref().and_then(|w| w.slots.get(key)) else {
                 return Step::Continue;
             };
             slot.node.dequeued();
@@ -561,7 +564,9 @@ fn admit<E>(inner: &mut Inner<'_, E>, next: Admitted) {
         Admitted::Child(key, id) => {
             if let Some(entry) = inner.entries.get_mut(key).filter(|e| e.id == id) {
                 entry.state = State::Running;
-                inner.wakers[key].node.schedule();
+                if let Some(slot) = inner.wakers.as_ref().and_then(|w| w.slots.get(key)) {
+                    slot.node.schedule();
+                }
             }
         }
         Admitted::Waiter(waker) => {

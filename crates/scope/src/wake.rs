@@ -128,3 +128,64 @@ impl SlotWaker {
         }
     }
 }
+
+/// A ready queue with the wakers of its slots and of the body: what a run
+/// needs to wake its children. Kept in a small per-thread pool between
+/// runs, so a new scope reuses the wakers of a finished one instead of
+/// allocating one per slot again.
+pub(crate) struct Wakers {
+    pub(crate) ready: Arc<Ready>,
+    pub(crate) slots: Vec<SlotWaker>,
+    pub(crate) body: SlotWaker,
+}
+
+/// Sets of wakers kept per thread, and the most slots one may keep: the
+/// pool never holds more than `POOLED_SETS * POOLED_SLOTS` wakers.
+const POOLED_SETS: usize = 4;
+const POOLED_SLOTS: usize = 16_384;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Wakers>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Wakers {
+    /// A set from this thread's pool, or a new one.
+    ///
+    /// A pooled set may still get wake-ups from wakers that a past child
+    /// left behind: they queue a key and cost one spurious poll, and the
+    /// `queued` flags stay true only for keys in the queue, so no wake-up
+    /// of the new run's children is lost.
+    pub(crate) fn take() -> Wakers {
+        let pooled = POOL.try_with(|pool| pool.borrow_mut().pop()).ok().flatten();
+        pooled.unwrap_or_else(|| {
+            let ready = Arc::<Ready>::default();
+            Wakers {
+                body: SlotWaker::new(BODY, &ready),
+                slots: Vec::new(),
+                ready,
+            }
+        })
+    }
+
+    /// Gives the set back to this thread's pool (or drops it if full).
+    pub(crate) fn give_back(mut self) {
+        self.slots.truncate(POOLED_SLOTS);
+        *lock(&self.ready.parent) = None;
+        self.ready.polling.store(false, Ordering::SeqCst);
+        let _ = POOL.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < POOLED_SETS {
+                pool.push(self);
+            }
+        });
+    }
+
+    /// The waker of slot `key`, made if the slot is new.
+    pub(crate) fn slot(&mut self, key: usize) -> &SlotWaker {
+        while self.slots.len() <= key {
+            let slot = SlotWaker::new(self.slots.len(), &self.ready);
+            self.slots.push(slot);
+        }
+        &self.slots[key]
+    }
+}
