@@ -77,10 +77,17 @@ where
         let mut polls = 0;
         loop {
             let mut batch = std::mem::take(this.batch);
+            // Children spawned first: they came before the wake-ups that
+            // their spawner's later awaits queued.
+            scope.take_spawned(&mut batch);
             ready.take(&mut batch);
             if batch.is_empty() {
-                if ready.set_polling(false) {
+                // After this, wake-ups and spawns wake the task instead;
+                // look once more for any that came before.
+                let queued = ready.set_polling(false);
+                if queued || scope.take_spawned(&mut batch) {
                     ready.set_polling(true);
+                    *this.batch = batch;
                     continue;
                 }
                 *this.batch = batch;

@@ -1,6 +1,7 @@
 //! `Scope`: children polled in place by the scope's future.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -58,6 +59,9 @@ struct Inner<'a, E> {
     next_id: u64,
     /// Children spawned and not finished (queued ones included).
     live: usize,
+    /// Keys of children spawned while the run is inside a poll: it takes
+    /// them with the ready queue, so a spawn needs no second lock.
+    spawned: Vec<usize>,
     admission: Admission,
     token: CancelToken,
 }
@@ -137,6 +141,7 @@ impl<'a, E> Scope<'a, E> {
                 wakers: None,
                 next_id: 0,
                 live: 0,
+                spawned: Vec::new(),
                 admission: Admission::new(usize::MAX),
                 token: CancelToken::new(),
             }),
@@ -225,7 +230,15 @@ impl<'a, E> Scope<'a, E> {
         let wakers = {
             let mut inner = self.lock();
             inner.phase = Phase::Idle;
-            inner.wakers.take()
+            let spawned = std::mem::take(&mut inner.spawned);
+            let wakers = inner.wakers.take();
+            // Keys never taken: their flags must not say "queued" any more.
+            for key in spawned {
+                if let Some(slot) = wakers.as_ref().and_then(|w| w.slots.get(key)) {
+                    slot.node.dequeued();
+                }
+            }
+            wakers
         };
         if let Some(wakers) = wakers {
             wakers.give_back();
@@ -434,8 +447,13 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             .wakers
             .as_mut()
             .expect("a running scope has its wakers");
+        let polling = wakers.ready.is_polling();
         let slot = wakers.slot(key);
-        if admitted {
+        if admitted && polling {
+            if slot.node.mark_queued() {
+                inner.spawned.push(key);
+            }
+        } else if admitted {
             slot.node.schedule();
         } else {
             inner.admission.queue_child(key, id);
@@ -453,6 +471,15 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             .expect("a running scope has its wakers");
         wakers.body.node.schedule();
         (wakers.ready.clone(), wakers.body.clone())
+    }
+
+    /// Moves the keys of children spawned during the run's poll into
+    /// `batch`; `true` if there were any.
+    pub(crate) fn take_spawned(&self, batch: &mut VecDeque<usize>) -> bool {
+        let mut inner = self.lock();
+        let found = !inner.spawned.is_empty();
+        batch.extend(inner.spawned.drain(..));
+        found
     }
 
     /// Whether no child is left.

@@ -33,10 +33,19 @@ impl Ready {
         }
     }
 
-    /// Moves every queued key into `batch` (which must be empty), in one
-    /// lock.
+    /// Moves every queued key into `batch`, in one lock.
     pub(crate) fn take(&self, batch: &mut VecDeque<usize>) {
-        std::mem::swap(&mut *lock(&self.queue), batch);
+        let mut queue = lock(&self.queue);
+        if batch.is_empty() {
+            std::mem::swap(&mut *queue, batch);
+        } else {
+            batch.extend(queue.drain(..));
+        }
+    }
+
+    /// Whether the scope's future is inside a poll.
+    pub(crate) fn is_polling(&self) -> bool {
+        self.polling.load(Ordering::SeqCst)
     }
 
     /// Puts back keys taken but not polled, so that their `queued` flags
@@ -86,6 +95,12 @@ impl Node {
     /// the poll queues it again.
     pub(crate) fn dequeued(&self) {
         self.queued.store(false, Ordering::Release);
+    }
+
+    /// Marks the child as queued, for a caller that queues its key itself;
+    /// `false` if it already was.
+    pub(crate) fn mark_queued(&self) -> bool {
+        !self.queued.swap(true, Ordering::AcqRel)
     }
 
     /// Queues the child unless it already is.
