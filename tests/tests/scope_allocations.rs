@@ -1,9 +1,9 @@
 //! Allocation counts of the scope, with a plain `main` because the counter
 //! is process-wide:
 //!
-//! - an in-place child costs one allocation (its box) once the scope has
-//!   had as many children at once before, two (box and slot waker) the
-//!   first time;
+//! - an in-place child costs one allocation (its box) once a run on this
+//!   thread had as many children at once before (slot wakers are pooled),
+//!   two (box and slot waker) the first time;
 //! - a million items through `spawn_wait` under `limit(64)` keep memory
 //!   bounded: the live bytes never grow past a small fixed amount;
 //! - a `TaskGroup` task costs a bounded number of allocations.
@@ -48,13 +48,19 @@ fn in_place_children() {
     // The first run grows the slab, the slot wakers and the queues.
     let first = run_children(&s, N as usize);
     let again = run_children(&s, N as usize);
+    // A new scope reuses the wakers the last run gave back.
+    let other = run_children(&Scope::new(), N as usize);
+    assert!(
+        other <= N + 64,
+        "a new scope reuses pooled wakers: {other} for {N} children"
+    );
     println!("in-place child: first run {first} allocations for {N}, again {again}");
     assert!(
         first <= 2 * N + 64,
         "a new slot costs its box and its waker: {first} for {N} children"
     );
     assert!(
-        again <= N + 16,
+        again <= N + 32,
         "a reused slot costs the child's box only: {again} for {N} children"
     );
     assert!(again >= N, "the counter sees the boxes");

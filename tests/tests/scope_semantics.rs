@@ -428,3 +428,68 @@ async fn a_wake_polls_that_child_only() {
     let total: usize = polls.iter().map(|p| p.load(SeqCst)).sum();
     assert_eq!(total, 2 * N);
 }
+
+/// Regression: a failure in the middle of a batch of woken children used
+/// to forget the rest of the batch while their wakers still counted them
+/// as queued, so the children of the next run in those slots never ran.
+#[anyrt_test::test]
+async fn a_scope_run_again_after_failing_mid_batch_polls_every_child() {
+    let s = Scope::<&str>::new();
+    let failed = s
+        .run(async {
+            s.spawn(async { Err::<(), _>("first child failed") });
+            for _ in 0..3 {
+                s.spawn(pending::<Result<(), &str>>());
+            }
+            Ok(())
+        })
+        .await;
+    assert_eq!(failed, Err("first child failed"));
+    let sum = s
+        .run(async {
+            let handles: Vec<_> = (0..4).map(|i| s.spawn(async move { Ok(i) })).collect();
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await;
+            }
+            Ok(sum)
+        })
+        .await;
+    assert_eq!(sum, Ok(6));
+}
+
+/// Regression: children spawned by a sibling in the same batch as a
+/// failing child must not leave their slots marked as queued for the next
+/// run (or the next scope on this thread, which reuses the wakers).
+#[anyrt_test::test]
+async fn children_spawned_just_before_a_failure_leave_no_slot_stuck() {
+    let s = Scope::<&str>::new();
+    let failed = s
+        .run(async {
+            let s = &s;
+            s.spawn(async move {
+                for _ in 0..3 {
+                    s.spawn(pending::<Result<(), &str>>());
+                }
+                Ok(())
+            });
+            s.spawn(async { Err::<(), _>("second child failed") });
+            Ok(())
+        })
+        .await;
+    assert_eq!(failed, Err("second child failed"));
+    let fresh = Scope::new();
+    for scope in [&s, &fresh] {
+        let sum = scope
+            .run(async {
+                let handles: Vec<_> = (0..6).map(|i| scope.spawn(async move { Ok(i) })).collect();
+                let mut sum = 0;
+                for handle in handles {
+                    sum += handle.await;
+                }
+                Ok(sum)
+            })
+            .await;
+        assert_eq!(sum, Ok(15));
+    }
+}

@@ -169,5 +169,6 @@ pub mod futures {
     pub use crate::handle::SpawnWait;
     pub use crate::run::Run;
     pub use crate::supervisor::{OkBody, SuperviseWait, Supervised, SupervisedRun};
+    pub use crate::task_group::{JoinAll, JoinNext, Shutdown, TryJoinAll};
     pub use crate::token::Cancelled;
 }

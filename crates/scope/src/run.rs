@@ -1,19 +1,22 @@
 //! The future of `Scope::run`: polls the body and the woken children.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use anyrt_core::futures::WithAmbient;
 use pin_project_lite::pin_project;
 
 use crate::scope::{Scope, Step};
-use crate::wake::{BODY, SlotWaker};
+use crate::wake::{BODY, Ready, SlotWaker};
 
-/// How many body or child polls one poll of the run makes before it lets
-/// the executor run other tasks.
+/// After how many body or child polls one poll of the run lets the
+/// executor run other tasks (checked between batches: a batch, every key
+/// queued at one moment, is polled whole).
 const BUDGET: usize = 1024;
 
 pin_project! {
@@ -24,7 +27,9 @@ pin_project! {
         #[pin]
         body: Option<B>,
         output: Option<R>,
-        body_waker: Option<SlotWaker>,
+        wakers: Option<(Arc<Ready>, SlotWaker)>,
+        // The keys being polled; kept for its capacity.
+        batch: VecDeque<usize>,
         ended: bool,
     }
 
@@ -44,7 +49,8 @@ impl<'s, 'a, B, R, E> RunInner<'s, 'a, B, R, E> {
             scope,
             body: Some(body),
             output: None,
-            body_waker: None,
+            wakers: None,
+            batch: VecDeque::new(),
             ended: false,
         }
     }
@@ -64,12 +70,27 @@ where
             "anyrt-scope: the run was polled after it ended"
         );
         let scope = *this.scope;
-        if this.body_waker.is_none() {
-            *this.body_waker = Some(scope.start());
-        }
-        scope.ready().register(cx.waker());
-        for _ in 0..BUDGET {
-            let Some(key) = scope.ready().pop() else {
+        let (ready, body_waker) = this.wakers.get_or_insert_with(|| scope.start());
+        let ready = &**ready;
+        ready.register(cx.waker());
+        ready.set_polling(true);
+        let mut polls = 0;
+        loop {
+            let mut batch = std::mem::take(this.batch);
+            // Children spawned first: they came before the wake-ups that
+            // their spawner's later awaits queued.
+            scope.take_spawned(&mut batch);
+            ready.take(&mut batch);
+            if batch.is_empty() {
+                // After this, wake-ups and spawns wake the task instead;
+                // look once more for any that came before.
+                let queued = ready.set_polling(false);
+                if queued || scope.take_spawned(&mut batch) {
+                    ready.set_polling(true);
+                    *this.batch = batch;
+                    continue;
+                }
+                *this.batch = batch;
                 if this.output.is_some() && scope.is_empty() {
                     *this.ended = true;
                     scope.close("the scope finished");
@@ -77,29 +98,35 @@ where
                     return Poll::Ready(Ok(output));
                 }
                 return Poll::Pending;
-            };
-            let step = match key {
-                BODY => {
-                    let waker = this.body_waker.as_ref().expect("set above");
-                    poll_body(this.body.as_mut(), this.output, waker)
-                }
-                key => scope.poll_child(key),
-            };
-            let failure = match step {
-                Step::Continue => continue,
-                Step::Fail(error) => Ok(error),
-                Step::Panic(panic) => Err(panic),
-            };
-            *this.ended = true;
-            scope.close("a child or the body of the scope failed");
-            this.body.set(None);
-            return match failure {
-                Ok(error) => Poll::Ready(Err(error)),
-                Err(panic) => resume_unwind(panic),
-            };
+            }
+            polls += batch.len();
+            while let Some(key) = batch.pop_front() {
+                let step = match key {
+                    BODY => poll_body(this.body.as_mut(), this.output, body_waker),
+                    key => scope.poll_child(key),
+                };
+                let failure = match step {
+                    Step::Continue => continue,
+                    Step::Fail(error) => Ok(error),
+                    Step::Panic(panic) => Err(panic),
+                };
+                ready.put_back(&mut batch);
+                ready.set_polling(false);
+                *this.ended = true;
+                scope.close("a child or the body of the scope failed");
+                this.body.set(None);
+                return match failure {
+                    Ok(error) => Poll::Ready(Err(error)),
+                    Err(panic) => resume_unwind(panic),
+                };
+            }
+            *this.batch = batch;
+            if polls >= BUDGET {
+                ready.set_polling(false);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
         }
-        cx.waker().wake_by_ref();
-        Poll::Pending
     }
 }
 

@@ -1,6 +1,7 @@
 //! `Scope`: children polled in place by the scope's future.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -16,7 +17,7 @@ use crate::handle::{Handle, SpawnWait};
 use crate::run::{Run, RunInner};
 use crate::slab::Slab;
 use crate::token::CancelToken;
-use crate::wake::{BODY, Ready, SlotWaker};
+use crate::wake::{Ready, SlotWaker, Wakers};
 
 /// The token of the scope being run, kept in the ambient context.
 #[derive(Clone)]
@@ -53,11 +54,14 @@ struct Inner<'a, E> {
     // Never dropped by the scope's own drop glue (the run drains it), so
     // that children may borrow the scope itself: see ARCHITECTURE.md.
     entries: ManuallyDrop<Slab<Entry<'a, E>>>,
-    wakers: Vec<SlotWaker>,
-    body_waker: Option<SlotWaker>,
+    /// The wakers, while a run is in progress.
+    wakers: Option<Wakers>,
     next_id: u64,
     /// Children spawned and not finished (queued ones included).
     live: usize,
+    /// Keys of children spawned while the run is inside a poll: it takes
+    /// them with the ready queue, so a spawn needs no second lock.
+    spawned: Vec<usize>,
     admission: Admission,
     token: CancelToken,
 }
@@ -118,7 +122,6 @@ pub(crate) enum Step<E> {
 /// ```
 pub struct Scope<'a, E = Infallible> {
     inner: Mutex<Inner<'a, E>>,
-    ready: Arc<Ready>,
 }
 
 impl<'a, E> Scope<'a, E> {
@@ -135,14 +138,13 @@ impl<'a, E> Scope<'a, E> {
             inner: Mutex::new(Inner {
                 phase: Phase::Idle,
                 entries: ManuallyDrop::new(Slab::new()),
-                wakers: Vec::new(),
-                body_waker: None,
+                wakers: None,
                 next_id: 0,
                 live: 0,
+                spawned: Vec::new(),
                 admission: Admission::new(usize::MAX),
                 token: CancelToken::new(),
             }),
-            ready: Arc::default(),
         }
     }
 
@@ -225,7 +227,22 @@ impl<'a, E> Scope<'a, E> {
         };
         token.cancel_with(reason);
         drop(children);
-        self.lock().phase = Phase::Idle;
+        let wakers = {
+            let mut inner = self.lock();
+            inner.phase = Phase::Idle;
+            let spawned = std::mem::take(&mut inner.spawned);
+            let wakers = inner.wakers.take();
+            // Keys never taken: their flags must not say "queued" any more.
+            for key in spawned {
+                if let Some(slot) = wakers.as_ref().and_then(|w| w.slots.get(key)) {
+                    slot.node.dequeued();
+                }
+            }
+            wakers
+        };
+        if let Some(wakers) = wakers {
+            wakers.give_back();
+        }
     }
 
     /// A `spawn_wait` future gave up its ticket.
@@ -297,6 +314,7 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             );
             inner.phase = Phase::Running;
             inner.token = token.clone();
+            inner.wakers = Some(Wakers::take());
         }
         let inner = RunInner::new(self, body);
         Run::new(anyrt_core::with_value(CurrentToken(token), inner))
@@ -309,8 +327,8 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// Under a [`limit`](Scope::limit) the child waits, unpolled, if the
     /// scope is full. Outside a run (before it, after it ended or failed)
     /// the future is dropped unpolled and the handle says so
-    /// ([`Handle::is_rejected`]). Allocates the child's box, and the slot's
-    /// waker only when the scope has never had this many children at once.
+    /// ([`Handle::is_rejected`]). Allocates the child's box, and a waker
+    /// for its slot unless a past run on this thread left one to reuse.
     ///
     /// # Examples
     ///
@@ -403,12 +421,13 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
 
     /// Stores a child; `reserved` when its place under the limit is taken.
     pub(crate) fn insert<T>(&self, child: BoxChild<'a, E>, reserved: bool) -> Handle<'_, T> {
-        let mut inner = self.lock();
-        if inner.phase != Phase::Running {
-            drop(inner);
+        let mut guard = self.lock();
+        if guard.phase != Phase::Running {
+            drop(guard);
             drop(child);
             return Handle::rejected();
         }
+        let inner = &mut *guard;
         let id = inner.next_id;
         inner.next_id += 1;
         let admitted = reserved || inner.admission.try_enter();
@@ -424,32 +443,43 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             handle_waker: None,
         });
         inner.live += 1;
-        while inner.wakers.len() <= key {
-            let slot = SlotWaker::new(inner.wakers.len(), &self.ready);
-            inner.wakers.push(slot);
-        }
-        if admitted {
-            inner.wakers[key].node.schedule();
+        let wakers = inner
+            .wakers
+            .as_mut()
+            .expect("a running scope has its wakers");
+        let polling = wakers.ready.is_polling();
+        let slot = wakers.slot(key);
+        if admitted && polling {
+            if slot.node.mark_queued() {
+                inner.spawned.push(key);
+            }
+        } else if admitted {
+            slot.node.schedule();
         } else {
             inner.admission.queue_child(key, id);
         }
         Handle::new(self, key, id)
     }
 
-    /// Called at the run's first poll: queues the body; returns its waker.
-    pub(crate) fn start(&self) -> SlotWaker {
-        let mut inner = self.lock();
-        let ready = &self.ready;
-        let body = inner
-            .body_waker
-            .get_or_insert_with(|| SlotWaker::new(BODY, ready))
-            .clone();
-        body.node.schedule();
-        body
+    /// Called at the run's first poll: queues the body; returns the ready
+    /// queue and the body's waker.
+    pub(crate) fn start(&self) -> (Arc<Ready>, SlotWaker) {
+        let inner = self.lock();
+        let wakers = inner
+            .wakers
+            .as_ref()
+            .expect("a running scope has its wakers");
+        wakers.body.node.schedule();
+        (wakers.ready.clone(), wakers.body.clone())
     }
 
-    pub(crate) fn ready(&self) -> &Ready {
-        &self.ready
+    /// Moves the keys of children spawned during the run's poll into
+    /// `batch`; `true` if there were any.
+    pub(crate) fn take_spawned(&self, batch: &mut VecDeque<usize>) -> bool {
+        let mut inner = self.lock();
+        let found = !inner.spawned.is_empty();
+        batch.extend(inner.spawned.drain(..));
+        found
     }
 
     /// Whether no child is left.
@@ -461,7 +491,7 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     pub(crate) fn poll_child(&self, key: usize) -> Step<E> {
         let (mut child, waker) = {
             let mut inner = self.lock();
-            let Some(slot) = inner.wakers.get(key) else {
+            let Some(slot) = inner.wakers.as_ref().and_then(|w| w.slots.get(key)) else {
                 return Step::Continue;
             };
             slot.node.dequeued();
@@ -561,7 +591,9 @@ fn admit<E>(inner: &mut Inner<'_, E>, next: Admitted) {
         Admitted::Child(key, id) => {
             if let Some(entry) = inner.entries.get_mut(key).filter(|e| e.id == id) {
                 entry.state = State::Running;
-                inner.wakers[key].node.schedule();
+                if let Some(slot) = inner.wakers.as_ref().and_then(|w| w.slots.get(key)) {
+                    slot.node.schedule();
+                }
             }
         }
         Admitted::Waiter(waker) => {

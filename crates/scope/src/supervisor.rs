@@ -140,9 +140,12 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
     /// # });
     /// ```
     pub fn run<'s, B: Future>(&'s self, body: B) -> SupervisedRun<'s, 'a, B, T, E> {
+        // Checks first that no run is in progress, then forgets the last
+        // run's outcomes.
+        let run = self.scope.run(OkBody { body });
         lock(&self.outcomes).clear();
         SupervisedRun {
-            run: self.scope.run(OkBody { body }),
+            run,
             outcomes: &self.outcomes,
             panic: &self.panic,
         }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, resume_unwind};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -199,10 +199,8 @@ impl<T: Send + 'static> TaskGroup<T> {
     /// assert_eq!(sum, 3);
     /// # });
     /// ```
-    pub async fn join_next(&mut self) -> Option<T> {
-        std::future::poll_fn(|cx| self.poll_join_next(cx))
-            .await
-            .map(|(_, output)| output)
+    pub fn join_next(&mut self) -> JoinNext<'_, T> {
+        JoinNext { group: self }
     }
 
     /// Waits for every task to end (supervise) and returns their outputs
@@ -226,13 +224,11 @@ impl<T: Send + 'static> TaskGroup<T> {
     /// assert_eq!(group.join_all().await, [Err("failed"), Ok(2)]);
     /// # });
     /// ```
-    pub async fn join_all(mut self) -> Vec<T> {
-        let mut outputs = Vec::with_capacity(self.len);
-        while let Some(output) = std::future::poll_fn(|cx| self.poll_join_next(cx)).await {
-            outputs.push(output);
+    pub fn join_all(self) -> JoinAll<T> {
+        JoinAll {
+            outputs: Vec::with_capacity(self.len),
+            group: self,
         }
-        outputs.sort_unstable_by_key(|(id, _)| *id);
-        outputs.into_iter().map(|(_, output)| output).collect()
     }
 
     /// Cancels every task without waiting; the group is empty afterwards
@@ -263,8 +259,8 @@ impl<T: Send + 'static> TaskGroup<T> {
     ///
     /// # Cancel safety
     ///
-    /// The tasks are cancelled at the first poll; dropping the future
-    /// afterwards only stops the waiting.
+    /// The tasks are cancelled by this call; dropping the future only
+    /// stops the waiting.
     ///
     /// # Examples
     ///
@@ -276,17 +272,19 @@ impl<T: Send + 'static> TaskGroup<T> {
     /// assert!(group.is_empty());
     /// # });
     /// ```
-    pub async fn shutdown(&mut self) {
+    pub fn shutdown(&mut self) -> Shutdown<'_, T> {
         self.abort_all();
-        std::future::poll_fn(|cx| {
-            let mut state = self.shared.lock();
-            if state.alive == 0 {
-                return Poll::Ready(());
-            }
-            set_waker(&mut state.waker, cx.waker());
-            Poll::Pending
-        })
-        .await;
+        Shutdown { group: self }
+    }
+
+    /// Ready once every task's future has been dropped.
+    fn poll_dropped(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.shared.lock();
+        if state.alive == 0 {
+            return Poll::Ready(());
+        }
+        set_waker(&mut state.waker, cx.waker());
+        Poll::Pending
     }
 
     /// The next finished task, with its id.
@@ -351,19 +349,12 @@ impl<U: Send + 'static, E: Send + 'static> TaskGroup<Result<U, E>> {
     /// assert_eq!(group.try_join_all().await, Err("failed"));
     /// # });
     /// ```
-    pub async fn try_join_all(mut self) -> Result<Vec<U>, E> {
-        let mut outputs = Vec::with_capacity(self.len);
-        while let Some((id, output)) = std::future::poll_fn(|cx| self.poll_join_next(cx)).await {
-            match output {
-                Ok(output) => outputs.push((id, output)),
-                Err(error) => {
-                    self.shutdown().await;
-                    return Err(error);
-                }
-            }
+    pub fn try_join_all(self) -> TryJoinAll<U, E> {
+        TryJoinAll {
+            outputs: Vec::with_capacity(self.len),
+            failure: None,
+            group: self,
         }
-        outputs.sort_unstable_by_key(|(id, _)| *id);
-        Ok(outputs.into_iter().map(|(_, output)| output).collect())
     }
 }
 
@@ -405,5 +396,146 @@ impl<T> fmt::Debug for TaskGroup<T> {
         f.debug_struct("TaskGroup")
             .field("len", &self.len)
             .finish_non_exhaustive()
+    }
+}
+
+/// Outputs ordered by task id, that is in spawn order.
+fn in_spawn_order<T>(mut outputs: Vec<(u64, T)>) -> Vec<T> {
+    outputs.sort_unstable_by_key(|(id, _)| *id);
+    outputs.into_iter().map(|(_, output)| output).collect()
+}
+
+/// The output of the next task to finish; made by
+/// [`TaskGroup::join_next`].
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it loses no output.
+#[must_use = "futures do nothing unless awaited"]
+pub struct JoinNext<'g, T> {
+    group: &'g mut TaskGroup<T>,
+}
+
+impl<T: Send + 'static> Future for JoinNext<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.group
+            .poll_join_next(cx)
+            .map(|next| next.map(|(_, output)| output))
+    }
+}
+
+impl<T> fmt::Debug for JoinNext<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinNext")
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+/// Every task's output in spawn order; made by [`TaskGroup::join_all`].
+///
+/// # Cancel safety
+///
+/// Dropping it drops the group, which cancels its tasks.
+#[must_use = "futures do nothing unless awaited"]
+pub struct JoinAll<T> {
+    group: TaskGroup<T>,
+    outputs: Vec<(u64, T)>,
+}
+
+impl<T> Unpin for JoinAll<T> {}
+
+impl<T: Send + 'static> Future for JoinAll<T> {
+    type Output = Vec<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
+        let this = &mut *self;
+        while let Some(output) = std::task::ready!(this.group.poll_join_next(cx)) {
+            this.outputs.push(output);
+        }
+        Poll::Ready(in_spawn_order(std::mem::take(&mut this.outputs)))
+    }
+}
+
+impl<T> fmt::Debug for JoinAll<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinAll")
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+/// Every task's `Ok` output in spawn order, or the first `Err`; made by
+/// [`TaskGroup::try_join_all`].
+///
+/// # Cancel safety
+///
+/// Dropping it drops the group, which cancels its tasks.
+#[must_use = "futures do nothing unless awaited"]
+pub struct TryJoinAll<U, E> {
+    group: TaskGroup<Result<U, E>>,
+    outputs: Vec<(u64, U)>,
+    /// The first error, held while the other tasks are being dropped.
+    failure: Option<E>,
+}
+
+impl<U, E> Unpin for TryJoinAll<U, E> {}
+
+impl<U: Send + 'static, E: Send + 'static> Future for TryJoinAll<U, E> {
+    type Output = Result<Vec<U>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        while this.failure.is_none() {
+            match std::task::ready!(this.group.poll_join_next(cx)) {
+                None => return Poll::Ready(Ok(in_spawn_order(std::mem::take(&mut this.outputs)))),
+                Some((id, Ok(output))) => this.outputs.push((id, output)),
+                Some((_, Err(error))) => {
+                    this.group.abort_all();
+                    this.failure = Some(error);
+                }
+            }
+        }
+        std::task::ready!(this.group.poll_dropped(cx));
+        Poll::Ready(Err(this.failure.take().expect("checked above")))
+    }
+}
+
+impl<U, E> fmt::Debug for TryJoinAll<U, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryJoinAll")
+            .field("group", &self.group)
+            .field("failed", &self.failure.is_some())
+            .finish()
+    }
+}
+
+/// Waits until every cancelled task's future has been dropped; made by
+/// [`TaskGroup::shutdown`], which cancels them.
+///
+/// # Cancel safety
+///
+/// The tasks are cancelled when it is made; dropping it only stops the
+/// waiting.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Shutdown<'g, T> {
+    group: &'g mut TaskGroup<T>,
+}
+
+impl<T: Send + 'static> Future for Shutdown<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.group.poll_dropped(cx)
+    }
+}
+
+impl<T> fmt::Debug for Shutdown<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("group", &self.group)
+            .finish()
     }
 }

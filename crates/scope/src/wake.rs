@@ -14,6 +14,9 @@ pub(crate) const BODY: usize = usize::MAX;
 pub(crate) struct Ready {
     queue: Mutex<VecDeque<usize>>,
     parent: Mutex<Option<Waker>>,
+    /// Whether the scope's future is inside a poll: it looks at the queue
+    /// again before it returns, so a wake-up meanwhile need not wake it.
+    polling: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -30,19 +33,48 @@ impl Ready {
         }
     }
 
-    pub(crate) fn pop(&self) -> Option<usize> {
-        lock(&self.queue).pop_front()
+    /// Moves every queued key into `batch`, in one lock.
+    pub(crate) fn take(&self, batch: &mut VecDeque<usize>) {
+        let mut queue = lock(&self.queue);
+        if batch.is_empty() {
+            std::mem::swap(&mut *queue, batch);
+        } else {
+            batch.extend(queue.drain(..));
+        }
+    }
+
+    /// Whether the scope's future is inside a poll.
+    pub(crate) fn is_polling(&self) -> bool {
+        self.polling.load(Ordering::SeqCst)
+    }
+
+    /// Puts back keys taken but not polled, so that their `queued` flags
+    /// stay true only while they are queued.
+    pub(crate) fn put_back(&self, batch: &mut VecDeque<usize>) {
+        if !batch.is_empty() {
+            let mut queue = lock(&self.queue);
+            batch.extend(queue.drain(..));
+            std::mem::swap(&mut *queue, batch);
+        }
+    }
+
+    /// Marks the scope's future as inside a poll, or no longer (then says
+    /// whether something was queued meanwhile).
+    pub(crate) fn set_polling(&self, polling: bool) -> bool {
+        self.polling.store(polling, Ordering::SeqCst);
+        !polling && !lock(&self.queue).is_empty()
     }
 
     /// Queues `key`; wakes the scope's future if the queue was empty (if
-    /// not, it was woken already and has not drained the queue yet).
+    /// not, it was woken already and has not drained the queue yet) and
+    /// it is not inside a poll.
     fn push(&self, key: usize) {
         let was_empty = {
             let mut queue = lock(&self.queue);
             queue.push_back(key);
             queue.len() == 1
         };
-        if was_empty {
+        if was_empty && !self.polling.load(Ordering::SeqCst) {
             let parent = lock(&self.parent).clone();
             if let Some(parent) = parent {
                 parent.wake();
@@ -63,6 +95,12 @@ impl Node {
     /// the poll queues it again.
     pub(crate) fn dequeued(&self) {
         self.queued.store(false, Ordering::Release);
+    }
+
+    /// Marks the child as queued, for a caller that queues its key itself;
+    /// `false` if it already was.
+    pub(crate) fn mark_queued(&self) -> bool {
+        !self.queued.swap(true, Ordering::AcqRel)
     }
 
     /// Queues the child unless it already is.
@@ -103,5 +141,66 @@ impl SlotWaker {
             waker: Waker::from(node.clone()),
             node,
         }
+    }
+}
+
+/// A ready queue with the wakers of its slots and of the body: what a run
+/// needs to wake its children. Kept in a small per-thread pool between
+/// runs, so a new scope reuses the wakers of a finished one instead of
+/// allocating one per slot again.
+pub(crate) struct Wakers {
+    pub(crate) ready: Arc<Ready>,
+    pub(crate) slots: Vec<SlotWaker>,
+    pub(crate) body: SlotWaker,
+}
+
+/// Sets of wakers kept per thread, and the most slots one may keep: the
+/// pool never holds more than `POOLED_SETS * POOLED_SLOTS` wakers.
+const POOLED_SETS: usize = 4;
+const POOLED_SLOTS: usize = 16_384;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Wakers>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Wakers {
+    /// A set from this thread's pool, or a new one.
+    ///
+    /// A pooled set may still get wake-ups from wakers that a past child
+    /// left behind: they queue a key and cost one spurious poll, and the
+    /// `queued` flags stay true only for keys in the queue, so no wake-up
+    /// of the new run's children is lost.
+    pub(crate) fn take() -> Wakers {
+        let pooled = POOL.try_with(|pool| pool.borrow_mut().pop()).ok().flatten();
+        pooled.unwrap_or_else(|| {
+            let ready = Arc::<Ready>::default();
+            Wakers {
+                body: SlotWaker::new(BODY, &ready),
+                slots: Vec::new(),
+                ready,
+            }
+        })
+    }
+
+    /// Gives the set back to this thread's pool (or drops it if full).
+    pub(crate) fn give_back(mut self) {
+        self.slots.truncate(POOLED_SLOTS);
+        *lock(&self.ready.parent) = None;
+        self.ready.polling.store(false, Ordering::SeqCst);
+        let _ = POOL.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < POOLED_SETS {
+                pool.push(self);
+            }
+        });
+    }
+
+    /// The waker of slot `key`, made if the slot is new.
+    pub(crate) fn slot(&mut self, key: usize) -> &SlotWaker {
+        while self.slots.len() <= key {
+            let slot = SlotWaker::new(self.slots.len(), &self.ready);
+            self.slots.push(slot);
+        }
+        &self.slots[key]
     }
 }
