@@ -19,7 +19,11 @@ use queue::Queue;
 // The model checker's mutex in the unit tests under `--cfg loom` (see
 // `model.rs`); the standard one everywhere else.
 #[cfg(all(test, loom))]
+use loom::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(all(test, loom))]
 use loom::sync::{Mutex, MutexGuard};
+#[cfg(not(all(test, loom)))]
+use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(all(test, loom)))]
 use std::sync::{Mutex, MutexGuard};
 
@@ -96,9 +100,11 @@ pub const MAX_WAIT: Duration = Duration::from_micros(500);
 /// Waiters queue in FIFO order; `acquire_many` waiters are served in order
 /// too (a large request is not overtaken forever by small ones).
 ///
-/// Acquiring and releasing take a short `std::sync::Mutex` critical section
-/// and allocate nothing once the waiter slab has grown to the largest number
-/// of simultaneous waiters.
+/// While nobody waits, acquiring and releasing are one compare-and-swap on
+/// an atomic word; while somebody waits, a short `std::sync::Mutex` critical
+/// section. Nothing is allocated once the waiter slab has grown to the
+/// largest number of simultaneous waiters. Permits saturate at
+/// `usize::MAX / 4`.
 ///
 /// # Examples
 ///
@@ -118,8 +124,20 @@ pub const MAX_WAIT: Duration = Duration::from_micros(500);
 /// # }).unwrap();
 /// ```
 pub struct Semaphore {
+    /// The fast path's word: free permits (shifted by [`SHIFT`]) while
+    /// nobody waits, or [`SLOW`] while the permits live under the lock.
+    fast: AtomicUsize,
     state: Mutex<State>,
 }
+
+/// Set in the fast word while the permits are in the locked state: the
+/// lock is held, or acquires wait. Every operation then takes the lock.
+const SLOW: usize = 1;
+/// Set in the fast word once the semaphore is closed.
+const CLOSED: usize = 2;
+const SHIFT: u32 = 2;
+/// The most permits a semaphore holds; more saturate here.
+const MAX_PERMITS: usize = usize::MAX >> SHIFT;
 
 #[derive(Debug)]
 struct State {
@@ -162,26 +180,38 @@ impl WakeList {
     }
 }
 
-/// The locked state; wakes the wakers put aside once it is unlocked.
-struct Locked<'a>(Option<MutexGuard<'a, State>>);
+/// The locked state, holding every free permit. When dropped, it gives
+/// the permits back to the fast word if nobody waits, unlocks, and wakes
+/// the wakers put aside.
+struct Locked<'a> {
+    state: Option<MutexGuard<'a, State>>,
+    fast: &'a AtomicUsize,
+}
 
 impl Deref for Locked<'_> {
     type Target = State;
 
     fn deref(&self) -> &State {
-        self.0.as_ref().expect("locked until dropped")
+        self.state.as_ref().expect("locked until dropped")
     }
 }
 
 impl DerefMut for Locked<'_> {
     fn deref_mut(&mut self) -> &mut State {
-        self.0.as_mut().expect("locked until dropped")
+        self.state.as_mut().expect("locked until dropped")
     }
 }
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        if let Some(mut state) = self.0.take() {
+        if let Some(mut state) = self.state.take() {
+            if state.queue.len() == 0 {
+                // While the word is `SLOW` nobody else changes it.
+                let permits = std::mem::take(&mut state.permits);
+                let closed = if state.closed { CLOSED } else { 0 };
+                self.fast
+                    .store(permits << SHIFT | closed, Ordering::Release);
+            }
             let wake = std::mem::take(&mut state.wake);
             drop(state);
             if wake.len > 0 {
@@ -304,7 +334,7 @@ impl State {
     }
 
     fn release(&mut self, n: usize) {
-        self.permits = self.permits.saturating_add(n);
+        self.permits = self.permits.saturating_add(n).min(MAX_PERMITS);
         self.dispatch();
     }
 }
@@ -323,8 +353,14 @@ impl Semaphore {
     /// ```
     #[cfg(not(all(test, loom)))]
     pub const fn new(permits: usize) -> Self {
+        let permits = if permits > MAX_PERMITS {
+            MAX_PERMITS
+        } else {
+            permits
+        };
         Semaphore {
-            state: Mutex::new(State::new(permits)),
+            fast: AtomicUsize::new(permits << SHIFT),
+            state: Mutex::new(State::new(0)),
         }
     }
 
@@ -332,14 +368,74 @@ impl Semaphore {
     #[cfg(all(test, loom))]
     pub fn new(permits: usize) -> Self {
         Semaphore {
-            state: Mutex::new(State::new(permits)),
+            fast: AtomicUsize::new(permits.min(MAX_PERMITS) << SHIFT),
+            state: Mutex::new(State::new(0)),
         }
     }
 
+    /// Locks the state and moves the free permits into it.
     fn lock(&self) -> Locked<'_> {
         // No code under the lock panics while the state is inconsistent.
         let state = self.state.lock();
-        Locked(Some(state.unwrap_or_else(|poisoned| poisoned.into_inner())))
+        let mut state = state.unwrap_or_else(|poisoned| poisoned.into_inner());
+        let word = self.fast.swap(SLOW, Ordering::AcqRel);
+        if word & SLOW == 0 {
+            state.permits += word >> SHIFT;
+        }
+        Locked {
+            state: Some(state),
+            fast: &self.fast,
+        }
+    }
+
+    /// The fast path of a try-acquire: `None` if it must take the lock
+    /// (somebody waits, or the semaphore is closed).
+    fn try_take_fast(&self, n: usize) -> Option<Result<(), TryAcquireError>> {
+        let mut word = self.fast.load(Ordering::Acquire);
+        loop {
+            if word & (SLOW | CLOSED) != 0 {
+                return None;
+            }
+            if word >> SHIFT < n {
+                return Some(Err(TryAcquireError::NoPermits));
+            }
+            let taken = word - (n << SHIFT);
+            match self
+                .fast
+                .compare_exchange_weak(word, taken, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Some(Ok(())),
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// The fast path of a release: `false` if it must take the lock.
+    fn release_fast(&self, n: usize) -> bool {
+        let mut word = self.fast.load(Ordering::Acquire);
+        loop {
+            if word & (SLOW | CLOSED) != 0 {
+                return false;
+            }
+            let permits = (word >> SHIFT).saturating_add(n).min(MAX_PERMITS);
+            let released = permits << SHIFT;
+            match self.fast.compare_exchange_weak(
+                word,
+                released,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
+        match self.try_take_fast(n) {
+            Some(taken) => taken,
+            None => self.lock().try_take(n),
+        }
     }
 
     /// Permits free right now.
@@ -352,6 +448,10 @@ impl Semaphore {
     /// assert_eq!(semaphore.available_permits(), 2);
     /// ```
     pub fn available_permits(&self) -> usize {
+        let word = self.fast.load(Ordering::Acquire);
+        if word & SLOW == 0 {
+            return word >> SHIFT;
+        }
         self.lock().permits
     }
 
@@ -469,7 +569,7 @@ impl Semaphore {
     /// assert_eq!(semaphore.try_acquire_many(2).unwrap().num_permits(), 2);
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.lock().try_take(n)?;
+        self.try_take(n)?;
         Ok(SemaphorePermit::new(self, n))
     }
 
@@ -564,7 +664,7 @@ impl Semaphore {
         self: Arc<Self>,
         n: usize,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
-        self.lock().try_take(n)?;
+        self.try_take(n)?;
         Ok(OwnedSemaphorePermit::new(self, n))
     }
 
@@ -579,7 +679,7 @@ impl Semaphore {
     /// assert_eq!(semaphore.available_permits(), 2);
     /// ```
     pub fn add_permits(&self, n: usize) {
-        self.lock().release(n);
+        self.release(n);
     }
 
     /// Removes up to `n` free permits for good and returns how many were
@@ -621,7 +721,7 @@ impl Semaphore {
 
     /// Gives back `n` permits taken earlier (by a permit's drop).
     pub(crate) fn release(&self, n: usize) {
-        if n > 0 {
+        if n > 0 && !self.release_fast(n) {
             self.lock().release(n);
         }
     }
@@ -634,6 +734,9 @@ impl Semaphore {
         key: &mut Option<usize>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
+        if key.is_none() && matches!(self.try_take_fast(n), Some(Ok(()))) {
+            return Poll::Ready(Ok(()));
+        }
         let mut state = self.lock();
         let Some(k) = *key else {
             return match state.try_take(n) {
