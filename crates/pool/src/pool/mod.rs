@@ -10,6 +10,8 @@ mod shared;
 mod status;
 
 use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
 
 pub use builder::{PoolBuilder, Reuse};
@@ -159,19 +161,22 @@ impl<M: Manager> Pool<M> {
     }
 
     /// Takes a slot: at once if one is free, else waiting in the queue
-    /// (the wait is counted in the status).
+    /// (the wait, timed from the first pending poll, goes into the status).
     async fn slot(&self) -> Result<Slot<'_, M>, PoolError<M::Error>> {
-        let slots = &self.shared.slots;
-        match slots.try_acquire() {
-            Ok(permit) => permit.forget(),
-            Err(e) if e.is_closed() => return Err(PoolError::Closed),
-            Err(_) => {
-                let start = anyrt_core::now();
-                let permit = slots.acquire().await;
-                permit.map_err(|_| PoolError::Closed)?.forget();
-                self.shared
-                    .waited(anyrt_core::now().saturating_duration_since(start));
+        let mut acquire = pin!(self.shared.slots.acquire());
+        let mut waiting_since = None;
+        let acquired = poll_fn(|cx| {
+            let poll = acquire.as_mut().poll(cx);
+            if poll.is_pending() && waiting_since.is_none() {
+                waiting_since = Some(anyrt_core::now());
             }
+            poll
+        })
+        .await;
+        acquired.map_err(|_| PoolError::Closed)?.forget();
+        if let Some(since) = waiting_since {
+            let waited = anyrt_core::now().saturating_duration_since(since);
+            self.shared.waited(waited);
         }
         Ok(Slot(Some(&self.shared)))
     }
