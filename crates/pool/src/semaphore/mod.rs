@@ -1,20 +1,21 @@
 //! `Semaphore`: a fair async semaphore that names no runtime.
 
+mod engine;
 mod error;
 mod future;
 mod permit;
 mod queue;
+mod state;
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use engine::{SHIFT, SLOW};
 pub use error::{AcquireError, TryAcquireError};
 pub use future::{Acquire, AcquireOwned};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
-use queue::Queue;
+use state::{MAX_PERMITS, State};
 
 // The model checker's mutex in the unit tests under `--cfg loom` (see
 // `model.rs`); the standard one everywhere else.
@@ -130,215 +131,6 @@ pub struct Semaphore {
     state: Mutex<State>,
 }
 
-/// Set in the fast word while the permits are in the locked state: the
-/// lock is held, or acquires wait. Every operation then takes the lock.
-const SLOW: usize = 1;
-/// Set in the fast word once the semaphore is closed.
-const CLOSED: usize = 2;
-const SHIFT: u32 = 2;
-/// The most permits a semaphore holds; more saturate here.
-const MAX_PERMITS: usize = usize::MAX >> SHIFT;
-
-#[derive(Debug)]
-struct State {
-    permits: usize,
-    closed: bool,
-    /// Times the current oldest waiter was passed over.
-    passes: u32,
-    queue: Queue,
-    /// Wakers to wake once the lock is released.
-    wake: WakeList,
-}
-
-/// A few wakers put aside under the lock, woken after it is released, so
-/// that a woken task never finds the lock still held by its waker.
-#[derive(Debug, Default)]
-struct WakeList {
-    wakers: [Option<Waker>; 4],
-    len: usize,
-}
-
-impl WakeList {
-    fn push(&mut self, waker: Waker) {
-        match self.wakers.get_mut(self.len) {
-            Some(slot) => {
-                *slot = Some(waker);
-                self.len += 1;
-            }
-            // More at once than the list holds (a large `add_permits`):
-            // wake the rest in place.
-            None => waker.wake(),
-        }
-    }
-
-    fn wake_all(mut self) {
-        for waker in self.wakers.iter_mut().take(self.len) {
-            if let Some(waker) = waker.take() {
-                waker.wake();
-            }
-        }
-    }
-}
-
-/// The locked state, holding every free permit. When dropped, it gives
-/// the permits back to the fast word if nobody waits, unlocks, and wakes
-/// the wakers put aside.
-struct Locked<'a> {
-    state: Option<MutexGuard<'a, State>>,
-    fast: &'a AtomicUsize,
-}
-
-impl Deref for Locked<'_> {
-    type Target = State;
-
-    fn deref(&self) -> &State {
-        self.state.as_ref().expect("locked until dropped")
-    }
-}
-
-impl DerefMut for Locked<'_> {
-    fn deref_mut(&mut self) -> &mut State {
-        self.state.as_mut().expect("locked until dropped")
-    }
-}
-
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        if let Some(mut state) = self.state.take() {
-            if state.queue.len() == 0 {
-                // While the word is `SLOW` nobody else changes it.
-                let permits = std::mem::take(&mut state.permits);
-                let closed = if state.closed { CLOSED } else { 0 };
-                self.fast
-                    .store(permits << SHIFT | closed, Ordering::Release);
-            }
-            let wake = std::mem::take(&mut state.wake);
-            drop(state);
-            if wake.len > 0 {
-                wake.wake_all();
-            }
-        }
-    }
-}
-
-impl State {
-    const fn new(permits: usize) -> Self {
-        State {
-            permits,
-            closed: false,
-            passes: 0,
-            queue: Queue::new(),
-            wake: WakeList {
-                wakers: [None, None, None, None],
-                len: 0,
-            },
-        }
-    }
-
-    /// Whether free permits are owed to the oldest waiter.
-    fn handoff(&self) -> bool {
-        self.passes >= MAX_PASSES
-    }
-
-    /// Whether the oldest waiter has waited [`MAX_WAIT`]; if so, permits
-    /// are owed to it from now on. Only a barging acquire asks (the one
-    /// clock read of the release-and-barge path): a waiter nobody passes
-    /// over is served in order anyway.
-    fn head_overdue(&mut self) -> bool {
-        // The model checker explores thread interleavings, not time.
-        if cfg!(all(test, loom)) {
-            return false;
-        }
-        let Some(head) = self.queue.head_node() else {
-            return false;
-        };
-        if anyrt_core::now().saturating_duration_since(head.since) < MAX_WAIT {
-            return false;
-        }
-        self.passes = MAX_PASSES;
-        true
-    }
-
-    /// Takes `n` permits at once if allowed: when none are owed to a
-    /// waiter. Counts a pass when a waiter is overtaken.
-    fn try_take(&mut self, n: usize) -> Result<(), TryAcquireError> {
-        if self.closed {
-            return Err(TryAcquireError::Closed);
-        }
-        if self.permits < n {
-            return Err(TryAcquireError::NoPermits);
-        }
-        let waiting = self.queue.len() > 0;
-        if waiting && (self.handoff() || self.head_overdue()) {
-            self.dispatch();
-            return Err(TryAcquireError::NoPermits);
-        }
-        self.permits -= n;
-        if waiting {
-            self.passes += 1;
-            if self.handoff() {
-                self.dispatch();
-            }
-        }
-        Ok(())
-    }
-
-    /// Gives free permits to the oldest waiters (when they are owed them)
-    /// or wakes the oldest one (when it can take them itself).
-    fn dispatch(&mut self) {
-        while let Some(key) = self.queue.head() {
-            if self.permits == 0 {
-                return;
-            }
-            let handoff = self.handoff() || self.closed;
-            let node = self.queue.node_mut(key);
-            if !handoff {
-                if self.permits >= node.missing() {
-                    if let Some(waker) = node.waker.take() {
-                        self.wake.push(waker);
-                    }
-                }
-                return;
-            }
-            let given = self.permits.min(node.missing());
-            node.assigned += given;
-            self.permits -= given;
-            if node.missing() > 0 {
-                return;
-            }
-            if let Some(waker) = node.waker.take() {
-                self.wake.push(waker);
-            }
-            self.queue.unlink(key);
-            self.passes = 0;
-        }
-    }
-
-    /// The oldest waiter, polled, takes what it may: every permit it
-    /// lacks if they are all free, or as many as are free when they are
-    /// owed to it. Returns whether it now has all it needs.
-    fn serve_head(&mut self, key: usize) -> bool {
-        let handoff = self.handoff();
-        let permits = self.permits;
-        let node = self.queue.node_mut(key);
-        let given = if handoff {
-            permits.min(node.missing())
-        } else if permits >= node.missing() {
-            node.missing()
-        } else {
-            0
-        };
-        node.assigned += given;
-        self.permits -= given;
-        self.queue.node_mut(key).missing() == 0
-    }
-
-    fn release(&mut self, n: usize) {
-        self.permits = self.permits.saturating_add(n).min(MAX_PERMITS);
-        self.dispatch();
-    }
-}
-
 impl Semaphore {
     /// A semaphore with `permits` permits. Zero is allowed: acquires wait
     /// until [`add_permits`](Self::add_permits).
@@ -370,71 +162,6 @@ impl Semaphore {
         Semaphore {
             fast: AtomicUsize::new(permits.min(MAX_PERMITS) << SHIFT),
             state: Mutex::new(State::new(0)),
-        }
-    }
-
-    /// Locks the state and moves the free permits into it.
-    fn lock(&self) -> Locked<'_> {
-        // No code under the lock panics while the state is inconsistent.
-        let state = self.state.lock();
-        let mut state = state.unwrap_or_else(|poisoned| poisoned.into_inner());
-        let word = self.fast.swap(SLOW, Ordering::AcqRel);
-        if word & SLOW == 0 {
-            state.permits += word >> SHIFT;
-        }
-        Locked {
-            state: Some(state),
-            fast: &self.fast,
-        }
-    }
-
-    /// The fast path of a try-acquire: `None` if it must take the lock
-    /// (somebody waits, or the semaphore is closed).
-    fn try_take_fast(&self, n: usize) -> Option<Result<(), TryAcquireError>> {
-        let mut word = self.fast.load(Ordering::Acquire);
-        loop {
-            if word & (SLOW | CLOSED) != 0 {
-                return None;
-            }
-            if word >> SHIFT < n {
-                return Some(Err(TryAcquireError::NoPermits));
-            }
-            let taken = word - (n << SHIFT);
-            match self
-                .fast
-                .compare_exchange_weak(word, taken, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return Some(Ok(())),
-                Err(now) => word = now,
-            }
-        }
-    }
-
-    /// The fast path of a release: `false` if it must take the lock.
-    fn release_fast(&self, n: usize) -> bool {
-        let mut word = self.fast.load(Ordering::Acquire);
-        loop {
-            if word & (SLOW | CLOSED) != 0 {
-                return false;
-            }
-            let permits = (word >> SHIFT).saturating_add(n).min(MAX_PERMITS);
-            let released = permits << SHIFT;
-            match self.fast.compare_exchange_weak(
-                word,
-                released,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return true,
-                Err(now) => word = now,
-            }
-        }
-    }
-
-    fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
-        match self.try_take_fast(n) {
-            Some(taken) => taken,
-            None => self.lock().try_take(n),
         }
     }
 
@@ -717,66 +444,6 @@ impl Semaphore {
         let mut state = self.lock();
         state.closed = true;
         state.queue.wake_all();
-    }
-
-    /// Gives back `n` permits taken earlier (by a permit's drop).
-    pub(crate) fn release(&self, n: usize) {
-        if n > 0 && !self.release_fast(n) {
-            self.lock().release(n);
-        }
-    }
-
-    /// One poll of a waiting acquire of `n` permits; `key` is its place in
-    /// the queue once it has one.
-    fn poll_acquire(
-        &self,
-        n: usize,
-        key: &mut Option<usize>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(), AcquireError>> {
-        if key.is_none() && matches!(self.try_take_fast(n), Some(Ok(()))) {
-            return Poll::Ready(Ok(()));
-        }
-        let mut state = self.lock();
-        let Some(k) = *key else {
-            return match state.try_take(n) {
-                Ok(()) => Poll::Ready(Ok(())),
-                Err(TryAcquireError::Closed) => Poll::Ready(Err(AcquireError(()))),
-                Err(TryAcquireError::NoPermits) => {
-                    let since = anyrt_core::now();
-                    *key = Some(state.queue.push_back(n, cx.waker().clone(), since));
-                    Poll::Pending
-                }
-            };
-        };
-        if state.closed {
-            *key = None;
-            let node = state.queue.remove(k);
-            state.permits += node.assigned;
-            return Poll::Ready(Err(AcquireError(())));
-        }
-        if state.queue.head() == Some(k) && state.serve_head(k) {
-            state.passes = 0;
-        }
-        let node = state.queue.node_mut(k);
-        if node.missing() == 0 {
-            *key = None;
-            state.queue.remove(k);
-            state.dispatch();
-            return Poll::Ready(Ok(()));
-        }
-        match &mut node.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
-        Poll::Pending
-    }
-
-    /// Leaves the queue: permits handed over go on to the next waiter.
-    fn cancel_acquire(&self, key: usize) {
-        let mut state = self.lock();
-        let node = state.queue.remove(key);
-        state.release(node.assigned);
     }
 }
 
