@@ -68,7 +68,8 @@ impl<M: Manager> Shared<M> {
             slots: Semaphore::new(config.max_size),
             creators: config.max_creating.map(Semaphore::new),
             state: Mutex::new(State {
-                idle: VecDeque::with_capacity(config.max_size),
+                // Room for the usual case up front; a huge `max_size` grows it.
+                idle: VecDeque::with_capacity(config.max_size.min(1024)),
                 size: 0,
                 creating: 0,
                 max_size: config.max_size,
