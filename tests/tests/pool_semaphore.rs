@@ -236,6 +236,22 @@ async fn sixty_four_tasks_on_four_permits_all_finish_with_bounded_waits(clock: V
     assert_eq!((semaphore.available_permits(), semaphore.waiters()), (4, 0));
 }
 
+// Virtual time: the clock stands still, so only the passes count.
+#[anyrt_test::test(virtual_time)]
+async fn zero_permits_are_had_at_once_even_behind_an_owed_waiter() {
+    let semaphore = Semaphore::new(1);
+    let held = semaphore.try_acquire().unwrap();
+    let mut waiter = pin!(semaphore.acquire());
+    assert!(poll_once(waiter.as_mut()).await.is_none());
+    drop(held);
+    pass_over_head(&semaphore); // the free permit is owed to `waiter`
+    assert_eq!(semaphore.acquire_many(0).await.unwrap().num_permits(), 0);
+    assert_eq!(semaphore.try_acquire_many(0).unwrap().num_permits(), 0);
+    assert!(waiter.await.is_ok());
+    semaphore.close();
+    assert!(semaphore.acquire_many(0).await.is_err(), "closed is closed");
+}
+
 #[anyrt_test::test]
 async fn acquire_polled_after_release_in_the_same_poll_completes() {
     let semaphore = Semaphore::new(1);

@@ -94,6 +94,10 @@ impl State {
         if self.closed {
             return Err(TryAcquireError::Closed);
         }
+        if n == 0 {
+            // Takes nothing from anybody: never queued, never passes.
+            return Ok(());
+        }
         if self.permits < n {
             return Err(TryAcquireError::NoPermits);
         }
