@@ -50,6 +50,8 @@ pub(crate) struct Shared<M: Manager> {
     pub(crate) slots: Semaphore,
     /// Permits for creations in flight (`max_creating`).
     pub(crate) creators: Option<Semaphore>,
+    /// Never has a permit; closed with the pool, which wakes `maintain`.
+    pub(crate) closing: Semaphore,
     state: Mutex<State<M::Type>>,
     /// Counters kept outside the lock, so that a checkout takes it once.
     recycled: AtomicU64,
@@ -67,6 +69,7 @@ impl<M: Manager> Shared<M> {
         Shared {
             slots: Semaphore::new(config.max_size),
             creators: config.max_creating.map(Semaphore::new),
+            closing: Semaphore::new(0),
             state: Mutex::new(State {
                 // Room for the usual case up front; a huge `max_size` grows it.
                 idle: VecDeque::with_capacity(config.max_size.min(1024)),
@@ -378,6 +381,7 @@ impl<M: Manager> Shared<M> {
         if let Some(creators) = &self.creators {
             creators.close();
         }
+        self.closing.close();
     }
 
     /// For `try_get`: an idle resource that has not expired, with the
