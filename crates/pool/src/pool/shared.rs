@@ -39,6 +39,8 @@ pub(crate) enum Take<T> {
     Idle(Entry<T>),
     /// Room to create one: `size` and `creating` were counted for it.
     Create,
+    /// None idle, and the caller may not create yet (`max_creating`).
+    Empty,
     /// The pool was closed.
     Closed,
 }
@@ -137,8 +139,9 @@ impl<M: Manager> Shared<M> {
     }
 
     /// For a slot holder: an idle resource that has not expired, else room
-    /// to create one. Expired ones are moved into `dropped`.
-    pub(crate) fn take(&self, dropped: &mut Dropped<M::Type>) -> Take<M::Type> {
+    /// to create one if it `may_create`. Expired ones are moved into
+    /// `dropped`.
+    pub(crate) fn take(&self, may_create: bool, dropped: &mut Dropped<M::Type>) -> Take<M::Type> {
         let now = self.now_if_expiring();
         let mut state = self.lock();
         if state.closed {
@@ -157,6 +160,9 @@ impl<M: Manager> Shared<M> {
                     dropped.push(entry.resource);
                 }
             }
+        }
+        if !may_create {
+            return Take::Empty;
         }
         // A slot holder always finds room: every resource is idle or
         // holds a slot, and no resource is idle now.
