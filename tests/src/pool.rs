@@ -127,3 +127,21 @@ pub fn assert_settled<M: anyrt_pool::Manager>(pool: &anyrt_pool::Pool<M>, contro
     );
     assert_eq!(control.alive(), status.idle, "{status:?}");
 }
+
+/// Moves a hand-driven `clock` for tasks that share a semaphore or pool:
+/// whenever `settled()` says that every task is asleep, queued or finished
+/// (and nothing free is waiting to be taken), jumps to the next sleeper;
+/// returns once `done()`. Unlike auto-advance, it never moves the clock
+/// while a task woken by another (not by the clock) has yet to run.
+pub async fn step_clock(
+    clock: &anyrt_core::VirtualClock,
+    done: impl Fn() -> bool,
+    settled: impl Fn() -> bool,
+) {
+    while !done() {
+        if settled() {
+            clock.advance_to_next();
+        }
+        anyrt_core::yield_now().await;
+    }
+}

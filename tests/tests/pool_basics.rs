@@ -151,13 +151,16 @@ fn bad_configurations_are_errors() {
     ] {
         assert!(matches!(build(f), BuildError::ZeroDuration(_)));
     }
-    // Huge durations are fine: they saturate.
+    // Huge values are fine: durations saturate, sizes are not preallocated.
     let pool = Pool::builder(TestManager::default())
+        .max_size(usize::MAX)
+        .max_creating(usize::MAX)
         .acquire_timeout(Duration::MAX)
         .idle_timeout(Duration::MAX)
         .max_lifetime(Duration::MAX)
-        .build();
-    assert!(pool.is_ok());
+        .build()
+        .unwrap();
+    assert_eq!(pool.status().max_size, usize::MAX);
 }
 
 #[anyrt_test::test]

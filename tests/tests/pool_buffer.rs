@@ -111,6 +111,10 @@ fn bad_configurations_are_errors() {
     assert_eq!(build(&[0, 8], 10), BuildError::BadClasses);
     assert_eq!(build(&[8, 8], 10), BuildError::BadClasses);
     assert_eq!(build(&[8, 16], 10), BuildError::BudgetBelowClass);
+    assert_eq!(build(&[8, usize::MAX], usize::MAX), BuildError::BadClasses);
+    // A huge budget is fine: it saturates.
+    let pool = BufferPool::builder().max_bytes(usize::MAX).build().unwrap();
+    assert!(pool.try_get(1).is_ok());
 }
 
 #[anyrt_test::test]

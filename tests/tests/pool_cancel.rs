@@ -128,3 +128,42 @@ async fn a_dropped_waiter_passes_its_turn_on() {
     assert_eq!(second.await, Ok(0));
     assert_settled(&pool, &control);
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn max_creating_bounds_creations_and_a_queued_creation_can_be_cancelled(
+    clock: anyrt_core::VirtualClock,
+) {
+    let (manager, control) = TestManager::new();
+    control.set_create_delay(1000 * MS);
+    let pool = Pool::builder(manager)
+        .max_size(4)
+        .max_creating(1)
+        .build()
+        .unwrap();
+    let gets: Vec<_> = (0..3)
+        .map(|_| {
+            let pool = pool.clone();
+            // Each keeps its resource, so each needs a creation of its own.
+            anyrt_core::spawn(async move { pool.get().await.map(|g| (g, anyrt_core::now())) })
+        })
+        .collect();
+    anyrt_core::sleep(500 * MS).await;
+    let status = pool.status();
+    assert_eq!(status.creating, 1, "one creation at a time: {status:?}");
+    assert_eq!(status.waiting, 2, "two wait to create: {status:?}");
+    // A get cut while it waits to create leaves nothing behind.
+    assert!(cancel_after(1, pool.get()).await.is_none());
+    let status = pool.status();
+    assert_eq!((status.size, status.waiting), (1, 2), "{status:?}");
+    let start = clock.now() - 500 * MS;
+    let (mut done, mut guards) = (Vec::new(), Vec::new());
+    for get in gets {
+        let (guard, at) = get.await.unwrap();
+        done.push(at - start);
+        guards.push(guard);
+    }
+    done.sort();
+    assert_eq!(done, [1000 * MS, 2000 * MS, 3000 * MS], "one after another");
+    drop(guards);
+    assert_settled(&pool, &control);
+}

@@ -77,45 +77,78 @@ async fn a_resource_past_its_lifetime_is_discarded_when_given_back() {
 }
 
 #[anyrt_test::test(virtual_time)]
-async fn maintain_keeps_min_idle_and_reaps(clock: VirtualClock) {
+async fn maintain_once_keeps_min_idle_and_reaps(clock: VirtualClock) {
     let (manager, control) = TestManager::new();
     let pool = Pool::builder(manager)
         .max_size(4)
         .min_idle(2)
         .idle_timeout(30 * SEC)
-        .maintain_interval(10 * SEC)
         .build()
         .unwrap();
-    let upkeep = {
-        let pool = pool.clone();
-        anyrt_core::spawn(async move { pool.maintain().await })
-    };
-    anyrt_core::sleep(SEC).await;
-    assert_eq!(pool.status().idle, 2, "refilled at once");
+    assert_eq!(pool.maintain_once().await, Ok(2), "refilled");
     let (a, b, c) = (
         pool.get().await.unwrap(),
         pool.get().await.unwrap(),
         pool.get().await.unwrap(),
     );
     assert_eq!(pool.status().idle, 0);
-    anyrt_core::sleep(10 * SEC).await;
+    assert_eq!(pool.maintain_once().await, Ok(1), "up to max_size only");
+    assert_eq!((pool.status().idle, pool.status().size), (1, 4));
+    drop((a, b, c));
+    anyrt_core::sleep(30 * SEC).await;
+    // All four idle for 30 s: reaped, then two fresh ones made.
+    assert_eq!(pool.maintain_once().await, Ok(2));
     let status = pool.status();
     assert_eq!(
-        (status.idle, status.size),
-        (1, 4),
-        "refilled up to max_size"
+        (status.idle, status.discarded.idle_timeout),
+        (2, 4),
+        "{status:?}"
     );
-    drop((a, b, c));
-    // Idle 30 s: reaped, then refilled to min_idle with fresh ones.
-    anyrt_core::sleep(40 * SEC).await;
-    let status = pool.status();
-    assert_eq!(status.idle, 2, "{status:?}");
-    assert!(status.discarded.idle_timeout >= 2, "{status:?}");
     assert_eq!(control.alive(), 2);
-    pool.close();
-    upkeep.await;
-    assert!(clock.elapsed() >= 51 * SEC);
+    assert_eq!(clock.elapsed(), 30 * SEC);
     assert_settled(&pool, &control);
+}
+
+/// `maintain` on a clock moved only by hand: a pass at once, the next one
+/// a `maintain_interval` later, and the loop ends as soon as the pool is
+/// closed, in the middle of an interval (else this test hangs).
+#[anyrt_test::test]
+async fn maintain_runs_a_pass_every_interval_until_closed() {
+    let clock = VirtualClock::new();
+    anyrt_core::with_timer(clock.clone(), async {
+        let (manager, control) = TestManager::new();
+        let pool = Pool::builder(manager)
+            .min_idle(1)
+            .maintain_interval(10 * SEC)
+            .build()
+            .unwrap();
+        let upkeep = {
+            let pool = pool.clone();
+            anyrt_core::spawn(async move { pool.maintain().await })
+        };
+        // The first pass made one; maintain then waits out its interval.
+        while pool.status().idle < 1 || clock.pending_sleepers() == 0 {
+            anyrt_core::yield_now().await;
+        }
+        let held = pool.try_get().unwrap();
+        anyrt_core::yield_now().await;
+        assert_eq!(pool.status().idle, 0, "no pass before the interval");
+        clock.advance(10 * SEC);
+        while pool.status().idle < 1 || clock.pending_sleepers() == 0 {
+            anyrt_core::yield_now().await;
+        }
+        assert_eq!(control.created.load(Ordering::SeqCst), 2, "the second pass");
+        drop(held);
+        pool.close();
+        upkeep.await;
+        assert_eq!(
+            clock.elapsed(),
+            10 * SEC,
+            "it ended with the clock standing"
+        );
+        assert_settled(&pool, &control);
+    })
+    .await;
 }
 
 #[anyrt_test::test]

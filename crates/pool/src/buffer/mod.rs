@@ -338,7 +338,7 @@ pub struct BufferPoolBuilder {
 }
 
 impl BufferPoolBuilder {
-    /// The buffer sizes, ascending and above zero.
+    /// The buffer sizes, ascending, above zero and at most `isize::MAX`.
     ///
     /// # Examples
     ///
@@ -352,7 +352,7 @@ impl BufferPoolBuilder {
     }
 
     /// The bound on the bytes of all buffers, in use and idle; at least the
-    /// largest class.
+    /// largest class. A bound above `usize::MAX / 4` counts as that.
     ///
     /// # Examples
     ///
@@ -378,7 +378,9 @@ impl BufferPoolBuilder {
     /// ```
     pub fn build(self) -> Result<BufferPool, BuildError> {
         let ascending = self.classes.windows(2).all(|w| w[0] < w[1]);
-        if self.classes.first().is_none_or(|&c| c == 0) || !ascending {
+        let largest = self.classes.last().copied().unwrap_or(0);
+        let too_large = largest > isize::MAX as usize;
+        if self.classes.first().is_none_or(|&c| c == 0) || !ascending || too_large {
             return Err(BuildError::BadClasses);
         }
         if self.max_bytes < self.classes[self.classes.len() - 1] {

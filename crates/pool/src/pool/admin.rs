@@ -65,9 +65,10 @@ impl<M: Manager> Pool<M> {
         }
     }
 
-    /// Runs until the pool is closed: every `maintain_interval`, reaps and
-    /// refills as [`maintain_once`](Self::maintain_once) does; a pass that
-    /// fails is simply tried again at the next interval. Drive it on a task:
+    /// Runs until the pool is closed (it ends as soon as it is): every
+    /// `maintain_interval`, reaps and refills as
+    /// [`maintain_once`](Self::maintain_once) does; a pass that fails is
+    /// simply tried again at the next interval. Drive it on a task:
     /// `anyrt::spawn(async move { pool.maintain().await }).detach()`.
     ///
     /// # Cancel safety
@@ -92,9 +93,12 @@ impl<M: Manager> Pool<M> {
     /// # });
     /// ```
     pub async fn maintain(&self) {
+        let interval = self.shared.config.maintain_interval;
         while !self.is_closed() {
             let _ = self.maintain_once().await;
-            anyrt_core::sleep(self.shared.config.maintain_interval).await;
+            // Sleeps the interval, or less if the pool is closed meanwhile.
+            let closed = self.shared.closing.acquire();
+            let _ = anyrt_deadline::timeout(interval, closed).await;
         }
     }
 

@@ -6,9 +6,6 @@ use std::io;
 
 /// Why [`Pool::get`](crate::Pool::get) gave no resource.
 ///
-/// Its `Debug` does not need `E: Debug` to exist, but shows the error when
-/// it has one.
-///
 /// # Examples
 ///
 /// ```
@@ -190,7 +187,8 @@ pub enum BuildError {
     MaxCreatingZero,
     /// A timeout or lifetime is zero (named).
     ZeroDuration(&'static str),
-    /// `buffer` size classes: none, a zero size, or not ascending.
+    /// Buffer size classes: none, a zero size, one above `isize::MAX`
+    /// bytes, or not ascending.
     BadClasses,
     /// A buffer pool's byte budget is below its largest class.
     BudgetBelowClass,
@@ -203,9 +201,9 @@ impl fmt::Display for BuildError {
             BuildError::MinIdleAboveMaxSize => f.write_str("min_idle must not exceed max_size"),
             BuildError::MaxCreatingZero => f.write_str("max_creating must be at least 1"),
             BuildError::ZeroDuration(name) => write!(f, "{name} must be above zero"),
-            BuildError::BadClasses => {
-                f.write_str("size classes must be non-empty, above zero and ascending")
-            }
+            BuildError::BadClasses => f.write_str(
+                "size classes must be non-empty, ascending, above zero and at most isize::MAX",
+            ),
             BuildError::BudgetBelowClass => {
                 f.write_str("the byte budget must hold at least one buffer of the largest class")
             }

@@ -10,6 +10,8 @@ mod shared;
 mod status;
 
 use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
 
 pub use builder::{PoolBuilder, Reuse};
@@ -159,19 +161,22 @@ impl<M: Manager> Pool<M> {
     }
 
     /// Takes a slot: at once if one is free, else waiting in the queue
-    /// (the wait is counted in the status).
+    /// (the wait, timed from the first pending poll, goes into the status).
     async fn slot(&self) -> Result<Slot<'_, M>, PoolError<M::Error>> {
-        let slots = &self.shared.slots;
-        match slots.try_acquire() {
-            Ok(permit) => permit.forget(),
-            Err(e) if e.is_closed() => return Err(PoolError::Closed),
-            Err(_) => {
-                let start = anyrt_core::now();
-                let permit = slots.acquire().await;
-                permit.map_err(|_| PoolError::Closed)?.forget();
-                self.shared
-                    .waited(anyrt_core::now().saturating_duration_since(start));
+        let mut acquire = pin!(self.shared.slots.acquire());
+        let mut waiting_since = None;
+        let acquired = poll_fn(|cx| {
+            let poll = acquire.as_mut().poll(cx);
+            if poll.is_pending() && waiting_since.is_none() {
+                waiting_since = Some(anyrt_core::now());
             }
+            poll
+        })
+        .await;
+        acquired.map_err(|_| PoolError::Closed)?.forget();
+        if let Some(since) = waiting_since {
+            let waited = anyrt_core::now().saturating_duration_since(since);
+            self.shared.waited(waited);
         }
         Ok(Slot(Some(&self.shared)))
     }
@@ -181,15 +186,24 @@ impl<M: Manager> Pool<M> {
         last_error: &mut Option<M::Error>,
     ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
         let slot = self.slot().await?;
+        // With `max_creating`, the permit to create is taken only once no
+        // resource is idle, and the idle set is looked at again after it.
+        let mut creator = Creator(None);
         loop {
+            let may_create = self.shared.creators.is_none() || creator.0.is_some();
             let mut expired = Vec::new();
-            let take = self.shared.take(&mut expired);
+            let take = self.shared.take(may_create, &mut expired);
             drop(expired);
             let entry = match take {
                 Take::Closed => return Err(PoolError::Closed),
-                Take::Create => return self.create(slot).await,
+                Take::Create => return self.create(slot, creator).await,
+                Take::Empty => {
+                    creator = self.creator().await?;
+                    continue;
+                }
                 Take::Idle(entry) => entry,
             };
+            drop(std::mem::replace(&mut creator, Creator(None)));
             if !self.shared.config.recycle_on_checkout {
                 slot.disarm();
                 return Ok(PoolGuard::new(entry, self.shared.clone()));
@@ -202,6 +216,18 @@ impl<M: Manager> Pool<M> {
                 Err(e) => *last_error = Some(e),
             }
         }
+    }
+
+    /// Waits for a permit of `max_creating` (the wait counts as waiting).
+    async fn creator(&self) -> Result<Creator<'_>, PoolError<M::Error>> {
+        let creators = self
+            .shared
+            .creators
+            .as_ref()
+            .expect("only with max_creating");
+        let permit = creators.acquire().await;
+        permit.map_err(|_| PoolError::Closed)?.forget();
+        Ok(Creator(Some(creators)))
     }
 
     /// The health check of an idle resource; a failed one is discarded.
@@ -230,20 +256,15 @@ impl<M: Manager> Pool<M> {
     }
 
     /// Creates a resource for a slot holder (its creation already counted
-    /// in `size`).
-    async fn create(&self, slot: Slot<'_, M>) -> Result<PoolGuard<M>, PoolError<M::Error>> {
+    /// in `size`), with the permit of `max_creating` if there is one.
+    async fn create(
+        &self,
+        slot: Slot<'_, M>,
+        creator: Creator<'_>,
+    ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
         slot.disarm();
-        let reserved = Reserved(Some(&self.shared));
-        let creator = match &self.shared.creators {
-            Some(creators) => {
-                let permit = creators.acquire().await;
-                permit.map_err(|_| PoolError::Closed)?.forget();
-                true
-            }
-            None => false,
-        };
-        reserved.disarm();
-        match create::spawn(&self.shared, creator).await {
+        let creation = create::spawn(&self.shared, creator.disarm());
+        match creation.await {
             Outcome::Created(entry) => {
                 self.shared.created_for_getter(true);
                 Ok(PoolGuard::new(entry, self.shared.clone()))
@@ -277,20 +298,20 @@ impl<M: Manager> Drop for Slot<'_, M> {
     }
 }
 
-/// A slot and a creation counted in `size`, before the creation starts;
-/// both undone if dropped armed.
-struct Reserved<'a, M: Manager>(Option<&'a Shared<M>>);
+/// A permit of `max_creating`, given back if dropped armed.
+struct Creator<'a>(Option<&'a crate::Semaphore>);
 
-impl<M: Manager> Reserved<'_, M> {
-    fn disarm(mut self) {
-        self.0 = None;
+impl Creator<'_> {
+    /// Hands the permit on (to the creation task); whether there was one.
+    fn disarm(mut self) -> bool {
+        self.0.take().is_some()
     }
 }
 
-impl<M: Manager> Drop for Reserved<'_, M> {
+impl Drop for Creator<'_> {
     fn drop(&mut self) {
-        if let Some(shared) = self.0 {
-            shared.created_for_getter(false);
+        if let Some(creators) = self.0 {
+            creators.add_permits(1);
         }
     }
 }

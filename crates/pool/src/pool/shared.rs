@@ -39,6 +39,8 @@ pub(crate) enum Take<T> {
     Idle(Entry<T>),
     /// Room to create one: `size` and `creating` were counted for it.
     Create,
+    /// None idle, and the caller may not create yet (`max_creating`).
+    Empty,
     /// The pool was closed.
     Closed,
 }
@@ -50,6 +52,8 @@ pub(crate) struct Shared<M: Manager> {
     pub(crate) slots: Semaphore,
     /// Permits for creations in flight (`max_creating`).
     pub(crate) creators: Option<Semaphore>,
+    /// Never has a permit; closed with the pool, which wakes `maintain`.
+    pub(crate) closing: Semaphore,
     state: Mutex<State<M::Type>>,
     /// Counters kept outside the lock, so that a checkout takes it once.
     recycled: AtomicU64,
@@ -67,8 +71,10 @@ impl<M: Manager> Shared<M> {
         Shared {
             slots: Semaphore::new(config.max_size),
             creators: config.max_creating.map(Semaphore::new),
+            closing: Semaphore::new(0),
             state: Mutex::new(State {
-                idle: VecDeque::with_capacity(config.max_size),
+                // Room for the usual case up front; a huge `max_size` grows it.
+                idle: VecDeque::with_capacity(config.max_size.min(1024)),
                 size: 0,
                 creating: 0,
                 max_size: config.max_size,
@@ -133,8 +139,9 @@ impl<M: Manager> Shared<M> {
     }
 
     /// For a slot holder: an idle resource that has not expired, else room
-    /// to create one. Expired ones are moved into `dropped`.
-    pub(crate) fn take(&self, dropped: &mut Dropped<M::Type>) -> Take<M::Type> {
+    /// to create one if it `may_create`. Expired ones are moved into
+    /// `dropped`.
+    pub(crate) fn take(&self, may_create: bool, dropped: &mut Dropped<M::Type>) -> Take<M::Type> {
         let now = self.now_if_expiring();
         let mut state = self.lock();
         if state.closed {
@@ -153,6 +160,9 @@ impl<M: Manager> Shared<M> {
                     dropped.push(entry.resource);
                 }
             }
+        }
+        if !may_create {
+            return Take::Empty;
         }
         // A slot holder always finds room: every resource is idle or
         // holds a slot, and no resource is idle now.
@@ -377,6 +387,7 @@ impl<M: Manager> Shared<M> {
         if let Some(creators) = &self.creators {
             creators.close();
         }
+        self.closing.close();
     }
 
     /// For `try_get`: an idle resource that has not expired, with the

@@ -1,25 +1,30 @@
 //! `Semaphore`: a fair async semaphore that names no runtime.
 
+mod engine;
 mod error;
 mod future;
 mod permit;
 mod queue;
+mod state;
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use engine::{SHIFT, SLOW};
 pub use error::{AcquireError, TryAcquireError};
 pub use future::{Acquire, AcquireOwned};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
-use queue::Queue;
+use state::{MAX_PERMITS, State};
 
 // The model checker's mutex in the unit tests under `--cfg loom` (see
 // `model.rs`); the standard one everywhere else.
 #[cfg(all(test, loom))]
+use loom::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(all(test, loom))]
 use loom::sync::{Mutex, MutexGuard};
+#[cfg(not(all(test, loom)))]
+use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(all(test, loom)))]
 use std::sync::{Mutex, MutexGuard};
 
@@ -96,9 +101,11 @@ pub const MAX_WAIT: Duration = Duration::from_micros(500);
 /// Waiters queue in FIFO order; `acquire_many` waiters are served in order
 /// too (a large request is not overtaken forever by small ones).
 ///
-/// Acquiring and releasing take a short `std::sync::Mutex` critical section
-/// and allocate nothing once the waiter slab has grown to the largest number
-/// of simultaneous waiters.
+/// While nobody waits, acquiring and releasing are one compare-and-swap on
+/// an atomic word; while somebody waits, a short `std::sync::Mutex` critical
+/// section. Nothing is allocated once the waiter slab has grown to the
+/// largest number of simultaneous waiters. Permits saturate at
+/// `usize::MAX / 4`.
 ///
 /// # Examples
 ///
@@ -118,195 +125,10 @@ pub const MAX_WAIT: Duration = Duration::from_micros(500);
 /// # }).unwrap();
 /// ```
 pub struct Semaphore {
+    /// The fast path's word: free permits (shifted by [`SHIFT`]) while
+    /// nobody waits, or [`SLOW`] while the permits live under the lock.
+    fast: AtomicUsize,
     state: Mutex<State>,
-}
-
-#[derive(Debug)]
-struct State {
-    permits: usize,
-    closed: bool,
-    /// Times the current oldest waiter was passed over.
-    passes: u32,
-    queue: Queue,
-    /// Wakers to wake once the lock is released.
-    wake: WakeList,
-}
-
-/// A few wakers put aside under the lock, woken after it is released, so
-/// that a woken task never finds the lock still held by its waker.
-#[derive(Debug, Default)]
-struct WakeList {
-    wakers: [Option<Waker>; 4],
-    len: usize,
-}
-
-impl WakeList {
-    fn push(&mut self, waker: Waker) {
-        match self.wakers.get_mut(self.len) {
-            Some(slot) => {
-                *slot = Some(waker);
-                self.len += 1;
-            }
-            // More at once than the list holds (a large `add_permits`):
-            // wake the rest in place.
-            None => waker.wake(),
-        }
-    }
-
-    fn wake_all(mut self) {
-        for waker in self.wakers.iter_mut().take(self.len) {
-            if let Some(waker) = waker.take() {
-                waker.wake();
-            }
-        }
-    }
-}
-
-/// The locked state; wakes the wakers put aside once it is unlocked.
-struct Locked<'a>(Option<MutexGuard<'a, State>>);
-
-impl Deref for Locked<'_> {
-    type Target = State;
-
-    fn deref(&self) -> &State {
-        self.0.as_ref().expect("locked until dropped")
-    }
-}
-
-impl DerefMut for Locked<'_> {
-    fn deref_mut(&mut self) -> &mut State {
-        self.0.as_mut().expect("locked until dropped")
-    }
-}
-
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        if let Some(mut state) = self.0.take() {
-            let wake = std::mem::take(&mut state.wake);
-            drop(state);
-            if wake.len > 0 {
-                wake.wake_all();
-            }
-        }
-    }
-}
-
-impl State {
-    const fn new(permits: usize) -> Self {
-        State {
-            permits,
-            closed: false,
-            passes: 0,
-            queue: Queue::new(),
-            wake: WakeList {
-                wakers: [None, None, None, None],
-                len: 0,
-            },
-        }
-    }
-
-    /// Whether free permits are owed to the oldest waiter.
-    fn handoff(&self) -> bool {
-        self.passes >= MAX_PASSES
-    }
-
-    /// Whether the oldest waiter has waited [`MAX_WAIT`]; if so, permits
-    /// are owed to it from now on. Only a barging acquire asks (the one
-    /// clock read of the release-and-barge path): a waiter nobody passes
-    /// over is served in order anyway.
-    fn head_overdue(&mut self) -> bool {
-        // The model checker explores thread interleavings, not time.
-        if cfg!(all(test, loom)) {
-            return false;
-        }
-        let Some(head) = self.queue.head_node() else {
-            return false;
-        };
-        if anyrt_core::now().saturating_duration_since(head.since) < MAX_WAIT {
-            return false;
-        }
-        self.passes = MAX_PASSES;
-        true
-    }
-
-    /// Takes `n` permits at once if allowed: when none are owed to a
-    /// waiter. Counts a pass when a waiter is overtaken.
-    fn try_take(&mut self, n: usize) -> Result<(), TryAcquireError> {
-        if self.closed {
-            return Err(TryAcquireError::Closed);
-        }
-        if self.permits < n {
-            return Err(TryAcquireError::NoPermits);
-        }
-        let waiting = self.queue.len() > 0;
-        if waiting && (self.handoff() || self.head_overdue()) {
-            self.dispatch();
-            return Err(TryAcquireError::NoPermits);
-        }
-        self.permits -= n;
-        if waiting {
-            self.passes += 1;
-            if self.handoff() {
-                self.dispatch();
-            }
-        }
-        Ok(())
-    }
-
-    /// Gives free permits to the oldest waiters (when they are owed them)
-    /// or wakes the oldest one (when it can take them itself).
-    fn dispatch(&mut self) {
-        while let Some(key) = self.queue.head() {
-            if self.permits == 0 {
-                return;
-            }
-            let handoff = self.handoff() || self.closed;
-            let node = self.queue.node_mut(key);
-            if !handoff {
-                if self.permits >= node.missing() {
-                    if let Some(waker) = node.waker.take() {
-                        self.wake.push(waker);
-                    }
-                }
-                return;
-            }
-            let given = self.permits.min(node.missing());
-            node.assigned += given;
-            self.permits -= given;
-            if node.missing() > 0 {
-                return;
-            }
-            if let Some(waker) = node.waker.take() {
-                self.wake.push(waker);
-            }
-            self.queue.unlink(key);
-            self.passes = 0;
-        }
-    }
-
-    /// The oldest waiter, polled, takes what it may: every permit it
-    /// lacks if they are all free, or as many as are free when they are
-    /// owed to it. Returns whether it now has all it needs.
-    fn serve_head(&mut self, key: usize) -> bool {
-        let handoff = self.handoff();
-        let permits = self.permits;
-        let node = self.queue.node_mut(key);
-        let given = if handoff {
-            permits.min(node.missing())
-        } else if permits >= node.missing() {
-            node.missing()
-        } else {
-            0
-        };
-        node.assigned += given;
-        self.permits -= given;
-        self.queue.node_mut(key).missing() == 0
-    }
-
-    fn release(&mut self, n: usize) {
-        self.permits = self.permits.saturating_add(n);
-        self.dispatch();
-    }
 }
 
 impl Semaphore {
@@ -323,8 +145,14 @@ impl Semaphore {
     /// ```
     #[cfg(not(all(test, loom)))]
     pub const fn new(permits: usize) -> Self {
+        let permits = if permits > MAX_PERMITS {
+            MAX_PERMITS
+        } else {
+            permits
+        };
         Semaphore {
-            state: Mutex::new(State::new(permits)),
+            fast: AtomicUsize::new(permits << SHIFT),
+            state: Mutex::new(State::new(0)),
         }
     }
 
@@ -332,14 +160,9 @@ impl Semaphore {
     #[cfg(all(test, loom))]
     pub fn new(permits: usize) -> Self {
         Semaphore {
-            state: Mutex::new(State::new(permits)),
+            fast: AtomicUsize::new(permits.min(MAX_PERMITS) << SHIFT),
+            state: Mutex::new(State::new(0)),
         }
-    }
-
-    fn lock(&self) -> Locked<'_> {
-        // No code under the lock panics while the state is inconsistent.
-        let state = self.state.lock();
-        Locked(Some(state.unwrap_or_else(|poisoned| poisoned.into_inner())))
     }
 
     /// Permits free right now.
@@ -352,6 +175,10 @@ impl Semaphore {
     /// assert_eq!(semaphore.available_permits(), 2);
     /// ```
     pub fn available_permits(&self) -> usize {
+        let word = self.fast.load(Ordering::Acquire);
+        if word & SLOW == 0 {
+            return word >> SHIFT;
+        }
         self.lock().permits
     }
 
@@ -469,7 +296,7 @@ impl Semaphore {
     /// assert_eq!(semaphore.try_acquire_many(2).unwrap().num_permits(), 2);
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.lock().try_take(n)?;
+        self.try_take(n)?;
         Ok(SemaphorePermit::new(self, n))
     }
 
@@ -564,7 +391,7 @@ impl Semaphore {
         self: Arc<Self>,
         n: usize,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
-        self.lock().try_take(n)?;
+        self.try_take(n)?;
         Ok(OwnedSemaphorePermit::new(self, n))
     }
 
@@ -579,7 +406,7 @@ impl Semaphore {
     /// assert_eq!(semaphore.available_permits(), 2);
     /// ```
     pub fn add_permits(&self, n: usize) {
-        self.lock().release(n);
+        self.release(n);
     }
 
     /// Removes up to `n` free permits for good and returns how many were
@@ -617,63 +444,6 @@ impl Semaphore {
         let mut state = self.lock();
         state.closed = true;
         state.queue.wake_all();
-    }
-
-    /// Gives back `n` permits taken earlier (by a permit's drop).
-    pub(crate) fn release(&self, n: usize) {
-        if n > 0 {
-            self.lock().release(n);
-        }
-    }
-
-    /// One poll of a waiting acquire of `n` permits; `key` is its place in
-    /// the queue once it has one.
-    fn poll_acquire(
-        &self,
-        n: usize,
-        key: &mut Option<usize>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(), AcquireError>> {
-        let mut state = self.lock();
-        let Some(k) = *key else {
-            return match state.try_take(n) {
-                Ok(()) => Poll::Ready(Ok(())),
-                Err(TryAcquireError::Closed) => Poll::Ready(Err(AcquireError(()))),
-                Err(TryAcquireError::NoPermits) => {
-                    let since = anyrt_core::now();
-                    *key = Some(state.queue.push_back(n, cx.waker().clone(), since));
-                    Poll::Pending
-                }
-            };
-        };
-        if state.closed {
-            *key = None;
-            let node = state.queue.remove(k);
-            state.permits += node.assigned;
-            return Poll::Ready(Err(AcquireError(())));
-        }
-        if state.queue.head() == Some(k) && state.serve_head(k) {
-            state.passes = 0;
-        }
-        let node = state.queue.node_mut(k);
-        if node.missing() == 0 {
-            *key = None;
-            state.queue.remove(k);
-            state.dispatch();
-            return Poll::Ready(Ok(()));
-        }
-        match &mut node.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
-        Poll::Pending
-    }
-
-    /// Leaves the queue: permits handed over go on to the next waiter.
-    fn cancel_acquire(&self, key: usize) {
-        let mut state = self.lock();
-        let node = state.queue.remove(key);
-        state.release(node.assigned);
     }
 }
 
