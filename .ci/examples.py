@@ -22,15 +22,20 @@ def doc_above(lines, index):
     """The doc comment and attributes just above line `index`."""
     docs, attrs = [], []
     i = index - 1
+    in_attr = False
     while i >= 0:
         line = lines[i].strip()
-        if line.startswith("///"):
-            docs.append(line)
-        elif line.startswith("#[") or line.startswith("#!") or (attrs and not line.startswith("//")):
+        if in_attr:
             attrs.append(line)
-            if not line.startswith("#"):
-                # The inside of a multi-line attribute.
-                pass
+            in_attr = not line.startswith("#[")
+        elif line.startswith("///"):
+            docs.append(line)
+        elif line.startswith("#["):
+            attrs.append(line)
+        elif line.endswith("]"):
+            # The last line of an attribute written over several lines.
+            attrs.append(line)
+            in_attr = True
         else:
             break
         i -= 1
@@ -58,9 +63,15 @@ def missing(path):
             fn = TRAIT_FN.match(line)
             if fn:
                 name = f"fn {in_trait}::{fn.group(1)}"
+        # A sealed trait lives in a private module: not public API.
+        if name and name.endswith(" Sealed"):
+            name = None
         if name:
             docs, attrs = doc_above(lines, index)
-            hidden = any("doc(hidden)" in attr for attr in attrs)
+            hidden = any(
+                "doc(hidden)" in attr or ("cfg(" in attr and ("test" in attr or "loom" in attr))
+                for attr in attrs
+            )
             if not hidden and not any("```" in doc for doc in docs):
                 found.append(f"{path.relative_to(ROOT)}:{index + 1}: {name}")
         trait = TRAIT.match(line)

@@ -45,8 +45,8 @@ mod pool;
 mod report;
 mod retry;
 mod run_on;
-mod stream;
 mod scope;
+mod stream;
 
 use std::time::Instant;
 

@@ -468,6 +468,21 @@ impl Timer for VirtualClock {
 /// # Cancel safety
 ///
 /// Dropping it removes it from the clock.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyrt::{Timer, VirtualClock};
+/// use anyrt::futures::VirtualSleep;
+///
+/// # futures_lite::future::block_on(async {
+/// let clock = VirtualClock::new();
+/// let sleep: VirtualSleep = clock.sleep(Duration::from_secs(1));
+/// clock.advance(Duration::from_secs(1));
+/// sleep.await;
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct VirtualSleep {

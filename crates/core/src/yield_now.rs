@@ -30,6 +30,19 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// The future of [`yield_now`].
+///
+/// # Cancel safety
+///
+/// Nothing to lose: dropping it only skips the turn.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let turn: anyrt::futures::YieldNow = anyrt::yield_now();
+/// turn.await;
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct YieldNow {

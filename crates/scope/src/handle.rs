@@ -128,6 +128,25 @@ impl<T> fmt::Debug for Handle<'_, T> {
 ///
 /// Dropping it drops the future unspawned and gives up its place in the
 /// queue (or the place it was granted, to the next in line).
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use anyrt::scope::Scope;
+///
+/// # futures_lite::future::block_on(async {
+/// let s = Scope::<()>::new().limit(NonZeroUsize::MIN);
+/// s.run(async {
+///     let waiting: anyrt::scope::futures::SpawnWait<'_, '_, _, _> = s.spawn_wait(async { Ok(7) });
+///     let handle = waiting.await; // admitted: the child runs
+///     assert_eq!(handle.await, 7);
+///     Ok(())
+/// })
+/// .await
+/// .unwrap();
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SpawnWait<'s, 'a, F, E> {
     scope: &'s Scope<'a, E>,

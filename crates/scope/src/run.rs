@@ -163,6 +163,18 @@ pin_project! {
     ///
     /// Dropping it drops the body and every child before `drop` returns,
     /// and cancels the scope's token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::scope::Scope;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let scope = Scope::<std::convert::Infallible>::new();
+    /// let run: anyrt::scope::futures::Run<'_, '_, _, _, _> = scope.run(async { Ok(5) });
+    /// assert_eq!(run.await, Ok(5));
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Run<'s, 'a, B, R, E> {
         #[pin]

@@ -292,6 +292,23 @@ pin_project! {
     /// # Cancel safety
     ///
     /// Dropping it drops the body and every child before `drop` returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::scope::Supervisor;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let sup = Supervisor::<u8, &str>::new();
+    /// let run: anyrt::scope::futures::SupervisedRun<'_, '_, _, _, _> = sup.run(async {
+    ///     sup.spawn(async { Err("one failed") });
+    ///     sup.spawn(async { Ok(2) });
+    ///     "body done"
+    /// });
+    /// let (body, outcomes) = run.await;
+    /// assert_eq!((body, outcomes), ("body done", vec![Err("one failed"), Ok(2)]));
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct SupervisedRun<'s, 'a, B: Future, T, E> {
         #[pin]
@@ -330,6 +347,25 @@ impl<B: Future, T, E> fmt::Debug for SupervisedRun<'_, '_, B, T, E> {
 ///
 /// Dropping it drops the future unspawned and gives up its place in the
 /// queue.
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use anyrt::scope::Supervisor;
+///
+/// # futures_lite::future::block_on(async {
+/// let sup = Supervisor::<&str, ()>::new().limit(NonZeroUsize::MIN);
+/// let (_, outcomes) = sup
+///     .run(async {
+///         let waiting: anyrt::scope::futures::SuperviseWait<'_, _, _, _> =
+///             sup.spawn_wait(async { Ok("admitted") });
+///         assert!(waiting.await);
+///     })
+///     .await;
+/// assert_eq!(outcomes, [Ok("admitted")]);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SuperviseWait<'a, F, T, E> {
     inner: SpawnWait<'a, 'a, Supervised<'a, F, T, E>, Infallible>,

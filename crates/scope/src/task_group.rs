@@ -411,6 +411,17 @@ fn in_spawn_order<T>(mut outputs: Vec<(u64, T)>) -> Vec<T> {
 /// # Cancel safety
 ///
 /// Cancel safe: dropping it loses no output.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let mut group = anyrt::scope::TaskGroup::new();
+/// group.spawn(async { "done" });
+/// let next: anyrt::scope::futures::JoinNext<'_, _> = group.join_next();
+/// assert_eq!(next.await, Some("done"));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct JoinNext<'g, T> {
     group: &'g mut TaskGroup<T>,
@@ -439,6 +450,18 @@ impl<T> fmt::Debug for JoinNext<'_, T> {
 /// # Cancel safety
 ///
 /// Dropping it drops the group, which cancels its tasks.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let mut group = anyrt::scope::TaskGroup::new();
+/// group.spawn(async { 1 });
+/// group.spawn(async { 2 });
+/// let all: anyrt::scope::futures::JoinAll<_> = group.join_all();
+/// assert_eq!(all.await, [1, 2]);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct JoinAll<T> {
     group: TaskGroup<T>,
@@ -473,6 +496,18 @@ impl<T> fmt::Debug for JoinAll<T> {
 /// # Cancel safety
 ///
 /// Dropping it drops the group, which cancels its tasks.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let mut group = anyrt::scope::TaskGroup::new();
+/// group.spawn(async { Ok::<_, &str>(1) });
+/// group.spawn(async { Err("failed") });
+/// let all: anyrt::scope::futures::TryJoinAll<_, _> = group.try_join_all();
+/// assert_eq!(all.await, Err("failed"));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct TryJoinAll<U, E> {
     group: TaskGroup<Result<U, E>>,
@@ -519,6 +554,18 @@ impl<U, E> fmt::Debug for TryJoinAll<U, E> {
 ///
 /// The tasks are cancelled when it is made; dropping it only stops the
 /// waiting.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let mut group = anyrt::scope::TaskGroup::new();
+/// group.spawn(std::future::pending::<()>());
+/// let stopping: anyrt::scope::futures::Shutdown<'_, _> = group.shutdown();
+/// stopping.await;
+/// assert!(group.is_empty());
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Shutdown<'g, T> {
     group: &'g mut TaskGroup<T>,

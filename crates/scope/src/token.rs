@@ -394,6 +394,19 @@ impl Drop for DropGuard {
 /// # Cancel safety
 ///
 /// Dropping it unregisters its listener; nothing is lost.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::scope::CancelToken;
+///
+/// # futures_lite::future::block_on(async {
+/// let token = CancelToken::new();
+/// token.cancel();
+/// let cancelled: anyrt::scope::futures::Cancelled<'_> = token.cancelled();
+/// cancelled.await; // level-triggered: already cancelled, so at once
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Cancelled<'a> {
     token: &'a CancelToken,

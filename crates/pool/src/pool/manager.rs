@@ -43,10 +43,58 @@ pub trait Manager: Send + Sync + 'static {
     type Error: Send + 'static;
 
     /// Makes a new resource.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::pool::Manager;
+    ///
+    /// struct Numbers;
+    ///
+    /// impl Manager for Numbers {
+    ///     type Type = u64;
+    ///     type Error = std::convert::Infallible;
+    ///
+    ///     async fn create(&self) -> Result<u64, Self::Error> {
+    ///         Ok(42) // a connection would be opened here
+    ///     }
+    /// }
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// assert_eq!(Numbers.create().await, Ok(42));
+    /// # });
+    /// ```
     fn create(&self) -> impl Future<Output = Result<Self::Type, Self::Error>> + Send;
 
     /// Checks an idle resource before it is handed out; an error discards
     /// it (and the pool tries another one). The default accepts it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::pool::{Manager, Metrics, Pool};
+    ///
+    /// struct Flaky;
+    ///
+    /// impl Manager for Flaky {
+    ///     type Type = bool; // whether the connection is still good
+    ///     type Error = &'static str;
+    ///
+    ///     async fn create(&self) -> Result<bool, &'static str> {
+    ///         Ok(true)
+    ///     }
+    ///
+    ///     async fn recycle(&self, good: &mut bool, _: &Metrics) -> Result<(), &'static str> {
+    ///         if *good { Ok(()) } else { Err("connection reset") }
+    ///     }
+    /// }
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let pool = Pool::builder(Flaky).max_size(1).build().unwrap();
+    /// *pool.get().await.unwrap() = false; // it went bad while in use
+    /// assert!(*pool.get().await.unwrap(), "the bad one was discarded, a new one made");
+    /// # });
+    /// ```
     fn recycle(
         &self,
         resource: &mut Self::Type,

@@ -138,7 +138,17 @@ impl ExceedsBurst {
     ///
     /// # Examples
     ///
-    /// See [`ExceedsBurst`].
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::RateLimiter;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let limiter = RateLimiter::builder(10, Duration::from_secs(1)).burst(2).build()?;
+    /// let err = limiter.acquire_n(3).await.unwrap_err();
+    /// assert_eq!(err.requested(), 3);
+    /// # Ok::<(), anyrt::stream::BuildError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn requested(&self) -> u32 {
         self.requested
     }
@@ -147,7 +157,17 @@ impl ExceedsBurst {
     ///
     /// # Examples
     ///
-    /// See [`ExceedsBurst`].
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::RateLimiter;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let limiter = RateLimiter::builder(10, Duration::from_secs(1)).burst(2).build()?;
+    /// let err = limiter.acquire_n(3).await.unwrap_err();
+    /// assert_eq!(err.burst(), 2);
+    /// # Ok::<(), anyrt::stream::BuildError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn burst(&self) -> u32 {
         self.burst
     }

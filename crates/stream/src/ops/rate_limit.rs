@@ -44,7 +44,19 @@ impl<T> Rejected<T> {
     ///
     /// # Examples
     ///
-    /// See [`Rejected`].
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::{RateLimiter, StreamOps};
+    /// use futures_lite::StreamExt;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let limiter = RateLimiter::builder(100, Duration::from_secs(1)).burst(4).build()?;
+    /// let mut limited = futures_lite::stream::iter([7_u32]).rate_limit_by(&limiter, |n| *n);
+    /// let rejected = limited.next().await.unwrap().unwrap_err();
+    /// assert_eq!(*rejected.item(), 7);
+    /// # Ok::<(), anyrt::stream::BuildError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn item(&self) -> &T {
         &self.item
     }
@@ -74,7 +86,19 @@ impl<T> Rejected<T> {
     ///
     /// # Examples
     ///
-    /// See [`Rejected`].
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::{RateLimiter, StreamOps};
+    /// use futures_lite::StreamExt;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let limiter = RateLimiter::builder(100, Duration::from_secs(1)).burst(4).build()?;
+    /// let mut limited = futures_lite::stream::iter([7_u32]).rate_limit_by(&limiter, |n| *n);
+    /// let rejected = limited.next().await.unwrap().unwrap_err();
+    /// assert_eq!(rejected.cost(), 7);
+    /// # Ok::<(), anyrt::stream::BuildError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn cost(&self) -> u32 {
         self.cost
     }
@@ -83,7 +107,19 @@ impl<T> Rejected<T> {
     ///
     /// # Examples
     ///
-    /// See [`Rejected`].
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::{RateLimiter, StreamOps};
+    /// use futures_lite::StreamExt;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let limiter = RateLimiter::builder(100, Duration::from_secs(1)).burst(4).build()?;
+    /// let mut limited = futures_lite::stream::iter([7_u32]).rate_limit_by(&limiter, |n| *n);
+    /// let rejected = limited.next().await.unwrap().unwrap_err();
+    /// assert_eq!(rejected.burst(), 4);
+    /// # Ok::<(), anyrt::stream::BuildError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn burst(&self) -> u32 {
         self.burst
     }
