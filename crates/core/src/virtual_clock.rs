@@ -370,15 +370,25 @@ impl VirtualClock {
     }
 
     /// Jumps to the next deadline if every task under the clock has
-    /// settled and somebody sleeps; else stores `waker`, to be woken when
-    /// the tasks settle or a sleeper registers. Decided under the clock's
-    /// lock, so no change is missed in between.
-    pub(crate) fn jump_if_settled(&self, waker: &Waker) -> Jump {
+    /// settled, `idle` (the auto-advanced future was not woken) holds and
+    /// somebody sleeps; else stores `waker`, to be woken when the tasks
+    /// settle or a sleeper registers. Decided under the clock's lock, so no
+    /// change is missed in between: a task that woke the future inside its
+    /// poll has either not left the poll yet, or left it before this.
+    pub(crate) fn jump_if_settled(&self, waker: &Waker, idle: impl FnOnce() -> bool) -> Jump {
         let due = {
             let mut state = self.lock();
+            if !state.settled() {
+                state.watch(waker);
+                return Jump::Parked;
+            }
+            if !idle() {
+                // Its waker has woken the auto-advancer already.
+                return Jump::Parked;
+            }
             let next = state.sleepers.first_key_value().map(|(key, _)| key.0);
             match next {
-                Some(next) if state.settled() => take_due(&mut state, next),
+                Some(next) => take_due(&mut state, next),
                 _ => {
                     state.watch(waker);
                     return Jump::Parked;
