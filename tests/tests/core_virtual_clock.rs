@@ -286,3 +286,53 @@ async fn regression_auto_advance_waits_for_a_finished_task_to_be_joined(clock: V
     }
     assert!(clock.now() - start >= Duration::from_secs(50));
 }
+
+/// Regression: a waker of a task that has finished, woken later (by a
+/// primitive that keeps the last waker it was given, as the `Waker`
+/// contract allows), counted the task as runnable for ever, and the clock
+/// never moved again.
+#[anyrt_test::test(virtual_time, timeout = 20)]
+async fn regression_a_stale_wake_of_a_finished_task_does_not_stop_the_clock(clock: VirtualClock) {
+    let start = clock.now();
+    let kept = Arc::new(Mutex::new(None::<Waker>));
+    let keep = kept.clone();
+    let (gone, dropped) = futures::channel::oneshot::channel::<()>();
+    let task = anyrt_core::spawn(futures::future::poll_fn(move |cx| {
+        let _gone = &gone;
+        *keep.lock().unwrap() = Some(cx.waker().clone());
+        std::task::Poll::Ready(())
+    }));
+    task.await;
+    // The task's future is gone (its sender with it), then its waker fires.
+    let _ = dropped.await;
+    let waker = kept.lock().unwrap().take().expect("the task kept its waker");
+    waker.wake();
+    anyrt_core::sleep(Duration::from_secs(1)).await;
+    assert_eq!(clock.now() - start, Duration::from_secs(1));
+}
+
+/// Regression: the clock jumped while a task whose handle was aborted (or
+/// dropped) was still to be dropped by its runtime, so work done by that
+/// drop (a guard released, a channel closed) was seen late.
+#[anyrt_test::test(virtual_time)]
+async fn regression_auto_advance_waits_for_an_aborted_task_to_be_dropped(clock: VirtualClock) {
+    let start = clock.now();
+    for round in 0..20 {
+        let (started, running) = futures::channel::oneshot::channel::<()>();
+        let (gone, dropped) = futures::channel::oneshot::channel::<()>();
+        let mut task = anyrt_core::spawn(async move {
+            let _gone = gone;
+            let _ = started.send(());
+            anyrt_core::sleep(Duration::from_secs(3600)).await;
+        });
+        running.await.expect("the task starts");
+        if round % 2 == 0 {
+            task.abort();
+        } else {
+            drop(task);
+        }
+        let seen = anyrt_deadline::timeout(Duration::from_secs(1), dropped).await;
+        assert!(seen.is_ok(), "round {round}: the clock jumped past a task being cancelled");
+        assert_eq!(clock.now(), start, "round {round}");
+    }
+}

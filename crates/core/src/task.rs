@@ -199,6 +199,9 @@ impl<T> Task<T> {
     /// assert_eq!(rx.recv().unwrap(), 1);
     /// ```
     pub fn detach(mut self) {
+        if let Some(watch) = self.watch.take() {
+            watch.detach();
+        }
         match self.inner.take() {
             #[cfg(feature = "tokio")]
             Some(Inner::Tokio(handle)) => drop(handle),

@@ -4,23 +4,28 @@
 //! A task spawned through [`spawn`](crate::spawn) under a context that
 //! carries hooks is polled with a waker of its own. The task counts as
 //! runnable from its spawn until its first poll, and again from each wake
-//! until its next poll; it counts as polling while inside a poll; and once
-//! it has finished, it counts as unjoined until its [`Task`](crate::Task)
-//! handle has taken the output (or is gone), because the runtime hands the
-//! output over after the task's last poll. The counts change by a flag
-//! that is swapped, so every change is made once, whatever the threads.
+//! until its next poll; from the cancellation of its handle (dropped or
+//! aborted) and from its last poll until its runtime has dropped its
+//! future; it counts as polling while inside a poll; and once it has
+//! finished, it counts as unjoined until its [`Task`](crate::Task) handle
+//! has taken the output (or is gone), because the runtime hands the output
+//! over after the task's last poll. A wake after the future is gone (a
+//! stale waker kept by some primitive) counts for nothing.
+//!
+//! The task's flags change under its own lock, and the hooks are told of
+//! each change before the lock is released, so a count never lags or
+//! leads a change made on another thread.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 /// An observer of the tasks spawned under a context; the counts it is told
 /// of start at zero and go up and down by one.
 pub(crate) trait TaskHooks: Send + Sync + 'static {
-    /// A task became runnable (spawned or woken: `+1`) or stopped being
-    /// so (polled or dropped: `-1`).
+    /// A task became runnable (spawned, woken or cancelled: `+1`) or
+    /// stopped being so (polled or dropped: `-1`).
     fn runnable(&self, delta: isize);
     /// A task entered (`+1`) or left (`-1`) a poll.
     fn polling(&self, delta: isize);
@@ -29,36 +34,66 @@ pub(crate) trait TaskHooks: Send + Sync + 'static {
     fn unjoined(&self, delta: isize);
 }
 
-const RUNNING: u8 = 0;
-const FINISHED: u8 = 1;
-const JOINED: u8 = 2;
+/// What is known of a tracked task.
+#[derive(Clone, Copy, Default)]
+struct Flags {
+    /// New, or woken, and not polled since.
+    woken: bool,
+    /// Its handle was dropped or aborted before it finished.
+    cancelled: bool,
+    /// Its last poll returned the output or panicked.
+    finished: bool,
+    /// Its future has been dropped.
+    gone: bool,
+    /// Its output was taken, or its handle is gone.
+    joined: bool,
+}
+
+impl Flags {
+    /// Counted as runnable: its runtime has something to do with it.
+    fn runnable(self) -> bool {
+        !self.gone && (self.woken || self.cancelled || self.finished)
+    }
+
+    /// Counted as unjoined.
+    fn unjoined(self) -> bool {
+        self.finished && !self.joined
+    }
+}
 
 /// What a tracked task and its handle share.
 struct Shared {
     hooks: Arc<dyn TaskHooks>,
-    /// Counted as runnable.
-    woken: AtomicBool,
-    /// `RUNNING`, `FINISHED` (output not taken) or `JOINED` (taken, or the
-    /// handle is gone).
-    join: AtomicU8,
+    flags: Mutex<Flags>,
     /// The waker of the executor's last poll.
     target: Mutex<Option<Waker>>,
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `+1` or `-1` for a count that changed, `None` for one that did not.
+fn delta(before: bool, after: bool) -> Option<isize> {
+    (before != after).then_some(if after { 1 } else { -1 })
+}
+
 impl Shared {
-    fn set_woken(&self, woken: bool) {
-        if self.woken.swap(woken, Ordering::SeqCst) != woken {
-            self.hooks.runnable(if woken { 1 } else { -1 });
+    /// Changes the flags and tells the hooks, under the task's lock.
+    fn update(&self, change: impl FnOnce(&mut Flags)) {
+        let mut flags = lock(&self.flags);
+        let before = *flags;
+        change(&mut flags);
+        if let Some(delta) = delta(before.runnable(), flags.runnable()) {
+            self.hooks.runnable(delta);
+        }
+        if let Some(delta) = delta(before.unjoined(), flags.unjoined()) {
+            self.hooks.unjoined(delta);
         }
     }
 
     fn finish(&self) {
-        let finished =
-            self.join
-                .compare_exchange(RUNNING, FINISHED, Ordering::SeqCst, Ordering::SeqCst);
-        if finished.is_ok() {
-            self.hooks.unjoined(1);
-        }
+        self.update(|flags| flags.finished = true);
     }
 }
 
@@ -70,12 +105,8 @@ impl Wake for Shared {
     fn wake_by_ref(self: &Arc<Self>) {
         // Counted before the executor hears of it, so that it is counted
         // before the poll that uncounts it can start.
-        self.set_woken(true);
-        let target = self
-            .target
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        self.update(|flags| flags.woken = !flags.gone && !flags.finished);
+        let target = lock(&self.target).clone();
         if let Some(target) = target {
             target.wake();
         }
@@ -93,11 +124,10 @@ impl Tracked {
     pub(super) fn new(hooks: Arc<dyn TaskHooks>) -> (Tracked, JoinWatch) {
         let shared = Arc::new(Shared {
             hooks,
-            woken: AtomicBool::new(false),
-            join: AtomicU8::new(RUNNING),
+            flags: Mutex::new(Flags::default()),
             target: Mutex::new(None),
         });
-        shared.set_woken(true);
+        shared.update(|flags| flags.woken = true);
         let tracked = Tracked {
             waker: Waker::from(shared.clone()),
             shared: shared.clone(),
@@ -112,18 +142,14 @@ impl Tracked {
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
         {
-            let mut target = self
-                .shared
-                .target
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut target = lock(&self.shared.target);
             match &mut *target {
                 Some(waker) if waker.will_wake(cx.waker()) => {}
                 slot => *slot = Some(cx.waker().clone()),
             }
         }
         let _polling = Polling::enter(&self.shared);
-        self.shared.set_woken(false);
+        self.shared.update(|flags| flags.woken = false);
         let poll = future.poll(&mut Context::from_waker(&self.waker));
         if poll.is_ready() {
             self.shared.finish();
@@ -134,8 +160,9 @@ impl Tracked {
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        // A task dropped before it ran again is no longer runnable.
-        self.shared.set_woken(false);
+        // The future is gone (its wrapper drops it first): nothing is left
+        // to run, and a later wake is stale.
+        self.shared.update(|flags| flags.gone = true);
     }
 }
 
@@ -160,15 +187,26 @@ impl Drop for Polling<'_> {
 }
 
 /// The handle's side of a tracked task: dropped when the output is taken
-/// or the handle is gone.
+/// or the handle is gone (which cancels a task not yet finished), or
+/// [`detach`](JoinWatch::detach)ed with the handle.
 pub(crate) struct JoinWatch {
     shared: Arc<Shared>,
 }
 
+impl JoinWatch {
+    /// The handle lets the task run on: nobody will take its output.
+    pub(crate) fn detach(self) {
+        self.shared.update(|flags| flags.joined = true);
+    }
+}
+
 impl Drop for JoinWatch {
     fn drop(&mut self) {
-        if self.shared.join.swap(JOINED, Ordering::SeqCst) == FINISHED {
-            self.shared.hooks.unjoined(-1);
-        }
+        // After `detach` this changes nothing; else a task not finished is
+        // cancelled, and runnable until its runtime drops its future.
+        self.shared.update(|flags| {
+            flags.cancelled |= !flags.joined && !flags.finished;
+            flags.joined = true;
+        });
     }
 }
