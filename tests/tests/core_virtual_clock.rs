@@ -305,7 +305,11 @@ async fn regression_a_stale_wake_of_a_finished_task_does_not_stop_the_clock(cloc
     task.await;
     // The task's future is gone (its sender with it), then its waker fires.
     let _ = dropped.await;
-    let waker = kept.lock().unwrap().take().expect("the task kept its waker");
+    let waker = kept
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the task kept its waker");
     waker.wake();
     anyrt_core::sleep(Duration::from_secs(1)).await;
     assert_eq!(clock.now() - start, Duration::from_secs(1));
@@ -332,7 +336,51 @@ async fn regression_auto_advance_waits_for_an_aborted_task_to_be_dropped(clock: 
             drop(task);
         }
         let seen = anyrt_deadline::timeout(Duration::from_secs(1), dropped).await;
-        assert!(seen.is_ok(), "round {round}: the clock jumped past a task being cancelled");
+        assert!(
+            seen.is_ok(),
+            "round {round}: the clock jumped past a task being cancelled"
+        );
         assert_eq!(clock.now(), start, "round {round}");
     }
+}
+
+/// Regression: a poll was taken for a panic whenever the thread was
+/// unwinding, so a task polled from a destructor during a panic (here a
+/// drop guard that finishes work on a tokio runtime) counted as finished
+/// at its first `Pending`, and the clock waited for ever for its output
+/// to be taken. The real-time bound only turns that hang into a failure.
+#[test]
+fn regression_a_task_polled_during_an_unwind_is_not_taken_for_finished() {
+    struct FinishOnDrop(std::sync::mpsc::Sender<Duration>);
+
+    impl Drop for FinishOnDrop {
+        fn drop(&mut self) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let clock = VirtualClock::new();
+            let elapsed = runtime.block_on(clock.auto_advance(async {
+                let start = anyrt_core::now();
+                let task = anyrt_core::spawn(async move {
+                    anyrt_core::sleep(Duration::from_secs(1)).await;
+                    anyrt_core::now() - start
+                });
+                task.await
+            }));
+            let _ = self.0.send(elapsed);
+        }
+    }
+
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = std::panic::catch_unwind(move || {
+            let _guard = FinishOnDrop(sender);
+            panic!("unwinding while the guard runs its work");
+        });
+    });
+    let elapsed = receiver
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the clock stood still: the task was taken for finished");
+    assert_eq!(elapsed, Duration::from_secs(1));
 }

@@ -148,9 +148,10 @@ impl Tracked {
                 slot => *slot = Some(cx.waker().clone()),
             }
         }
-        let _polling = Polling::enter(&self.shared);
+        let mut polling = Polling::enter(&self.shared);
         self.shared.update(|flags| flags.woken = false);
         let poll = future.poll(&mut Context::from_waker(&self.waker));
+        polling.returned = true;
         if poll.is_ready() {
             self.shared.finish();
         }
@@ -166,23 +167,32 @@ impl Drop for Tracked {
     }
 }
 
-/// Counts a task as polling until dropped; a poll that panics ends the
-/// task, whose handle then takes the panic as its output.
-struct Polling<'a>(&'a Shared);
+/// Counts a task as polling until dropped; a poll that panics (that is
+/// left without returning) ends the task, whose handle then takes the
+/// panic as its output. A poll that returns is not taken for a panic
+/// when the thread happens to be unwinding already (a task polled from a
+/// destructor during a panic).
+struct Polling<'a> {
+    shared: &'a Shared,
+    returned: bool,
+}
 
 impl<'a> Polling<'a> {
     fn enter(shared: &'a Shared) -> Self {
         shared.hooks.polling(1);
-        Polling(shared)
+        Polling {
+            shared,
+            returned: false,
+        }
     }
 }
 
 impl Drop for Polling<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.finish();
+        if !self.returned {
+            self.shared.finish();
         }
-        self.0.hooks.polling(-1);
+        self.shared.hooks.polling(-1);
     }
 }
 
