@@ -384,3 +384,27 @@ fn regression_a_task_polled_during_an_unwind_is_not_taken_for_finished() {
         .expect("the clock stood still: the task was taken for finished");
     assert_eq!(elapsed, Duration::from_secs(1));
 }
+
+/// Regression: a task that finished counted as "unjoined" until its
+/// handle took the output, even with nobody awaiting the handle, so tasks
+/// joined in spawn order (one finishing before the one awaited) stopped
+/// the clock for ever. Only a handle being awaited holds the clock, until
+/// the runtime hands the output over.
+#[anyrt_test::test(virtual_time, timeout = 20)]
+async fn regression_a_finished_task_nobody_awaits_yet_does_not_stop_the_clock(clock: VirtualClock) {
+    let start = clock.now();
+    let tasks: Vec<_> = [3u64, 1, 2]
+        .into_iter()
+        .map(|secs| {
+            anyrt_core::spawn(async move {
+                anyrt_core::sleep(Duration::from_secs(secs)).await;
+                anyrt_core::now() - start
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.as_secs());
+    }
+    assert_eq!(seen, [3, 1, 2]);
+}

@@ -24,8 +24,11 @@ pin_project! {
     /// Nothing can run when the future itself was not woken since its last
     /// poll and every task spawned under it through anyrt-core (on any
     /// thread, on any runtime) has settled: none is new or woken and not
-    /// polled since, none is inside a poll, and none has finished with its
-    /// output not yet taken by its handle. This is decided exactly, by
+    /// polled since, none is cancelled or finished and not yet dropped by
+    /// its runtime, none is inside a poll, and none has finished while its
+    /// handle is awaited and the runtime has not handed the output over
+    /// yet (a finished task that nobody awaits holds nothing back). This is
+    /// decided exactly, by
     /// counting through the tasks' own wakers, never by how much real time
     /// passed: a task woken by a jump always runs before the next jump,
     /// however busy the machine, and a task between one sleep and the next

@@ -299,11 +299,28 @@ impl<T: 'static> Future for Task<T> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let inner = self
+        let this = &mut *self;
+        let inner = this
             .inner
             .as_mut()
             .expect("anyrt: Task polled after it completed or was aborted");
-        let output = match inner {
+        let output = match &this.watch {
+            None => ready!(inner.poll(cx)),
+            // Under task hooks, the runtime's handle is polled with a waker
+            // that tells them when the output is handed over.
+            Some(watch) => ready!(inner.poll(&mut Context::from_waker(watch.waker(cx)))),
+        };
+        this.inner = None;
+        this.watch = None;
+        Poll::Ready(output)
+    }
+}
+
+impl<T: 'static> Inner<T> {
+    /// Polls the runtime's handle: the output, or the task's panic resumed.
+    #[inline]
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        let output = match self {
             #[cfg(feature = "tokio")]
             Inner::Tokio(handle) => match ready!(Pin::new(handle).poll(cx)) {
                 Ok(output) => output,
@@ -323,8 +340,6 @@ impl<T: 'static> Future for Task<T> {
             Inner::Blocking(task) => ready!(Pin::new(task).poll(cx)),
             Inner::Fallback(handle, _) => ready!(Pin::new(handle).poll(cx)),
         };
-        self.inner = None;
-        self.watch = None;
         Poll::Ready(output)
     }
 }

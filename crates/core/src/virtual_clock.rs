@@ -63,7 +63,8 @@ struct State {
     runnable: isize,
     /// Such tasks inside a poll right now, on any thread.
     polling: isize,
-    /// Such tasks that finished and whose handle has not taken the output.
+    /// Such tasks that finished while their handle is awaited, and whose
+    /// output the runtime has not handed over yet.
     unjoined: isize,
     /// The auto-advancer waiting for the tasks to settle or a sleeper to
     /// register.

@@ -7,10 +7,12 @@
 //! until its next poll; from the cancellation of its handle (dropped or
 //! aborted) and from its last poll until its runtime has dropped its
 //! future; it counts as polling while inside a poll; and once it has
-//! finished, it counts as unjoined until its [`Task`](crate::Task) handle
-//! has taken the output (or is gone), because the runtime hands the output
-//! over after the task's last poll. A wake after the future is gone (a
-//! stale waker kept by some primitive) counts for nothing.
+//! finished, it counts as unjoined while its [`Task`](crate::Task) handle
+//! is awaited and the runtime has not yet handed the output over (it does
+//! so after the task's last poll, by waking the handle's waker, which the
+//! handle wraps to see it). A handle that nobody awaits holds nothing
+//! back: its output can wait. A wake after the future is gone (a stale
+//! waker kept by some primitive) counts for nothing.
 //!
 //! The task's flags change under its own lock, and the hooks are told of
 //! each change before the lock is released, so a count never lags or
@@ -29,8 +31,9 @@ pub(crate) trait TaskHooks: Send + Sync + 'static {
     fn runnable(&self, delta: isize);
     /// A task entered (`+1`) or left (`-1`) a poll.
     fn polling(&self, delta: isize);
-    /// A task finished and its output is not taken yet (`+1`), or it was
-    /// taken or its handle dropped (`-1`).
+    /// A task finished while its handle is awaited, and the runtime has
+    /// not handed the output over yet (`+1`), or it has, or the handle took
+    /// the output or is gone (`-1`).
     fn unjoined(&self, delta: isize);
 }
 
@@ -47,6 +50,8 @@ struct Flags {
     gone: bool,
     /// Its output was taken, or its handle is gone.
     joined: bool,
+    /// Its handle was polled, and the waker it left has not been woken.
+    awaited: bool,
 }
 
 impl Flags {
@@ -57,7 +62,7 @@ impl Flags {
 
     /// Counted as unjoined.
     fn unjoined(self) -> bool {
-        self.finished && !self.joined
+        self.finished && !self.joined && self.awaited
     }
 }
 
@@ -67,6 +72,8 @@ struct Shared {
     flags: Mutex<Flags>,
     /// The waker of the executor's last poll.
     target: Mutex<Option<Waker>>,
+    /// The waker of the handle's awaiter at its last poll.
+    awaiter: Mutex<Option<Waker>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -126,13 +133,15 @@ impl Tracked {
             hooks,
             flags: Mutex::new(Flags::default()),
             target: Mutex::new(None),
+            awaiter: Mutex::new(None),
         });
         shared.update(|flags| flags.woken = true);
         let tracked = Tracked {
             waker: Waker::from(shared.clone()),
             shared: shared.clone(),
         };
-        (tracked, JoinWatch { shared })
+        let handoff = Waker::from(Arc::new(Handoff(shared.clone())));
+        (tracked, JoinWatch { shared, handoff })
     }
 
     /// Polls `future` with the task's own waker, counted as polling.
@@ -201,12 +210,48 @@ impl Drop for Polling<'_> {
 /// [`detach`](JoinWatch::detach)ed with the handle.
 pub(crate) struct JoinWatch {
     shared: Arc<Shared>,
+    /// The waker the handle is polled with: it tells when the runtime
+    /// hands the output over.
+    handoff: Waker,
 }
 
 impl JoinWatch {
+    /// The waker to poll the runtime's handle with, in place of `cx`'s:
+    /// while it is not woken, a finished task counts as unjoined.
+    pub(crate) fn waker(&self, cx: &Context<'_>) -> &Waker {
+        {
+            let mut awaiter = lock(&self.shared.awaiter);
+            match &mut *awaiter {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+        }
+        self.shared.update(|flags| flags.awaited = true);
+        &self.handoff
+    }
+
     /// The handle lets the task run on: nobody will take its output.
     pub(crate) fn detach(self) {
         self.shared.update(|flags| flags.joined = true);
+    }
+}
+
+/// The waker of a handle's poll: passes the wake to the awaiter, and then
+/// no longer counts the task as unjoined, so that the count moves from the
+/// task to the awaiter (itself counted from its wake) without a gap.
+struct Handoff(Arc<Shared>);
+
+impl Wake for Handoff {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let awaiter = lock(&self.0.awaiter).clone();
+        if let Some(awaiter) = awaiter {
+            awaiter.wake();
+        }
+        self.0.update(|flags| flags.awaited = false);
     }
 }
 
