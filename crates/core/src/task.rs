@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-#[cfg(any(feature = "tokio", feature = "async-std"))]
+#[cfg(feature = "tokio")]
 use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -57,17 +57,6 @@ pub trait Spawn: Send + Sync {
         F::Output: Send + 'static;
 }
 
-#[cfg(feature = "async-std")]
-type Panic = Box<dyn std::any::Any + Send + 'static>;
-
-/// Wraps a future so that its panic becomes a value the [`Task`] resumes.
-#[cfg(feature = "async-std")]
-pub(crate) fn catch<F: Future>(
-    future: F,
-) -> futures::future::CatchUnwind<std::panic::AssertUnwindSafe<F>> {
-    futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(future))
-}
-
 /// A spawned task.
 ///
 /// - Awaiting it yields the task's output, or resumes the task's panic in
@@ -104,11 +93,10 @@ pub(crate) enum Inner<T> {
     #[cfg(feature = "smol")]
     Smol(smol::Task<T>),
     #[cfg(feature = "async-std")]
-    AsyncStd(
-        async_std::task::JoinHandle<Result<Result<T, Panic>, futures::future::Aborted>>,
-        futures::future::AbortHandle,
-        DoneFlag,
-    ),
+    /// A task on async-std, through a remote handle (async-std's own
+    /// handle detaches on drop, and hands the output over after the flag
+    /// could be set).
+    AsyncStd(RemoteHandle<T>, DoneFlag),
     /// A blocking call on the `blocking` crate's pool (smol, async-std).
     #[cfg(any(feature = "smol", feature = "async-std"))]
     Blocking(blocking::Task<T>),
@@ -208,7 +196,7 @@ impl<T> Task<T> {
             #[cfg(feature = "smol")]
             Some(Inner::Smol(task)) => task.detach(),
             #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(handle, abort, _)) => drop((handle, abort)),
+            Some(Inner::AsyncStd(handle, _)) => handle.forget(),
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Some(Inner::Blocking(task)) => task.detach(),
             Some(Inner::Fallback(handle, _)) => handle.forget(),
@@ -269,7 +257,7 @@ impl<T> Task<T> {
             #[cfg(feature = "smol")]
             Some(Inner::Smol(task)) => task.is_finished(),
             #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(_, _, done)) => done.is_set(),
+            Some(Inner::AsyncStd(_, done)) => done.is_set(),
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Some(Inner::Blocking(task)) => task.is_finished(),
             Some(Inner::Fallback(_, done)) => done.is_set(),
@@ -286,8 +274,6 @@ impl<T> Drop for Task<T> {
         match &self.inner {
             #[cfg(feature = "tokio")]
             Some(Inner::Tokio(handle)) => handle.abort(),
-            #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(_, abort, _)) => abort.abort(),
             // smol's task and the remote handle cancel when dropped.
             _ => {}
         }
@@ -321,26 +307,35 @@ impl<T: 'static> Inner<T> {
     #[inline]
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         let output = match self {
+            // A finished task's handle is polled outside tokio's
+            // cooperative budget, which could make it pending for a turn:
+            // once `is_finished` says so, the first poll is ready.
             #[cfg(feature = "tokio")]
-            Inner::Tokio(handle) => match ready!(Pin::new(handle).poll(cx)) {
-                Ok(output) => output,
-                Err(error) if error.is_panic() => resume_unwind(error.into_panic()),
-                Err(_) => {
-                    panic!("anyrt: the task was cancelled because its tokio runtime shut down")
-                }
-            },
+            Inner::Tokio(handle) if handle.is_finished() => {
+                let mut handle = tokio::task::unconstrained(handle);
+                tokio_output(ready!(Pin::new(&mut handle).poll(cx)))
+            }
+            #[cfg(feature = "tokio")]
+            Inner::Tokio(handle) => tokio_output(ready!(Pin::new(handle).poll(cx))),
             #[cfg(feature = "smol")]
             Inner::Smol(task) => ready!(Pin::new(task).poll(cx)),
             #[cfg(feature = "async-std")]
-            Inner::AsyncStd(handle, _, _) => match ready!(Pin::new(handle).poll(cx)) {
-                Ok(result) => result.unwrap_or_else(|p| resume_unwind(p)),
-                Err(_) => unreachable!("a task is aborted only when its handle is dropped"),
-            },
+            Inner::AsyncStd(handle, _) => ready!(Pin::new(handle).poll(cx)),
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Inner::Blocking(task) => ready!(Pin::new(task).poll(cx)),
             Inner::Fallback(handle, _) => ready!(Pin::new(handle).poll(cx)),
         };
         Poll::Ready(output)
+    }
+}
+
+/// A tokio task's output, or its panic resumed.
+#[cfg(feature = "tokio")]
+fn tokio_output<T>(joined: Result<T, tokio::task::JoinError>) -> T {
+    match joined {
+        Ok(output) => output,
+        Err(error) if error.is_panic() => resume_unwind(error.into_panic()),
+        Err(_) => panic!("anyrt: the task was cancelled because its tokio runtime shut down"),
     }
 }
 
