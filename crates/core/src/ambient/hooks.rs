@@ -265,3 +265,104 @@ impl Drop for JoinWatch {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::atomic::{AtomicIsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+
+    use super::{TaskHooks, Tracked};
+
+    /// Counts, and whether any went below zero.
+    #[derive(Default)]
+    struct Counts {
+        runnable: AtomicIsize,
+        polling: AtomicIsize,
+        unjoined: AtomicIsize,
+        negative: AtomicIsize,
+    }
+
+    impl Counts {
+        fn add(&self, count: &AtomicIsize, delta: isize) {
+            if count.fetch_add(delta, Ordering::SeqCst) + delta < 0 {
+                self.negative.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+
+        fn all(&self) -> [isize; 4] {
+            [
+                &self.runnable,
+                &self.polling,
+                &self.unjoined,
+                &self.negative,
+            ]
+            .map(|count| count.load(Ordering::SeqCst))
+        }
+    }
+
+    impl TaskHooks for Counts {
+        fn runnable(&self, delta: isize) {
+            self.add(&self.runnable, delta);
+        }
+
+        fn polling(&self, delta: isize) {
+            self.add(&self.polling, delta);
+        }
+
+        fn unjoined(&self, delta: isize) {
+            self.add(&self.unjoined, delta);
+        }
+    }
+
+    /// Wakes from another thread race the task's polls, its end, its drop
+    /// and its handle's: every count ends at zero and none goes below it.
+    #[test]
+    fn counts_end_at_zero_and_never_go_below_it_whatever_the_interleaving() {
+        let counts = Arc::new(Counts::default());
+        let rounds = if cfg!(miri) { 10 } else { 2000 };
+        for round in 0..rounds {
+            let (mut tracked, watch) = Tracked::new(counts.clone());
+            let kept: Arc<Mutex<Option<Waker>>> = Arc::default();
+            let keep = kept.clone();
+            let mut polls = 0;
+            let mut future = pin!(std::future::poll_fn(move |cx| {
+                polls += 1;
+                *keep.lock().unwrap() = Some(cx.waker().clone());
+                if polls < 3 {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            }));
+            let cx = &mut Context::from_waker(Waker::noop());
+            assert!(tracked.poll(future.as_mut(), cx).is_pending());
+            let waker = kept.lock().unwrap().clone().expect("a waker");
+            let waking = std::thread::spawn(move || {
+                for _ in 0..3 {
+                    waker.wake_by_ref();
+                }
+            });
+            while tracked.poll(future.as_mut(), cx).is_pending() {}
+            if round % 2 == 0 {
+                drop(tracked);
+                drop(watch);
+            } else {
+                drop(watch);
+                drop(tracked);
+            }
+            waking.join().expect("the waking thread");
+            // A stale wake after the end counts for nothing.
+            if let Some(waker) = kept.lock().unwrap().take() {
+                waker.wake();
+            }
+            assert_eq!(
+                counts.all(),
+                [0; 4],
+                "round {round}: runnable, polling, unjoined, negative"
+            );
+        }
+    }
+}
