@@ -408,3 +408,54 @@ async fn regression_a_finished_task_nobody_awaits_yet_does_not_stop_the_clock(cl
     }
     assert_eq!(seen, [3, 1, 2]);
 }
+
+/// Regression: the clock kept one waiting auto-advancer, so with two
+/// driving it (on two threads), the second to wait replaced the first,
+/// and when the tasks settled only the second was woken: here it had
+/// finished, and the first waited for ever. The real-time bound only
+/// turns that hang into a failure; the pauses only make the order likely.
+#[test]
+fn regression_two_auto_advancers_of_one_clock_are_both_woken() {
+    use anyrt_core::{Runtime, with_runtime};
+    use std::sync::mpsc;
+    use std::thread::{sleep, spawn};
+
+    let clock = VirtualClock::new();
+    let (entered, has_entered) = mpsc::channel::<()>();
+    let (release, released) = mpsc::channel::<()>();
+    let (done, first_done) = mpsc::channel::<Duration>();
+    let first = clock.clone();
+    spawn(move || {
+        let start = first.now();
+        futures::executor::block_on(with_runtime(
+            Runtime::Fallback,
+            first.auto_advance(async move {
+                // A task the clock sees, inside a poll until released.
+                anyrt_core::spawn(std::future::poll_fn(move |_| {
+                    let _ = entered.send(());
+                    let _ = released.recv();
+                    std::task::Poll::Ready(())
+                }))
+                .detach();
+                anyrt_core::sleep(Duration::from_secs(1)).await;
+            }),
+        ));
+        let _ = done.send(first.now() - start);
+    });
+    has_entered.recv().expect("the task is polled");
+    sleep(Duration::from_millis(100));
+    let (open, gate) = futures::channel::oneshot::channel::<()>();
+    let second = clock.clone();
+    let waiting = spawn(move || futures::executor::block_on(second.auto_advance(gate)));
+    sleep(Duration::from_millis(100));
+    open.send(()).expect("the second auto-advancer waits");
+    waiting
+        .join()
+        .expect("the second auto-advancer")
+        .expect("opened");
+    release.send(()).expect("the task waits to be released");
+    let elapsed = first_done
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the first auto-advancer was never woken");
+    assert_eq!(elapsed, Duration::from_secs(1));
+}

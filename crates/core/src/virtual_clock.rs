@@ -66,9 +66,9 @@ struct State {
     /// Such tasks that finished while their handle is awaited, and whose
     /// output the runtime has not handed over yet.
     unjoined: isize,
-    /// The auto-advancer waiting for the tasks to settle or a sleeper to
-    /// register.
-    watcher: Option<Waker>,
+    /// The auto-advancers waiting for the tasks to settle or a sleeper to
+    /// register (one per future driving the clock; usually one).
+    watchers: Vec<Waker>,
 }
 
 impl State {
@@ -79,19 +79,18 @@ impl State {
     }
 
     fn watch(&mut self, waker: &Waker) {
-        match &mut self.watcher {
-            Some(watcher) if watcher.will_wake(waker) => {}
-            slot => *slot = Some(waker.clone()),
+        if !self.watchers.iter().any(|watcher| watcher.will_wake(waker)) {
+            self.watchers.push(waker.clone());
         }
     }
 
-    /// The watcher, to wake once the lock is released, if the tasks have
+    /// The watchers, to wake once the lock is released, if the tasks have
     /// settled.
-    fn watcher_if_settled(&mut self) -> Option<Waker> {
+    fn watchers_if_settled(&mut self) -> Vec<Waker> {
         if self.settled() {
-            self.watcher.take()
+            std::mem::take(&mut self.watchers)
         } else {
-            None
+            Vec::new()
         }
     }
 }
@@ -104,14 +103,12 @@ impl Shared {
     }
 
     fn count(&self, change: impl FnOnce(&mut State)) {
-        let watcher = {
+        let watchers = {
             let mut state = self.lock();
             change(&mut state);
-            state.watcher_if_settled()
+            state.watchers_if_settled()
         };
-        if let Some(watcher) = watcher {
-            watcher.wake();
-        }
+        watchers.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -161,7 +158,7 @@ impl VirtualClock {
             runnable: 0,
             polling: 0,
             unjoined: 0,
-            watcher: None,
+            watchers: Vec::new(),
         };
         VirtualClock {
             shared: Arc::new(Shared {
@@ -401,14 +398,12 @@ impl VirtualClock {
     }
 
     fn register(&self, deadline: Instant, waker: Waker) -> Key {
-        let (key, watcher) = {
+        let (key, watchers) = {
             let mut state = self.lock();
             let key = register(&mut state, deadline, waker);
-            (key, state.watcher.take())
+            (key, std::mem::take(&mut state.watchers))
         };
-        if let Some(watcher) = watcher {
-            watcher.wake();
-        }
+        watchers.into_iter().for_each(Waker::wake);
         key
     }
 
@@ -525,11 +520,9 @@ impl Future for VirtualSleep {
         };
         this.key = Some(register(&mut state, this.deadline, waker));
         // An auto-advancer waiting for a sleeper has one now.
-        let watcher = state.watcher.take();
+        let watchers = std::mem::take(&mut state.watchers);
         drop(state);
-        if let Some(watcher) = watcher {
-            watcher.wake();
-        }
+        watchers.into_iter().for_each(Waker::wake);
         Poll::Pending
     }
 }
