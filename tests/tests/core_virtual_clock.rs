@@ -459,3 +459,89 @@ fn regression_two_auto_advancers_of_one_clock_are_both_woken() {
         .expect("the first auto-advancer was never woken");
     assert_eq!(elapsed, Duration::from_secs(1));
 }
+
+/// Many tasks, each sleeping, yielding and spawning a sleeper of its own
+/// that it awaits, joined in spawn order: every sleep lasts exactly what
+/// it asked for, and the clock never stalls.
+#[anyrt_test::test(virtual_time, timeout = 60)]
+async fn auto_advance_is_exact_for_many_tasks_with_nested_spawns(clock: VirtualClock) {
+    let start = clock.now();
+    let tasks: Vec<_> = (0..200u64)
+        .map(|task| {
+            anyrt_core::spawn(async move {
+                for step in 1..=10u64 {
+                    let asked = Duration::from_millis(1 + (task * 7 + step) % 13);
+                    let before = anyrt_core::now();
+                    anyrt_core::sleep(asked).await;
+                    assert_eq!(anyrt_core::now() - before, asked, "task {task} step {step}");
+                    if step % 3 == 0 {
+                        anyrt_core::yield_now().await;
+                    }
+                    if step % 4 == 0 {
+                        let before = anyrt_core::now();
+                        let nested = anyrt_core::spawn(async {
+                            anyrt_core::sleep(Duration::from_millis(2)).await;
+                            anyrt_core::now()
+                        });
+                        assert_eq!(nested.await - before, Duration::from_millis(2));
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await;
+    }
+    assert!(clock.now() > start);
+}
+
+/// A chain of tasks passing a message on after a sleep each, beside tasks
+/// aborted, dropped and detached and blocking calls: each message arrives
+/// at the time it was sent.
+#[anyrt_test::test(virtual_time, timeout = 60)]
+async fn auto_advance_is_exact_along_a_chain_of_tasks(clock: VirtualClock) {
+    use futures::channel::mpsc;
+    use futures::{SinkExt, StreamExt};
+
+    let start = clock.now();
+    let (mut first, mut last) = mpsc::channel::<Duration>(1);
+    let mut links = Vec::new();
+    for link in 0..30u64 {
+        let (mut out, next) = mpsc::channel::<Duration>(1);
+        let mut input = std::mem::replace(&mut last, next);
+        links.push(anyrt_core::spawn(async move {
+            while let Some(sent) = input.next().await {
+                assert_eq!(anyrt_core::now() - start, sent, "link {link} got it late");
+                anyrt_core::sleep(Duration::from_millis(1 + link % 7)).await;
+                if out.send(anyrt_core::now() - start).await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    for round in 0..20u64 {
+        first.send(anyrt_core::now() - start).await.unwrap();
+        let sent = last.next().await.unwrap();
+        assert_eq!(sent, anyrt_core::now() - start, "round {round}");
+        let mut side = anyrt_core::spawn(anyrt_core::sleep(Duration::from_millis(3)));
+        match round % 3 {
+            0 => side.abort(),
+            1 => drop(side),
+            _ => side.detach(),
+        }
+        let before = anyrt_core::now();
+        assert_eq!(
+            anyrt_core::spawn_blocking(move || round * 2).await,
+            round * 2
+        );
+        assert_eq!(
+            anyrt_core::now(),
+            before,
+            "the clock moved during a blocking call"
+        );
+    }
+    drop(first);
+    for link in links {
+        link.await;
+    }
+}
