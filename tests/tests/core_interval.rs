@@ -168,3 +168,32 @@ async fn regression_an_interval_whose_next_tick_overflows_instant_stops_ticking(
         assert_eq!(ticks, expected, "{behavior:?}");
     }
 }
+
+/// Regression: the interval slept on the timer found where it was made,
+/// but read the time of the timer found where it was polled, so one made
+/// under a virtual clock and polled outside it scheduled a late tick from
+/// the real time: with `Delay`, its next tick came a period after the
+/// missed one instead of a period after the late one.
+#[anyrt_test::test]
+async fn regression_an_interval_reads_the_time_of_its_own_timer() {
+    let clock = VirtualClock::new();
+    let start = clock.now();
+    let mut every = anyrt_core::with_timer(clock.clone(), async {
+        let mut every = anyrt_core::interval(10 * MS);
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        every
+    })
+    .await;
+    let mut tick = || futures::FutureExt::now_or_never(every.tick());
+    assert_eq!(tick(), Some(start));
+    clock.advance(25 * MS);
+    assert_eq!(tick(), Some(start + 10 * MS), "the late tick, at once");
+    clock.advance(9 * MS);
+    assert_eq!(
+        tick(),
+        None,
+        "the next tick is a period after the late one, at 35 ms"
+    );
+    clock.advance(MS);
+    assert_eq!(tick(), Some(start + 35 * MS));
+}

@@ -7,7 +7,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use crate::futures::AnySleep;
-use crate::timer::{Sleep, deadline_after};
+use crate::timer::{Sleep, TimerOverride, deadline_after};
 
 /// The shortest period: a zero period would tick without ever waiting.
 const MIN_PERIOD: Duration = Duration::from_millis(1);
@@ -102,7 +102,8 @@ fn nanos(nanos: u128) -> Option<Duration> {
 /// after it, until [`reset`](Interval::reset) finds a later instant.
 ///
 /// The timer is the one found where the interval is made (as for
-/// [`sleep`](crate::sleep)), so under a
+/// [`sleep`](crate::sleep)), and so is the time it reads at each tick,
+/// wherever it is polled, so under a
 /// [`VirtualClock`](crate::VirtualClock) the ticks are exact.
 ///
 /// # Examples
@@ -133,6 +134,9 @@ pub struct Interval {
     behavior: MissedTickBehavior,
     /// The next tick would come after the largest `Instant`: none comes.
     ended: bool,
+    /// The timer override where the interval was made (its sleep's timer),
+    /// read for the time at each tick, wherever the interval is polled.
+    timer: Option<TimerOverride>,
 }
 
 /// An interval whose first tick is now, then every `period`.
@@ -179,6 +183,7 @@ pub fn interval(period: Duration) -> Interval {
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval {
         sleep: Box::pin(crate::sleep_until(start)),
+        timer: crate::ambient::with_ref::<TimerOverride, _>(|timer| timer.cloned()),
         period: period.max(MIN_PERIOD),
         behavior: MissedTickBehavior::default(),
         ended: false,
@@ -228,7 +233,7 @@ impl Interval {
         }
         ready!(self.sleep.as_mut().poll(cx));
         let scheduled = self.sleep.deadline();
-        let next = self.behavior.next(scheduled, crate::now(), self.period);
+        let next = self.behavior.next(scheduled, self.now(), self.period);
         self.reschedule(next);
         Poll::Ready(scheduled)
     }
@@ -257,8 +262,16 @@ impl Interval {
     /// # });
     /// ```
     pub fn reset(&mut self) {
-        let next = later(crate::now(), self.period);
+        let next = later(self.now(), self.period);
         self.reschedule(next);
+    }
+
+    /// The time on the interval's own timer.
+    fn now(&self) -> Instant {
+        match &self.timer {
+            Some(timer) => timer.0.now(),
+            None => crate::runtime::real_now(),
+        }
     }
 
     /// Moves the next tick to `next`, or ends the ticks.
