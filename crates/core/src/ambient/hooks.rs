@@ -268,7 +268,6 @@ impl Drop for JoinWatch {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
     use std::pin::pin;
     use std::sync::atomic::{AtomicIsize, Ordering};
     use std::sync::{Arc, Mutex};
