@@ -121,3 +121,79 @@ async fn ticks_on_the_real_timer_are_never_early() {
         assert!(Instant::now() >= start + 2 * MS * n);
     }
 }
+
+/// The largest `Instant` this platform represents.
+fn last_instant() -> Instant {
+    let mut last = Instant::now();
+    let mut step = Duration::MAX;
+    while !step.is_zero() {
+        match last.checked_add(step) {
+            Some(later) => last = later,
+            None => step /= 2,
+        }
+    }
+    last
+}
+
+/// Regression: a tick whose next instant cannot be represented (a period
+/// that overflows `Instant`) was rescheduled at its own instant, so the
+/// interval ticked at that one instant for ever, a busy loop; it must
+/// stop ticking instead, with every missed-tick behaviour.
+#[anyrt_test::test]
+async fn regression_an_interval_whose_next_tick_overflows_instant_stops_ticking() {
+    for behavior in [
+        MissedTickBehavior::Burst,
+        MissedTickBehavior::Delay,
+        MissedTickBehavior::Skip,
+    ] {
+        let clock = VirtualClock::new();
+        let last = last_instant();
+        let start = last - Duration::from_secs(1);
+        let ticks = anyrt_core::with_timer(clock.clone(), async {
+            let mut every = anyrt_core::interval_at(start, Duration::from_millis(600));
+            every.set_missed_tick_behavior(behavior);
+            clock.advance_to(last);
+            let mut ticks = Vec::new();
+            while let Some(tick) = futures::FutureExt::now_or_never(every.tick()) {
+                ticks.push(tick);
+                assert!(ticks.len() <= 3, "{behavior:?}: ticks {ticks:?}");
+            }
+            ticks
+        })
+        .await;
+        let expected: &[Instant] = match behavior {
+            MissedTickBehavior::Burst => &[start, start + Duration::from_millis(600)],
+            _ => &[start],
+        };
+        assert_eq!(ticks, expected, "{behavior:?}");
+    }
+}
+
+/// Regression: the interval slept on the timer found where it was made,
+/// but read the time of the timer found where it was polled, so one made
+/// under a virtual clock and polled outside it scheduled a late tick from
+/// the real time: with `Delay`, its next tick came a period after the
+/// missed one instead of a period after the late one.
+#[anyrt_test::test]
+async fn regression_an_interval_reads_the_time_of_its_own_timer() {
+    let clock = VirtualClock::new();
+    let start = clock.now();
+    let mut every = anyrt_core::with_timer(clock.clone(), async {
+        let mut every = anyrt_core::interval(10 * MS);
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        every
+    })
+    .await;
+    let mut tick = || futures::FutureExt::now_or_never(every.tick());
+    assert_eq!(tick(), Some(start));
+    clock.advance(25 * MS);
+    assert_eq!(tick(), Some(start + 10 * MS), "the late tick, at once");
+    clock.advance(9 * MS);
+    assert_eq!(
+        tick(),
+        None,
+        "the next tick is a period after the late one, at 35 ms"
+    );
+    clock.advance(MS);
+    assert_eq!(tick(), Some(start + 35 * MS));
+}

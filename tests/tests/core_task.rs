@@ -127,3 +127,26 @@ async fn the_virtual_clock_waits_for_a_blocking_call(clock: VirtualClock) {
     assert_eq!(at, start);
     assert_eq!(clock.now(), start);
 }
+
+/// Regression: the flag behind `is_finished` was set inside the task's
+/// future, before the runtime handed the output to the handle (async-std
+/// most of the time, the fallback pool and its blocking pool now and
+/// then), so a handle that said it was finished could still be pending at
+/// its next poll, against the documented promise.
+#[anyrt_test::test]
+async fn regression_a_finished_task_is_ready_at_the_first_poll() {
+    let mut late = 0;
+    for round in 0..3000u32 {
+        let mut task = if round % 2 == 0 {
+            anyrt_core::spawn(async move { vec![round; 8] })
+        } else {
+            anyrt_core::spawn_blocking(move || vec![round; 8])
+        };
+        until_finished(&task).await;
+        match (&mut task).now_or_never() {
+            Some(output) => assert_eq!(output, vec![round; 8]),
+            None => late += 1,
+        }
+    }
+    assert_eq!(late, 0, "rounds whose finished handle was still pending");
+}

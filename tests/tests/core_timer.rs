@@ -205,3 +205,30 @@ async fn a_sleep_on_a_runtime_value_completes_on_another_thread() {
         .expect("the thread sends when the sleep ends");
     assert!(at >= deadline);
 }
+
+/// Regression: past the far future, a deadline that overflowed `Instant`
+/// saturated at its start, so near the largest instant `start + 1 ms` came
+/// back as `start`, and a sleep of `Duration::MAX` on a virtual clock
+/// standing there completed at once instead of never.
+#[anyrt_test::test]
+async fn regression_a_deadline_past_the_largest_instant_saturates_there() {
+    let last = last_instant();
+    let start = last - Duration::from_secs(1);
+    assert_eq!(
+        anyrt_core::deadline_after(start, Duration::from_millis(1)),
+        start + Duration::from_millis(1)
+    );
+    assert_eq!(anyrt_core::deadline_after(start, Duration::MAX), last);
+    assert_eq!(
+        anyrt_core::deadline_after(last, Duration::from_nanos(1)),
+        last
+    );
+    let clock = anyrt_core::VirtualClock::new();
+    clock.advance_to(start);
+    let mut sleep = pin!(clock.sleep(Duration::MAX));
+    assert!(
+        poll_once(sleep.as_mut()).await.is_none(),
+        "the sleep of Duration::MAX completed at once"
+    );
+    assert_eq!(sleep.deadline(), last);
+}

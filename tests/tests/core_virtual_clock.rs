@@ -286,3 +286,262 @@ async fn regression_auto_advance_waits_for_a_finished_task_to_be_joined(clock: V
     }
     assert!(clock.now() - start >= Duration::from_secs(50));
 }
+
+/// Regression: a waker of a task that has finished, woken later (by a
+/// primitive that keeps the last waker it was given, as the `Waker`
+/// contract allows), counted the task as runnable for ever, and the clock
+/// never moved again.
+#[anyrt_test::test(virtual_time, timeout = 20)]
+async fn regression_a_stale_wake_of_a_finished_task_does_not_stop_the_clock(clock: VirtualClock) {
+    let start = clock.now();
+    let kept = Arc::new(Mutex::new(None::<Waker>));
+    let keep = kept.clone();
+    let (gone, dropped) = futures::channel::oneshot::channel::<()>();
+    let task = anyrt_core::spawn(futures::future::poll_fn(move |cx| {
+        let _gone = &gone;
+        *keep.lock().unwrap() = Some(cx.waker().clone());
+        std::task::Poll::Ready(())
+    }));
+    task.await;
+    // The task's future is gone (its sender with it), then its waker fires.
+    let _ = dropped.await;
+    let waker = kept
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the task kept its waker");
+    waker.wake();
+    anyrt_core::sleep(Duration::from_secs(1)).await;
+    assert_eq!(clock.now() - start, Duration::from_secs(1));
+}
+
+/// Regression: the clock jumped while a task whose handle was aborted (or
+/// dropped) was still to be dropped by its runtime, so work done by that
+/// drop (a guard released, a channel closed) was seen late.
+#[anyrt_test::test(virtual_time)]
+async fn regression_auto_advance_waits_for_an_aborted_task_to_be_dropped(clock: VirtualClock) {
+    let start = clock.now();
+    for round in 0..20 {
+        let (started, running) = futures::channel::oneshot::channel::<()>();
+        let (gone, dropped) = futures::channel::oneshot::channel::<()>();
+        let mut task = anyrt_core::spawn(async move {
+            let _gone = gone;
+            let _ = started.send(());
+            anyrt_core::sleep(Duration::from_secs(3600)).await;
+        });
+        running.await.expect("the task starts");
+        if round % 2 == 0 {
+            task.abort();
+        } else {
+            drop(task);
+        }
+        let seen = anyrt_deadline::timeout(Duration::from_secs(1), dropped).await;
+        assert!(
+            seen.is_ok(),
+            "round {round}: the clock jumped past a task being cancelled"
+        );
+        assert_eq!(clock.now(), start, "round {round}");
+    }
+}
+
+/// Regression: a poll was taken for a panic whenever the thread was
+/// unwinding, so a task polled from a destructor during a panic (here a
+/// drop guard that finishes work on a tokio runtime) counted as finished
+/// at its first `Pending`, and the clock waited for ever for its output
+/// to be taken. The real-time bound only turns that hang into a failure.
+#[test]
+fn regression_a_task_polled_during_an_unwind_is_not_taken_for_finished() {
+    struct FinishOnDrop(std::sync::mpsc::Sender<Duration>);
+
+    impl Drop for FinishOnDrop {
+        fn drop(&mut self) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let clock = VirtualClock::new();
+            let elapsed = runtime.block_on(clock.auto_advance(async {
+                let start = anyrt_core::now();
+                let task = anyrt_core::spawn(async move {
+                    anyrt_core::sleep(Duration::from_secs(1)).await;
+                    anyrt_core::now() - start
+                });
+                task.await
+            }));
+            let _ = self.0.send(elapsed);
+        }
+    }
+
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = std::panic::catch_unwind(move || {
+            let _guard = FinishOnDrop(sender);
+            panic!("unwinding while the guard runs its work");
+        });
+    });
+    let elapsed = receiver
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the clock stood still: the task was taken for finished");
+    assert_eq!(elapsed, Duration::from_secs(1));
+}
+
+/// Regression: a task that finished counted as "unjoined" until its
+/// handle took the output, even with nobody awaiting the handle, so tasks
+/// joined in spawn order (one finishing before the one awaited) stopped
+/// the clock for ever. Only a handle being awaited holds the clock, until
+/// the runtime hands the output over.
+#[anyrt_test::test(virtual_time, timeout = 20)]
+async fn regression_a_finished_task_nobody_awaits_yet_does_not_stop_the_clock(clock: VirtualClock) {
+    let start = clock.now();
+    let tasks: Vec<_> = [3u64, 1, 2]
+        .into_iter()
+        .map(|secs| {
+            anyrt_core::spawn(async move {
+                anyrt_core::sleep(Duration::from_secs(secs)).await;
+                anyrt_core::now() - start
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.as_secs());
+    }
+    assert_eq!(seen, [3, 1, 2]);
+}
+
+/// Regression: the clock kept one waiting auto-advancer, so with two
+/// driving it (on two threads), the second to wait replaced the first,
+/// and when the tasks settled only the second was woken: here it had
+/// finished, and the first waited for ever. The real-time bound only
+/// turns that hang into a failure; the pauses only make the order likely.
+#[test]
+fn regression_two_auto_advancers_of_one_clock_are_both_woken() {
+    use anyrt_core::{Runtime, with_runtime};
+    use std::sync::mpsc;
+    use std::thread::{sleep, spawn};
+
+    let clock = VirtualClock::new();
+    let (entered, has_entered) = mpsc::channel::<()>();
+    let (release, released) = mpsc::channel::<()>();
+    let (done, first_done) = mpsc::channel::<Duration>();
+    let first = clock.clone();
+    spawn(move || {
+        let start = first.now();
+        futures::executor::block_on(with_runtime(
+            Runtime::Fallback,
+            first.auto_advance(async move {
+                // A task the clock sees, inside a poll until released.
+                anyrt_core::spawn(std::future::poll_fn(move |_| {
+                    let _ = entered.send(());
+                    let _ = released.recv();
+                    std::task::Poll::Ready(())
+                }))
+                .detach();
+                anyrt_core::sleep(Duration::from_secs(1)).await;
+            }),
+        ));
+        let _ = done.send(first.now() - start);
+    });
+    has_entered.recv().expect("the task is polled");
+    sleep(Duration::from_millis(100));
+    let (open, gate) = futures::channel::oneshot::channel::<()>();
+    let second = clock.clone();
+    let waiting = spawn(move || futures::executor::block_on(second.auto_advance(gate)));
+    sleep(Duration::from_millis(100));
+    open.send(()).expect("the second auto-advancer waits");
+    waiting
+        .join()
+        .expect("the second auto-advancer")
+        .expect("opened");
+    release.send(()).expect("the task waits to be released");
+    let elapsed = first_done
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the first auto-advancer was never woken");
+    assert_eq!(elapsed, Duration::from_secs(1));
+}
+
+/// Many tasks, each sleeping, yielding and spawning a sleeper of its own
+/// that it awaits, joined in spawn order: every sleep lasts exactly what
+/// it asked for, and the clock never stalls.
+#[anyrt_test::test(virtual_time, timeout = 60)]
+async fn auto_advance_is_exact_for_many_tasks_with_nested_spawns(clock: VirtualClock) {
+    let start = clock.now();
+    let tasks: Vec<_> = (0..200u64)
+        .map(|task| {
+            anyrt_core::spawn(async move {
+                for step in 1..=10u64 {
+                    let asked = Duration::from_millis(1 + (task * 7 + step) % 13);
+                    let before = anyrt_core::now();
+                    anyrt_core::sleep(asked).await;
+                    assert_eq!(anyrt_core::now() - before, asked, "task {task} step {step}");
+                    if step % 3 == 0 {
+                        anyrt_core::yield_now().await;
+                    }
+                    if step % 4 == 0 {
+                        let before = anyrt_core::now();
+                        let nested = anyrt_core::spawn(async {
+                            anyrt_core::sleep(Duration::from_millis(2)).await;
+                            anyrt_core::now()
+                        });
+                        assert_eq!(nested.await - before, Duration::from_millis(2));
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await;
+    }
+    assert!(clock.now() > start);
+}
+
+/// A chain of tasks passing a message on after a sleep each, beside tasks
+/// aborted, dropped and detached and blocking calls: each message arrives
+/// at the time it was sent.
+#[anyrt_test::test(virtual_time, timeout = 60)]
+async fn auto_advance_is_exact_along_a_chain_of_tasks(clock: VirtualClock) {
+    use futures::channel::mpsc;
+    use futures::{SinkExt, StreamExt};
+
+    let start = clock.now();
+    let (mut first, mut last) = mpsc::channel::<Duration>(1);
+    let mut links = Vec::new();
+    for link in 0..30u64 {
+        let (mut out, next) = mpsc::channel::<Duration>(1);
+        let mut input = std::mem::replace(&mut last, next);
+        links.push(anyrt_core::spawn(async move {
+            while let Some(sent) = input.next().await {
+                assert_eq!(anyrt_core::now() - start, sent, "link {link} got it late");
+                anyrt_core::sleep(Duration::from_millis(1 + link % 7)).await;
+                if out.send(anyrt_core::now() - start).await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    for round in 0..20u64 {
+        first.send(anyrt_core::now() - start).await.unwrap();
+        let sent = last.next().await.unwrap();
+        assert_eq!(sent, anyrt_core::now() - start, "round {round}");
+        let mut side = anyrt_core::spawn(anyrt_core::sleep(Duration::from_millis(3)));
+        match round % 3 {
+            0 => side.abort(),
+            1 => drop(side),
+            _ => side.detach(),
+        }
+        let before = anyrt_core::now();
+        assert_eq!(
+            anyrt_core::spawn_blocking(move || round * 2).await,
+            round * 2
+        );
+        assert_eq!(
+            anyrt_core::now(),
+            before,
+            "the clock moved during a blocking call"
+        );
+    }
+    drop(first);
+    for link in links {
+        link.await;
+    }
+}

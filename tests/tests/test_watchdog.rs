@@ -166,3 +166,26 @@ fn regression_a_huge_timeout_keeps_the_watchdog_alive() {
     assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
     assert!(!stdout.contains("panicked"), "stdout:\n{stdout}");
 }
+
+#[anyrt_test::test(virtual_time, timeout = 1, runtimes(block_on))]
+#[ignore = "a scenario of test_watchdog.rs: hangs on purpose"]
+async fn scenario_virtual_time_waits_outside_the_clock(_clock: anyrt_core::VirtualClock) {
+    // A signal from a thread the clock does not see, which never comes.
+    let (_signal, never) = futures::channel::oneshot::channel::<()>();
+    let _ = never.await;
+}
+
+/// Regression: a test under `virtual_time` that waited on something the
+/// clock does not see failed with the same words as any hang; the one
+/// real-time bound left must say that the clock was waiting, and on what.
+#[test]
+fn regression_a_virtual_time_hang_says_the_clock_waits_on_something_it_does_not_see() {
+    let name = "scenario_virtual_time_waits_outside_the_clock::block_on";
+    let output = run_scenario(name);
+    assert_failed_naming(name, &output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("virtual clock") && stdout.contains("does not see"),
+        "{stdout}"
+    );
+}

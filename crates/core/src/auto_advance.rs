@@ -24,8 +24,11 @@ pin_project! {
     /// Nothing can run when the future itself was not woken since its last
     /// poll and every task spawned under it through anyrt-core (on any
     /// thread, on any runtime) has settled: none is new or woken and not
-    /// polled since, none is inside a poll, and none has finished with its
-    /// output not yet taken by its handle. This is decided exactly, by
+    /// polled since, none is cancelled or finished and not yet dropped by
+    /// its runtime, none is inside a poll, and none has finished while its
+    /// handle is awaited and the runtime has not handed the output over
+    /// yet (a finished task that nobody awaits holds nothing back). This is
+    /// decided exactly, by
     /// counting through the tasks' own wakers, never by how much real time
     /// passed: a task woken by a jump always runs before the next jump,
     /// however busy the machine, and a task between one sleep and the next
@@ -111,7 +114,12 @@ impl<F: Future> Future for AutoAdvance<F> {
         if this.flag.woken.load(Ordering::SeqCst) {
             return Poll::Pending;
         }
-        if let Jump::Jumped = this.clock.jump_if_settled(cx.waker()) {
+        #[cfg(test)]
+        tests::before_jump();
+        // Checked again under the clock's lock: a task under the clock may
+        // have woken the future since, from inside a poll that ended since.
+        let idle = || !this.flag.woken.load(Ordering::SeqCst);
+        if let Jump::Jumped = this.clock.jump_if_settled(cx.waker(), idle) {
             // The sleepers due are woken. Poll again after giving the
             // executor a turn, in case one of them was the future's own, or
             // belongs to work the clock does not see.
@@ -126,5 +134,68 @@ impl<F> fmt::Debug for AutoAdvance<F> {
         f.debug_struct("AutoAdvance")
             .field("clock", &self.clock)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    use crate::{Timer, VirtualClock};
+
+    thread_local! {
+        /// Run after the auto-advanced future's poll, before the clock
+        /// decides whether to jump: where a task on another thread may wake
+        /// the future and end its poll.
+        static BEFORE_JUMP: RefCell<Option<Box<dyn FnMut()>>> = RefCell::new(None);
+    }
+
+    pub(super) fn before_jump() {
+        BEFORE_JUMP.with(|hook| {
+            if let Some(hook) = hook.borrow_mut().as_mut() {
+                hook();
+            }
+        });
+    }
+
+    /// Regression: whether the future was woken was read before the
+    /// clock's lock was taken; a task that woke it and ended its poll in
+    /// between let the clock jump past the woken future.
+    #[test]
+    fn regression_a_wake_just_before_the_jump_decision_holds_the_clock() {
+        let clock = VirtualClock::new();
+        let start = clock.now();
+        let kept: Arc<Mutex<Option<Waker>>> = Arc::default();
+        let keep = kept.clone();
+        let mut polls = 0;
+        let observed = clock.clone();
+        let future = std::future::poll_fn(move |cx| {
+            polls += 1;
+            if polls == 1 {
+                *keep.lock().unwrap() = Some(cx.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(observed.now())
+            }
+        });
+        // Something else sleeps, so a premature jump has a target.
+        let mut other = pin!(clock.sleep(Duration::from_secs(1)));
+        let noop = &mut Context::from_waker(Waker::noop());
+        assert!(other.as_mut().poll(noop).is_pending());
+        BEFORE_JUMP.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(move || {
+                if let Some(waker) = kept.lock().unwrap().take() {
+                    waker.wake();
+                }
+            }));
+        });
+        let seen = futures::executor::block_on(clock.auto_advance(future));
+        BEFORE_JUMP.with(|hook| hook.borrow_mut().take());
+        assert_eq!(seen, start, "the clock jumped while the future was woken");
     }
 }

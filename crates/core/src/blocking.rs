@@ -53,12 +53,7 @@ impl Runtime {
             Runtime::AsyncStd => Inner::Blocking(blocking::unblock(f)),
             Runtime::Fallback => {
                 let done = DoneFlag::default();
-                let guard = done.guard();
-                let handle = crate::fallback::blocking::spawn(move || {
-                    let _done = guard;
-                    f()
-                });
-                Inner::Fallback(handle, done)
+                Inner::Fallback(crate::fallback::blocking::spawn(f, &done), done)
             }
         };
         Task::new(inner)

@@ -7,7 +7,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use crate::futures::AnySleep;
-use crate::timer::{Sleep, deadline_after};
+use crate::timer::{Sleep, TimerOverride, deadline_after};
 
 /// The shortest period: a zero period would tick without ever waiting.
 const MIN_PERIOD: Duration = Duration::from_millis(1);
@@ -52,24 +52,40 @@ pub enum MissedTickBehavior {
 }
 
 impl MissedTickBehavior {
-    /// The tick after the one scheduled at `scheduled` and seen at `now`.
-    fn next(self, scheduled: Instant, now: Instant, period: Duration) -> Instant {
-        let on_time = deadline_after(scheduled, period);
+    /// The tick after the one scheduled at `scheduled` and seen at `now`;
+    /// `None` if it would come after the largest `Instant`.
+    fn next(self, scheduled: Instant, now: Instant, period: Duration) -> Option<Instant> {
+        let on_time = later(scheduled, period)?;
         if now < on_time {
-            return on_time;
+            return Some(on_time);
         }
         match self {
-            MissedTickBehavior::Burst => on_time,
-            MissedTickBehavior::Delay => deadline_after(now, period),
+            MissedTickBehavior::Burst => Some(on_time),
+            MissedTickBehavior::Delay => later(now, period),
             MissedTickBehavior::Skip => {
                 let late = now.duration_since(scheduled).as_nanos();
                 let periods = late / period.as_nanos() + 1;
                 let ahead = period.as_nanos().saturating_mul(periods);
-                let ahead = Duration::from_nanos(u64::try_from(ahead).unwrap_or(u64::MAX));
-                deadline_after(scheduled, ahead)
+                later(scheduled, nanos(ahead)?)
             }
         }
     }
+}
+
+/// `start + duration` (with `duration` not zero), saturated at the far
+/// future as every deadline is; `None` past the largest `Instant`, where
+/// a deadline would saturate at an instant off the schedule.
+fn later(start: Instant, duration: Duration) -> Option<Instant> {
+    start.checked_add(duration)?;
+    Some(deadline_after(start, duration))
+}
+
+/// A count of nanoseconds as a `Duration`, if it fits.
+fn nanos(nanos: u128) -> Option<Duration> {
+    const PER_SEC: u128 = 1_000_000_000;
+    let secs = u64::try_from(nanos / PER_SEC).ok()?;
+    let subsec = u32::try_from(nanos % PER_SEC).ok()?;
+    Some(Duration::new(secs, subsec))
 }
 
 /// Ticks at a fixed period on the ambient timer; made by [`interval`] or
@@ -81,8 +97,13 @@ impl MissedTickBehavior {
 /// [`MissedTickBehavior`]; one less late keeps the schedule. The ticks are
 /// also a `Stream` of instants that never ends.
 ///
+/// A tick whose successor would come after the largest `Instant` (a
+/// period that overflows it) is the last: the interval stays pending
+/// after it, until [`reset`](Interval::reset) finds a later instant.
+///
 /// The timer is the one found where the interval is made (as for
-/// [`sleep`](crate::sleep)), so under a
+/// [`sleep`](crate::sleep)), and so is the time it reads at each tick,
+/// wherever it is polled, so under a
 /// [`VirtualClock`](crate::VirtualClock) the ticks are exact.
 ///
 /// # Examples
@@ -111,6 +132,11 @@ pub struct Interval {
     sleep: Pin<Box<AnySleep>>,
     period: Duration,
     behavior: MissedTickBehavior,
+    /// The next tick would come after the largest `Instant`: none comes.
+    ended: bool,
+    /// The timer override where the interval was made (its sleep's timer),
+    /// read for the time at each tick, wherever the interval is polled.
+    timer: Option<TimerOverride>,
 }
 
 /// An interval whose first tick is now, then every `period`.
@@ -157,8 +183,10 @@ pub fn interval(period: Duration) -> Interval {
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval {
         sleep: Box::pin(crate::sleep_until(start)),
+        timer: crate::ambient::with_ref::<TimerOverride, _>(|timer| timer.cloned()),
         period: period.max(MIN_PERIOD),
         behavior: MissedTickBehavior::default(),
+        ended: false,
     }
 }
 
@@ -200,10 +228,13 @@ impl Interval {
     /// assert!(every.poll_tick(&mut cx).is_pending());
     /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        if self.ended {
+            return Poll::Pending;
+        }
         ready!(self.sleep.as_mut().poll(cx));
         let scheduled = self.sleep.deadline();
-        let next = self.behavior.next(scheduled, crate::now(), self.period);
-        self.sleep.as_mut().reset(next);
+        let next = self.behavior.next(scheduled, self.now(), self.period);
+        self.reschedule(next);
         Poll::Ready(scheduled)
     }
 
@@ -231,8 +262,24 @@ impl Interval {
     /// # });
     /// ```
     pub fn reset(&mut self) {
-        let next = deadline_after(crate::now(), self.period);
-        self.sleep.as_mut().reset(next);
+        let next = later(self.now(), self.period);
+        self.reschedule(next);
+    }
+
+    /// The time on the interval's own timer.
+    fn now(&self) -> Instant {
+        match &self.timer {
+            Some(timer) => timer.0.now(),
+            None => crate::runtime::real_now(),
+        }
+    }
+
+    /// Moves the next tick to `next`, or ends the ticks.
+    fn reschedule(&mut self, next: Option<Instant>) {
+        self.ended = next.is_none();
+        if let Some(next) = next {
+            self.sleep.as_mut().reset(next);
+        }
     }
 
     /// The period between ticks.

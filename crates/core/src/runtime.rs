@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use crate::Spawn;
 use crate::ambient::{self, Ambient, WithAmbient};
 use crate::sleep::{AnySleep, Plan};
-use crate::task::{DoneFlag, Inner, MarkDone, Task};
+#[cfg(feature = "async-std")]
+use crate::task::MarkDone;
+use crate::task::{DoneFlag, Inner, Task};
 use crate::timer::{self, BoxSleep, Timer, deadline_after};
 
 /// A runtime whose timer and spawner anyrt uses.
@@ -193,16 +195,19 @@ impl Runtime {
             Runtime::Smol => Inner::Smol(smol::spawn(future)),
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => {
-                let (abort, registration) = futures::future::AbortHandle::new_pair();
+                // The flag is set around the remote end, which has sent the
+                // output (or the panic) by then: once the handle says it is
+                // finished, its first poll is ready. async-std's own handle
+                // is dropped, which lets the task run; the remote handle
+                // cancels it when dropped.
                 let done = DoneFlag::default();
-                let future = MarkDone::new(crate::task::catch(future), &done);
-                let future = futures::future::Abortable::new(future, registration);
-                Inner::AsyncStd(async_std::task::spawn(future), abort, done)
+                let (remote, handle) = futures::FutureExt::remote_handle(future);
+                drop(async_std::task::spawn(MarkDone::new(remote, &done)));
+                Inner::AsyncStd(handle, done)
             }
             Runtime::Fallback => {
                 let done = DoneFlag::default();
-                let future = MarkDone::new(future, &done);
-                Inner::Fallback(crate::fallback::spawn::spawn(future), done)
+                Inner::Fallback(crate::fallback::spawn::spawn(future, &done), done)
             }
         };
         Task::new(inner)

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-#[cfg(any(feature = "tokio", feature = "async-std"))]
+#[cfg(feature = "tokio")]
 use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -57,17 +57,6 @@ pub trait Spawn: Send + Sync {
         F::Output: Send + 'static;
 }
 
-#[cfg(feature = "async-std")]
-type Panic = Box<dyn std::any::Any + Send + 'static>;
-
-/// Wraps a future so that its panic becomes a value the [`Task`] resumes.
-#[cfg(feature = "async-std")]
-pub(crate) fn catch<F: Future>(
-    future: F,
-) -> futures::future::CatchUnwind<std::panic::AssertUnwindSafe<F>> {
-    futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(future))
-}
-
 /// A spawned task.
 ///
 /// - Awaiting it yields the task's output, or resumes the task's panic in
@@ -104,11 +93,10 @@ pub(crate) enum Inner<T> {
     #[cfg(feature = "smol")]
     Smol(smol::Task<T>),
     #[cfg(feature = "async-std")]
-    AsyncStd(
-        async_std::task::JoinHandle<Result<Result<T, Panic>, futures::future::Aborted>>,
-        futures::future::AbortHandle,
-        DoneFlag,
-    ),
+    /// A task on async-std, through a remote handle (async-std's own
+    /// handle detaches on drop, and hands the output over after the flag
+    /// could be set).
+    AsyncStd(RemoteHandle<T>, DoneFlag),
     /// A blocking call on the `blocking` crate's pool (smol, async-std).
     #[cfg(any(feature = "smol", feature = "async-std"))]
     Blocking(blocking::Task<T>),
@@ -199,13 +187,16 @@ impl<T> Task<T> {
     /// assert_eq!(rx.recv().unwrap(), 1);
     /// ```
     pub fn detach(mut self) {
+        if let Some(watch) = self.watch.take() {
+            watch.detach();
+        }
         match self.inner.take() {
             #[cfg(feature = "tokio")]
             Some(Inner::Tokio(handle)) => drop(handle),
             #[cfg(feature = "smol")]
             Some(Inner::Smol(task)) => task.detach(),
             #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(handle, abort, _)) => drop((handle, abort)),
+            Some(Inner::AsyncStd(handle, _)) => handle.forget(),
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Some(Inner::Blocking(task)) => task.detach(),
             Some(Inner::Fallback(handle, _)) => handle.forget(),
@@ -266,7 +257,7 @@ impl<T> Task<T> {
             #[cfg(feature = "smol")]
             Some(Inner::Smol(task)) => task.is_finished(),
             #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(_, _, done)) => done.is_set(),
+            Some(Inner::AsyncStd(_, done)) => done.is_set(),
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Some(Inner::Blocking(task)) => task.is_finished(),
             Some(Inner::Fallback(_, done)) => done.is_set(),
@@ -283,8 +274,6 @@ impl<T> Drop for Task<T> {
         match &self.inner {
             #[cfg(feature = "tokio")]
             Some(Inner::Tokio(handle)) => handle.abort(),
-            #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(_, abort, _)) => abort.abort(),
             // smol's task and the remote handle cancel when dropped.
             _ => {}
         }
@@ -296,33 +285,57 @@ impl<T: 'static> Future for Task<T> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let inner = self
+        let this = &mut *self;
+        let inner = this
             .inner
             .as_mut()
             .expect("anyrt: Task polled after it completed or was aborted");
-        let output = match inner {
+        let output = match &this.watch {
+            None => ready!(inner.poll(cx)),
+            // Under task hooks, the runtime's handle is polled with a waker
+            // that tells them when the output is handed over.
+            Some(watch) => ready!(inner.poll(&mut Context::from_waker(watch.waker(cx)))),
+        };
+        this.inner = None;
+        this.watch = None;
+        Poll::Ready(output)
+    }
+}
+
+impl<T: 'static> Inner<T> {
+    /// Polls the runtime's handle: the output, or the task's panic resumed.
+    #[inline]
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        let output = match self {
+            // A finished task's handle is polled outside tokio's
+            // cooperative budget, which could make it pending for a turn:
+            // once `is_finished` says so, the first poll is ready.
             #[cfg(feature = "tokio")]
-            Inner::Tokio(handle) => match ready!(Pin::new(handle).poll(cx)) {
-                Ok(output) => output,
-                Err(error) if error.is_panic() => resume_unwind(error.into_panic()),
-                Err(_) => {
-                    panic!("anyrt: the task was cancelled because its tokio runtime shut down")
-                }
-            },
+            Inner::Tokio(handle) if handle.is_finished() => {
+                let mut handle = tokio::task::unconstrained(handle);
+                tokio_output(ready!(Pin::new(&mut handle).poll(cx)))
+            }
+            #[cfg(feature = "tokio")]
+            Inner::Tokio(handle) => tokio_output(ready!(Pin::new(handle).poll(cx))),
             #[cfg(feature = "smol")]
             Inner::Smol(task) => ready!(Pin::new(task).poll(cx)),
             #[cfg(feature = "async-std")]
-            Inner::AsyncStd(handle, _, _) => match ready!(Pin::new(handle).poll(cx)) {
-                Ok(result) => result.unwrap_or_else(|p| resume_unwind(p)),
-                Err(_) => unreachable!("a task is aborted only when its handle is dropped"),
-            },
+            Inner::AsyncStd(handle, _) => ready!(Pin::new(handle).poll(cx)),
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Inner::Blocking(task) => ready!(Pin::new(task).poll(cx)),
             Inner::Fallback(handle, _) => ready!(Pin::new(handle).poll(cx)),
         };
-        self.inner = None;
-        self.watch = None;
         Poll::Ready(output)
+    }
+}
+
+/// A tokio task's output, or its panic resumed.
+#[cfg(feature = "tokio")]
+fn tokio_output<T>(joined: Result<T, tokio::task::JoinError>) -> T {
+    match joined {
+        Ok(output) => output,
+        Err(error) if error.is_panic() => resume_unwind(error.into_panic()),
+        Err(_) => panic!("anyrt: the task was cancelled because its tokio runtime shut down"),
     }
 }
 

@@ -184,14 +184,31 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 pub fn deadline_after(start: Instant, duration: Duration) -> Instant {
     let far = far_future();
     let cap = if start < far {
-        far
+        Some(far)
     } else {
-        start.checked_add(FAR_FUTURE).unwrap_or(start)
+        start.checked_add(FAR_FUTURE)
     };
-    match start.checked_add(duration) {
-        Some(deadline) if deadline < cap => deadline,
-        _ => cap,
+    match (start.checked_add(duration), cap) {
+        (Some(deadline), Some(cap)) => deadline.min(cap),
+        (Some(deadline), None) => deadline,
+        (None, Some(cap)) => cap,
+        (None, None) => last_instant(start),
     }
+}
+
+/// The largest instant at or after `start`: where a deadline past what an
+/// `Instant` can hold saturates (not at `start`, which is already due).
+#[cold]
+fn last_instant(start: Instant) -> Instant {
+    let mut last = start;
+    let mut step = Duration::MAX;
+    while !step.is_zero() {
+        match last.checked_add(step) {
+            Some(later) => last = later,
+            None => step /= 2,
+        }
+    }
+    last
 }
 
 /// `deadline`, or [`far_future`] if it is later: what a runtime's timer is

@@ -63,11 +63,12 @@ struct State {
     runnable: isize,
     /// Such tasks inside a poll right now, on any thread.
     polling: isize,
-    /// Such tasks that finished and whose handle has not taken the output.
+    /// Such tasks that finished while their handle is awaited, and whose
+    /// output the runtime has not handed over yet.
     unjoined: isize,
-    /// The auto-advancer waiting for the tasks to settle or a sleeper to
-    /// register.
-    watcher: Option<Waker>,
+    /// The auto-advancers waiting for the tasks to settle or a sleeper to
+    /// register (one per future driving the clock; usually one).
+    watchers: Vec<Waker>,
 }
 
 impl State {
@@ -78,19 +79,18 @@ impl State {
     }
 
     fn watch(&mut self, waker: &Waker) {
-        match &mut self.watcher {
-            Some(watcher) if watcher.will_wake(waker) => {}
-            slot => *slot = Some(waker.clone()),
+        if !self.watchers.iter().any(|watcher| watcher.will_wake(waker)) {
+            self.watchers.push(waker.clone());
         }
     }
 
-    /// The watcher, to wake once the lock is released, if the tasks have
+    /// The watchers, to wake once the lock is released, if the tasks have
     /// settled.
-    fn watcher_if_settled(&mut self) -> Option<Waker> {
+    fn watchers_if_settled(&mut self) -> Vec<Waker> {
         if self.settled() {
-            self.watcher.take()
+            std::mem::take(&mut self.watchers)
         } else {
-            None
+            Vec::new()
         }
     }
 }
@@ -103,14 +103,12 @@ impl Shared {
     }
 
     fn count(&self, change: impl FnOnce(&mut State)) {
-        let watcher = {
+        let watchers = {
             let mut state = self.lock();
             change(&mut state);
-            state.watcher_if_settled()
+            state.watchers_if_settled()
         };
-        if let Some(watcher) = watcher {
-            watcher.wake();
-        }
+        watchers.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -160,7 +158,7 @@ impl VirtualClock {
             runnable: 0,
             polling: 0,
             unjoined: 0,
-            watcher: None,
+            watchers: Vec::new(),
         };
         VirtualClock {
             shared: Arc::new(Shared {
@@ -370,15 +368,25 @@ impl VirtualClock {
     }
 
     /// Jumps to the next deadline if every task under the clock has
-    /// settled and somebody sleeps; else stores `waker`, to be woken when
-    /// the tasks settle or a sleeper registers. Decided under the clock's
-    /// lock, so no change is missed in between.
-    pub(crate) fn jump_if_settled(&self, waker: &Waker) -> Jump {
+    /// settled, `idle` (the auto-advanced future was not woken) holds and
+    /// somebody sleeps; else stores `waker`, to be woken when the tasks
+    /// settle or a sleeper registers. Decided under the clock's lock, so no
+    /// change is missed in between: a task that woke the future inside its
+    /// poll has either not left the poll yet, or left it before this.
+    pub(crate) fn jump_if_settled(&self, waker: &Waker, idle: impl FnOnce() -> bool) -> Jump {
         let due = {
             let mut state = self.lock();
+            if !state.settled() {
+                state.watch(waker);
+                return Jump::Parked;
+            }
+            if !idle() {
+                // Its waker has woken the auto-advancer already.
+                return Jump::Parked;
+            }
             let next = state.sleepers.first_key_value().map(|(key, _)| key.0);
             match next {
-                Some(next) if state.settled() => take_due(&mut state, next),
+                Some(next) => take_due(&mut state, next),
                 _ => {
                     state.watch(waker);
                     return Jump::Parked;
@@ -390,14 +398,12 @@ impl VirtualClock {
     }
 
     fn register(&self, deadline: Instant, waker: Waker) -> Key {
-        let (key, watcher) = {
+        let (key, watchers) = {
             let mut state = self.lock();
             let key = register(&mut state, deadline, waker);
-            (key, state.watcher.take())
+            (key, std::mem::take(&mut state.watchers))
         };
-        if let Some(watcher) = watcher {
-            watcher.wake();
-        }
+        watchers.into_iter().for_each(Waker::wake);
         key
     }
 
@@ -529,11 +535,9 @@ impl Future for VirtualSleep {
         };
         this.key = Some(register(&mut state, this.deadline, waker));
         // An auto-advancer waiting for a sleeper has one now.
-        let watcher = state.watcher.take();
+        let watchers = std::mem::take(&mut state.watchers);
         drop(state);
-        if let Some(watcher) = watcher {
-            watcher.wake();
-        }
+        watchers.into_iter().for_each(Waker::wake);
         Poll::Pending
     }
 }

@@ -27,7 +27,9 @@
 //!   test may take the clock as its one argument.
 //! - `timeout = SECONDS`: the watchdog (default 60 s of real time; a huge
 //!   value saturates). A test still pending then fails with a message
-//!   naming the test and runtime. One that has not ended 5 s later (stuck
+//!   naming the test and runtime (under `virtual_time`, also where its
+//!   clock stands: such a test waits on something the clock does not
+//!   see). One that has not ended 5 s later (stuck
 //!   inside a poll, or on a runtime whose shutdown waits for a stuck
 //!   worker) ends the process with a failure status and that message on
 //!   the real stderr, seen with or without `--nocapture`. A test marked

@@ -131,7 +131,7 @@ where
 {
     let clock = options.virtual_time.then(VirtualClock::new);
     let body = test(clock.clone());
-    let body = match clock {
+    let body = match &clock {
         Some(clock) => Either::Left(clock.auto_advance(body)),
         None => Either::Right(body),
     };
@@ -142,7 +142,7 @@ where
     };
     // Dropped after `block_on` has dropped the runtime, also when it
     // unwinds: a runtime whose shutdown hangs is still watched.
-    let (watchdog, _done) = Watchdog::new(body, options.timeout, label, on_timeout);
+    let (watchdog, _done) = Watchdog::new(body, options.timeout, label, clock, on_timeout);
     runtime.block_on(with_value(runtime, watchdog))
 }
 

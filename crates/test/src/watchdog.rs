@@ -14,6 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use anyrt_core::VirtualClock;
 use futures::task::AtomicWaker;
 use pin_project_lite::pin_project;
 
@@ -37,6 +38,7 @@ pin_project! {
         shared: Arc<Shared>,
         limit: Duration,
         label: String,
+        clock: Option<VirtualClock>,
     }
 }
 
@@ -66,6 +68,7 @@ impl<F> Watchdog<F> {
         inner: F,
         limit: Duration,
         label: String,
+        clock: Option<VirtualClock>,
         on_timeout: OnTimeout,
     ) -> (Self, Done) {
         let shared = Arc::new(Shared {
@@ -76,9 +79,10 @@ impl<F> Watchdog<F> {
         });
         let watcher = shared.clone();
         let message = label.clone();
+        let watched = clock.clone();
         std::thread::Builder::new()
             .name("anyrt-test-watchdog".into())
-            .spawn(move || watch(&watcher, limit, &message, on_timeout))
+            .spawn(move || watch(&watcher, limit, &message, watched.as_ref(), on_timeout))
             .expect("anyrt-test: cannot start the watchdog thread");
         let done = Done(shared.clone());
         let watchdog = Watchdog {
@@ -86,6 +90,7 @@ impl<F> Watchdog<F> {
             shared,
             limit,
             label,
+            clock,
         };
         (watchdog, done)
     }
@@ -108,15 +113,39 @@ fn wait_done(shared: &Shared, deadline: Instant) -> bool {
     true
 }
 
-fn watch(shared: &Shared, limit: Duration, label: &str, on_timeout: OnTimeout) {
+/// What a test under a virtual clock that timed out was doing, for the
+/// message: the clock only moves when every task it sees has settled, so
+/// a test that waits for real time is waiting on something it does not see.
+fn clock_hint(clock: Option<&VirtualClock>) -> String {
+    let Some(clock) = clock else {
+        return String::new();
+    };
+    format!(
+        "; its virtual clock stands at {:?} with {} sleep(s) pending, and moves only when the \
+         test and the tasks it spawned through anyrt have nothing to do: the test may be \
+         waiting on something the clock does not see (a thread, real I/O, a task spawned with \
+         a runtime's own spawner) or on a sleep of another timer",
+        clock.elapsed(),
+        clock.pending_sleepers()
+    )
+}
+
+fn watch(
+    shared: &Shared,
+    limit: Duration,
+    label: &str,
+    clock: Option<&VirtualClock>,
+    on_timeout: OnTimeout,
+) {
     // A huge limit saturates (about 30 years) instead of overflowing.
     if wait_done(shared, anyrt_core::deadline_after(Instant::now(), limit)) {
         return;
     }
     if let OnTimeout::Exit = on_timeout {
         end_process(&format!(
-            "anyrt-test: {label} timed out after {limit:?} of real time (it expects a panic, so the \
-             timeout cannot be reported as a failure); ending the process"
+            "anyrt-test: {label} timed out after {limit:?} of real time{} (it expects a panic, so \
+             the timeout cannot be reported as a failure); ending the process",
+            clock_hint(clock)
         ));
     }
     shared.fired.store(true, Ordering::SeqCst);
@@ -125,8 +154,9 @@ fn watch(shared: &Shared, limit: Duration, label: &str, on_timeout: OnTimeout) {
         return;
     }
     end_process(&format!(
-        "anyrt-test: {label} timed out after {limit:?} of real time and has not ended {GRACE:?} \
-         later (stuck inside a poll, or its runtime cannot shut down); ending the process"
+        "anyrt-test: {label} timed out after {limit:?} of real time{} and has not ended \
+         {GRACE:?} later (stuck inside a poll, or its runtime cannot shut down); ending the process",
+        clock_hint(clock)
     ));
 }
 
@@ -150,8 +180,10 @@ impl<F: Future> Future for Watchdog<F> {
         }
         if this.shared.fired.load(Ordering::SeqCst) {
             panic!(
-                "anyrt-test: {} timed out after {:?} of real time",
-                this.label, this.limit
+                "anyrt-test: {} timed out after {:?} of real time{}",
+                this.label,
+                this.limit,
+                clock_hint(this.clock.as_ref())
             );
         }
         Poll::Pending

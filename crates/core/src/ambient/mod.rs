@@ -135,10 +135,13 @@ pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct WithAmbient<F> {
         state: State,
-        // A task spawned under task hooks, as they track it.
-        task: Option<Tracked>,
         #[pin]
         future: F,
+        // A task spawned under task hooks, as they track it; after the
+        // future, so that it is dropped after it: what the future's drop
+        // does (a guard released, a channel closed) is done before the
+        // hooks hear that the task is gone.
+        task: Option<Tracked>,
     }
 }
 

@@ -4,9 +4,12 @@
 use std::future::Future;
 use std::sync::OnceLock;
 
+use futures::FutureExt;
 use futures::executor::ThreadPool;
 use futures::future::RemoteHandle;
 use futures::task::SpawnExt;
+
+use crate::task::{DoneFlag, MarkDone};
 
 static POOL: OnceLock<ThreadPool> = OnceLock::new();
 
@@ -20,15 +23,18 @@ fn pool() -> &'static ThreadPool {
 }
 
 /// Spawns on the pool; the handle catches a panic and resumes it when
-/// polled, and cancels the future when dropped.
-pub(crate) fn spawn<F>(future: F) -> RemoteHandle<F::Output>
+/// polled, and cancels the future when dropped. `done` is set once the
+/// output (or the panic) is sent to the handle, or the future is dropped.
+pub(crate) fn spawn<F>(future: F, done: &DoneFlag) -> RemoteHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let (remote, handle) = future.remote_handle();
     pool()
-        .spawn_with_handle(future)
-        .expect("anyrt: the fallback thread pool refused a task")
+        .spawn(MarkDone::new(remote, done))
+        .expect("anyrt: the fallback thread pool refused a task");
+    handle
 }
 
 /// Whether the fallback pool has been started in this process.
