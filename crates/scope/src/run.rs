@@ -35,9 +35,23 @@ pin_project! {
 
     impl<'s, 'a, B, R, E> PinnedDrop for RunInner<'s, 'a, B, R, E> {
         fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            if !*this.ended {
-                this.scope.close("the scope's future was dropped");
+            let mut this = this.project();
+            if *this.ended {
+                return;
+            }
+            // Keys taken for a poll that unwound go back on the queue, so
+            // that their flags, in wakers the next run may reuse, stay
+            // true only while queued.
+            if let Some((ready, _)) = this.wakers {
+                ready.put_back(this.batch);
+            }
+            let panic = this.scope.close("the scope's future was dropped");
+            // The body goes too before a destructor's panic is resumed.
+            let body = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
+            if let Some(panic) = panic.or(body.err()) {
+                if !std::thread::panicking() {
+                    resume_unwind(panic);
+                }
             }
         }
     }
@@ -75,25 +89,28 @@ where
         ready.register(cx.waker());
         ready.set_polling(true);
         let mut polls = 0;
+        // A field, not a local: if a poll unwinds, the drop puts its keys
+        // back on the queue.
+        let batch = &mut *this.batch;
         loop {
-            let mut batch = std::mem::take(this.batch);
             // Children spawned first: they came before the wake-ups that
             // their spawner's later awaits queued.
-            scope.take_spawned(&mut batch);
-            ready.take(&mut batch);
+            scope.take_spawned(batch);
+            ready.take(batch);
             if batch.is_empty() {
                 // After this, wake-ups and spawns wake the task instead;
                 // look once more for any that came before.
                 let queued = ready.set_polling(false);
-                if queued || scope.take_spawned(&mut batch) {
+                if queued || scope.take_spawned(batch) {
                     ready.set_polling(true);
-                    *this.batch = batch;
                     continue;
                 }
-                *this.batch = batch;
                 if this.output.is_some() && scope.is_empty() {
                     *this.ended = true;
-                    scope.close("the scope finished");
+                    // Only outputs kept for live handles are left to drop.
+                    if let Some(panic) = scope.close("the scope finished") {
+                        resume_unwind(panic);
+                    }
                     let output = this.output.take().expect("checked above");
                     return Poll::Ready(Ok(output));
                 }
@@ -110,17 +127,18 @@ where
                     Step::Fail(error) => Ok(error),
                     Step::Panic(panic) => Err(panic),
                 };
-                ready.put_back(&mut batch);
+                ready.put_back(batch);
                 ready.set_polling(false);
                 *this.ended = true;
-                scope.close("a child or the body of the scope failed");
-                this.body.set(None);
-                return match failure {
-                    Ok(error) => Poll::Ready(Err(error)),
-                    Err(panic) => resume_unwind(panic),
+                let closing = scope.close("a child or the body of the scope failed");
+                let body = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
+                // A panic of a destructor wins over an error; the first
+                // panic wins over later ones.
+                return match (failure, closing.or(body.err())) {
+                    (Err(panic), _) | (Ok(_), Some(panic)) => resume_unwind(panic),
+                    (Ok(error), None) => Poll::Ready(Err(error)),
                 };
             }
-            *this.batch = batch;
             if polls >= BUDGET {
                 ready.set_polling(false);
                 cx.waker().wake_by_ref();
@@ -146,9 +164,11 @@ where
     match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
         Ok(Poll::Pending) => Step::Continue,
         Ok(Poll::Ready(Ok(value))) => {
-            body.set(None);
             *output = Some(value);
-            Step::Continue
+            match catch_unwind(AssertUnwindSafe(|| body.set(None))) {
+                Ok(()) => Step::Continue,
+                Err(panic) => Step::Panic(panic),
+            }
         }
         Ok(Poll::Ready(Err(error))) => Step::Fail(error),
         Err(panic) => Step::Panic(panic),

@@ -66,11 +66,19 @@ struct Inner<'a, E> {
     token: CancelToken,
 }
 
+/// The payload of a panic.
+pub(crate) type Panic = Box<dyn Any + Send>;
+
 /// What the run does after a step.
 pub(crate) enum Step<E> {
     Continue,
     Fail(E),
-    Panic(Box<dyn Any + Send>),
+    Panic(Panic),
+}
+
+/// Drops `value`, catching a panic of its destructor.
+pub(crate) fn drop_caught<T>(value: T) -> Result<(), Panic> {
+    catch_unwind(AssertUnwindSafe(|| drop(value)))
 }
 
 /// A structured-concurrency scope whose children are polled in place.
@@ -213,12 +221,14 @@ impl<'a, E> Scope<'a, E> {
 
     /// Ends the run: cancels the token, then drops every child (outside
     /// the lock, so their destructors may use the scope; spawns meanwhile
-    /// are rejected).
-    pub(crate) fn close(&self, reason: &str) {
+    /// are rejected). A destructor that panics does not stop the others
+    /// nor leave the scope closing: the first such panic is returned, for
+    /// the run to resume once everything was dropped.
+    pub(crate) fn close(&self, reason: &str) -> Option<Panic> {
         let (children, token) = {
             let mut inner = self.lock();
             if inner.phase == Phase::Idle {
-                return;
+                return None;
             }
             inner.phase = Phase::Closing;
             inner.live = 0;
@@ -226,7 +236,12 @@ impl<'a, E> Scope<'a, E> {
             (inner.entries.drain(), inner.token.clone())
         };
         token.cancel_with(reason);
-        drop(children);
+        let mut panic = None;
+        for child in children {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(child))) {
+                panic.get_or_insert(payload);
+            }
+        }
         let wakers = {
             let mut inner = self.lock();
             inner.phase = Phase::Idle;
@@ -243,6 +258,7 @@ impl<'a, E> Scope<'a, E> {
         if let Some(wakers) = wakers {
             wakers.give_back();
         }
+        panic
     }
 
     /// A `spawn_wait` future gave up its ticket.
@@ -516,18 +532,22 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
                 }
                 Step::Continue
             }
-            Ok(Poll::Ready(Ok(()))) => {
-                let freed = self.finished(key, child);
-                drop(freed);
-                Step::Continue
-            }
+            // A destructor that panics (the future's, or the output's when
+            // nobody will read it) fails the scope like a panic in a poll.
+            Ok(Poll::Ready(Ok(()))) => match drop_caught(self.finished(key, child)) {
+                Ok(()) => Step::Continue,
+                Err(panic) => Step::Panic(panic),
+            },
             Ok(Poll::Ready(Err(error))) => {
-                drop(child);
+                let dropped = drop_caught(child);
                 self.lock().entries.remove(key);
-                Step::Fail(error)
+                match dropped {
+                    Ok(()) => Step::Fail(error),
+                    Err(panic) => Step::Panic(panic),
+                }
             }
             Err(panic) => {
-                drop(child);
+                let _ = drop_caught(child);
                 self.lock().entries.remove(key);
                 Step::Panic(panic)
             }
