@@ -595,3 +595,41 @@ fn regression_a_panicking_output_destructor_leaves_no_slot_stuck() {
     );
     assert_eq!(sum, Some(Ok(3)), "the next scope's children all ran");
 }
+
+/// Sets its flag when dropped, after a while, so that a scope that
+/// returns before the destructor has ended is seen.
+struct SlowDrop(std::sync::Arc<AtomicBool>);
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        std::thread::sleep(Duration::from_millis(20));
+        self.0.store(true, SeqCst);
+    }
+}
+
+/// Regression: a scope that failed returned while the tasks of its
+/// `spawn_task` children were still being cancelled on the runtime, before
+/// their destructors ran (in-place children's had).
+#[anyrt_test::test]
+async fn regression_a_failed_scope_returns_after_its_tasks_were_dropped() {
+    let dropped = std::sync::Arc::new(AtomicBool::new(false));
+    let slow = SlowDrop(dropped.clone());
+    let (started_tx, started_rx) = futures::channel::oneshot::channel();
+    let s = Scope::<&str>::new();
+    let outcome = s
+        .run(async {
+            s.spawn_task(async move {
+                let _slow = slow;
+                let _ = started_tx.send(());
+                pending::<Result<(), &str>>().await
+            });
+            let _ = started_rx.await;
+            Err::<(), _>("the body failed")
+        })
+        .await;
+    assert_eq!(outcome, Err("the body failed"));
+    assert!(
+        dropped.load(SeqCst),
+        "the task's destructor ran before the scope returned"
+    );
+}

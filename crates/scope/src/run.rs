@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use anyrt_core::futures::WithAmbient;
 use pin_project_lite::pin_project;
 
-use crate::scope::{Scope, Step};
+use crate::scope::{Panic, Scope, Step};
 use crate::wake::{BODY, Ready, SlotWaker};
 
 /// After how many body or child polls one poll of the run lets the
@@ -31,6 +31,8 @@ pin_project! {
         // The keys being polled; kept for its capacity.
         batch: VecDeque<usize>,
         ended: bool,
+        // How the ended run ends, held until its tasks were dropped.
+        outcome: Option<Outcome<R, E>>,
     }
 
     impl<'s, 'a, B, R, E> PinnedDrop for RunInner<'s, 'a, B, R, E> {
@@ -66,6 +68,7 @@ impl<'s, 'a, B, R, E> RunInner<'s, 'a, B, R, E> {
             wakers: None,
             batch: VecDeque::new(),
             ended: false,
+            outcome: None,
         }
     }
 }
@@ -79,11 +82,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, E>> {
         let mut this = self.project();
-        assert!(
-            !*this.ended,
-            "anyrt-scope: the run was polled after it ended"
-        );
         let scope = *this.scope;
+        if *this.ended {
+            return deliver(scope, this.outcome, cx);
+        }
         let (ready, body_waker) = this.wakers.get_or_insert_with(|| scope.start());
         let ready = &**ready;
         ready.register(cx.waker());
@@ -108,11 +110,11 @@ where
                 if this.output.is_some() && scope.is_empty() {
                     *this.ended = true;
                     // Only outputs kept for live handles are left to drop.
-                    if let Some(panic) = scope.close("the scope finished") {
-                        resume_unwind(panic);
-                    }
-                    let output = this.output.take().expect("checked above");
-                    return Poll::Ready(Ok(output));
+                    *this.outcome = Some(match scope.close("the scope finished") {
+                        Some(panic) => Outcome::Panic(panic),
+                        None => Outcome::Value(this.output.take().expect("checked above")),
+                    });
+                    return deliver(scope, this.outcome, cx);
                 }
                 return Poll::Pending;
             }
@@ -134,10 +136,11 @@ where
                 let body = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
                 // A panic of a destructor wins over an error; the first
                 // panic wins over later ones.
-                return match (failure, closing.or(body.err())) {
-                    (Err(panic), _) | (Ok(_), Some(panic)) => resume_unwind(panic),
-                    (Ok(error), None) => Poll::Ready(Err(error)),
-                };
+                *this.outcome = Some(match (failure, closing.or(body.err())) {
+                    (Err(panic), _) | (Ok(_), Some(panic)) => Outcome::Panic(panic),
+                    (Ok(error), None) => Outcome::Error(error),
+                });
+                return deliver(scope, this.outcome, cx);
             }
             if polls >= BUDGET {
                 ready.set_polling(false);
@@ -145,6 +148,33 @@ where
                 return Poll::Pending;
             }
         }
+    }
+}
+
+/// How an ended run ends.
+pub(crate) enum Outcome<R, E> {
+    Value(R),
+    Error(E),
+    Panic(Panic),
+}
+
+/// Hands out the outcome of an ended run once the runtime has dropped
+/// every task of its `spawn_task` children, so that their destructors ran
+/// before the run returns, as those of its in-place children did.
+fn deliver<R, E>(
+    scope: &Scope<'_, E>,
+    outcome: &mut Option<Outcome<R, E>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<R, E>> {
+    assert!(
+        outcome.is_some(),
+        "anyrt-scope: the run was polled after it ended"
+    );
+    std::task::ready!(scope.poll_tasks_dropped(cx.waker()));
+    match outcome.take().expect("checked above") {
+        Outcome::Value(value) => Poll::Ready(Ok(value)),
+        Outcome::Error(error) => Poll::Ready(Err(error)),
+        Outcome::Panic(panic) => resume_unwind(panic),
     }
 }
 

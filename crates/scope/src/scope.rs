@@ -8,7 +8,7 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use crate::admission::{Admission, Admitted, Ticket};
@@ -16,6 +16,7 @@ use crate::child::{BoxChild, Cell};
 use crate::handle::{Handle, SpawnWait};
 use crate::run::{Run, RunInner};
 use crate::slab::Slab;
+use crate::tasks::Tasks;
 use crate::token::CancelToken;
 use crate::wake::{Ready, SlotWaker, Wakers};
 
@@ -130,6 +131,9 @@ pub(crate) fn drop_caught<T>(value: T) -> Result<(), Panic> {
 /// ```
 pub struct Scope<'a, E = Infallible> {
     inner: Mutex<Inner<'a, E>>,
+    /// Made by the first `spawn_task`, so a scope without one allocates
+    /// nothing for it.
+    tasks: OnceLock<Arc<Tasks>>,
 }
 
 impl<'a, E> Scope<'a, E> {
@@ -153,6 +157,7 @@ impl<'a, E> Scope<'a, E> {
                 admission: Admission::new(usize::MAX),
                 token: CancelToken::new(),
             }),
+            tasks: OnceLock::new(),
         }
     }
 
@@ -261,6 +266,13 @@ impl<'a, E> Scope<'a, E> {
         panic
     }
 
+    /// Ready once the runtime has dropped every `spawn_task` future.
+    pub(crate) fn poll_tasks_dropped(&self, waker: &Waker) -> Poll<()> {
+        self.tasks
+            .get()
+            .map_or(Poll::Ready(()), |tasks| tasks.poll_dropped(waker))
+    }
+
     /// A `spawn_wait` future gave up its ticket.
     pub(crate) fn cancel_place(&self, ticket: u64) {
         let mut inner = self.lock();
@@ -286,7 +298,8 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// # Errors
     ///
     /// The first `Err` of the body or of a child, after every other child
-    /// and the body were dropped.
+    /// and the body were dropped (and the runtime dropped the tasks of
+    /// [`spawn_task`](Scope::spawn_task)).
     ///
     /// # Panics
     ///
@@ -411,7 +424,10 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// and returns its handle. The task sees the ambient context of the
     /// scope, not the one at this call; it is cancelled when the scope
     /// fails or its future is dropped, and its `Err` or panic fails the
-    /// scope like an in-place child's.
+    /// scope like an in-place child's. A run that ends (by failing or
+    /// finishing) returns only once the runtime has dropped the task's
+    /// future, so its destructors have run; a run whose future is dropped
+    /// cancels the task without waiting.
     ///
     /// # Examples
     ///
@@ -431,8 +447,10 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         T: Send + 'static,
         E: 'static,
     {
-        // Spawned at the child's first poll, under the scope's context.
-        self.spawn(async move { anyrt_core::spawn(future).await })
+        // Spawned at the child's first poll, under the scope's context;
+        // counted until the runtime drops it.
+        let tasks = self.tasks.get_or_init(Arc::default).clone();
+        self.spawn(async move { anyrt_core::spawn(tasks.track(future)).await })
     }
 
     /// Stores a child; `reserved` when its place under the limit is taken.
