@@ -493,3 +493,143 @@ async fn children_spawned_just_before_a_failure_leave_no_slot_stuck() {
         assert_eq!(sum, Ok(15));
     }
 }
+
+/// Panics when dropped (also while unwinding: a second panic then aborts
+/// unless each destructor runs on its own).
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+/// Polls `future` with a no-op waker until it is ready, at most `polls`
+/// times, on this thread (whose pool of wakers the next scope reuses).
+fn poll_at_most<F: std::future::Future>(future: F, polls: usize) -> Option<F::Output> {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    (0..polls).find_map(|_| match future.as_mut().poll(&mut cx) {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => None,
+    })
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("?")
+}
+
+/// Regression: a sibling whose destructor panicked while a failed scope
+/// dropped its children left the scope closing for ever (every later run
+/// panicked with "a scope runs one body at a time"), and two such
+/// siblings aborted the process.
+#[test]
+fn regression_panicking_destructors_of_cancelled_children() {
+    let dropped = AtomicUsize::new(0);
+    let s = Scope::<&str>::new();
+    let failed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        poll_at_most(
+            s.run(async {
+                let _body_guard = Guard(&dropped);
+                for _ in 0..2 {
+                    s.spawn(async {
+                        let _panics = PanicOnDrop("a destructor panicked");
+                        pending::<Result<(), &str>>().await
+                    });
+                }
+                let guard = Guard(&dropped);
+                s.spawn(async move {
+                    let _guard = guard;
+                    pending::<Result<(), &str>>().await
+                });
+                s.spawn(async { Err::<(), _>("child failed") });
+                pending::<Result<(), &str>>().await
+            }),
+            10,
+        )
+    }));
+    let payload = failed.expect_err("the destructor's panic is resumed");
+    assert_eq!(panic_message(&*payload), "a destructor panicked");
+    assert_eq!(
+        dropped.load(SeqCst),
+        2,
+        "the other sibling and the body were dropped"
+    );
+    assert!(!s.is_running());
+    let again = poll_at_most(s.run(async { Ok(s.spawn(async { Ok(5) }).await) }), 10);
+    assert_eq!(again, Some(Ok(5)), "the scope runs again");
+}
+
+/// Regression: a finished child's output whose destructor panicked (no
+/// handle would read it) unwound out of the run's poll with the rest of
+/// the batch taken, so those slots stayed marked as queued in the wakers
+/// that the next scope on the thread reused, and its children in those
+/// slots never ran.
+#[test]
+fn regression_a_panicking_output_destructor_leaves_no_slot_stuck() {
+    let s = Scope::<&str>::new();
+    let failed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        poll_at_most(
+            s.run(async {
+                drop(s.spawn(async { Ok(PanicOnDrop("an output's destructor panicked")) }));
+                s.spawn(pending::<Result<(), &str>>());
+                pending::<Result<(), &str>>().await
+            }),
+            10,
+        )
+    }));
+    let payload = failed.expect_err("the destructor's panic is resumed");
+    assert_eq!(panic_message(&*payload), "an output's destructor panicked");
+    let fresh = Scope::<&str>::new();
+    let sum = poll_at_most(
+        fresh.run(async {
+            let a = fresh.spawn(async { Ok(1) });
+            let b = fresh.spawn(async { Ok(2) });
+            Ok(a.await + b.await)
+        }),
+        10,
+    );
+    assert_eq!(sum, Some(Ok(3)), "the next scope's children all ran");
+}
+
+/// Sets its flag when dropped, after a while, so that a scope that
+/// returns before the destructor has ended is seen.
+struct SlowDrop(std::sync::Arc<AtomicBool>);
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        std::thread::sleep(Duration::from_millis(20));
+        self.0.store(true, SeqCst);
+    }
+}
+
+/// Regression: a scope that failed returned while the tasks of its
+/// `spawn_task` children were still being cancelled on the runtime, before
+/// their destructors ran (in-place children's had).
+#[anyrt_test::test]
+async fn regression_a_failed_scope_returns_after_its_tasks_were_dropped() {
+    let dropped = std::sync::Arc::new(AtomicBool::new(false));
+    let slow = SlowDrop(dropped.clone());
+    let (started_tx, started_rx) = futures::channel::oneshot::channel();
+    let s = Scope::<&str>::new();
+    let outcome = s
+        .run(async {
+            s.spawn_task(async move {
+                let _slow = slow;
+                let _ = started_tx.send(());
+                pending::<Result<(), &str>>().await
+            });
+            let _ = started_rx.await;
+            Err::<(), _>("the body failed")
+        })
+        .await;
+    assert_eq!(outcome, Err("the body failed"));
+    assert!(
+        dropped.load(SeqCst),
+        "the task's destructor ran before the scope returned"
+    );
+}

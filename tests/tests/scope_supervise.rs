@@ -104,3 +104,36 @@ async fn a_spawn_outside_a_run_is_refused() {
     let ((), outcomes) = sup.run(async {}).await;
     assert!(outcomes.is_empty());
 }
+
+/// Regression: a child's panic held for the end of a run stayed behind
+/// when the run ended otherwise (its future dropped, or the body
+/// panicking), and the next run of the supervisor resumed it.
+#[anyrt_test::test]
+async fn regression_a_held_panic_does_not_outlive_its_run() {
+    let sup = Supervisor::<u8, ()>::new();
+    {
+        let run = sup.run(async {
+            sup.spawn(async {
+                std::panic::panic_any::<&str>("a panic of the first run");
+            });
+            sup.spawn(std::future::pending());
+            std::future::pending::<()>().await
+        });
+        let mut run = std::pin::pin!(run);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(run.as_mut().poll(&mut cx).is_pending());
+    }
+    let body_panicked = AssertUnwindSafe(sup.run(async {
+        sup.spawn(async {
+            std::panic::panic_any::<&str>("a child's panic, held");
+        });
+        anyrt_core::yield_now().await;
+        std::panic::panic_any::<&str>("the body's panic");
+    }))
+    .catch_unwind()
+    .await;
+    let payload = body_panicked.expect_err("the body's panic is resumed");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"the body's panic"));
+    let ((), outcomes) = sup.run(async { assert!(sup.spawn(async { Ok(1) })) }).await;
+    assert_eq!(outcomes, [Ok(1)], "the next run has nothing of the last");
+}

@@ -155,6 +155,7 @@ mod scope;
 mod slab;
 mod supervisor;
 mod task_group;
+mod tasks;
 mod token;
 mod wake;
 

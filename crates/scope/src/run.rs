@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use anyrt_core::futures::WithAmbient;
 use pin_project_lite::pin_project;
 
-use crate::scope::{Scope, Step};
+use crate::scope::{Panic, Scope, Step};
 use crate::wake::{BODY, Ready, SlotWaker};
 
 /// After how many body or child polls one poll of the run lets the
@@ -31,13 +31,29 @@ pin_project! {
         // The keys being polled; kept for its capacity.
         batch: VecDeque<usize>,
         ended: bool,
+        // How the ended run ends, held until its tasks were dropped.
+        outcome: Option<Outcome<R, E>>,
     }
 
     impl<'s, 'a, B, R, E> PinnedDrop for RunInner<'s, 'a, B, R, E> {
         fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            if !*this.ended {
-                this.scope.close("the scope's future was dropped");
+            let mut this = this.project();
+            if *this.ended {
+                return;
+            }
+            // Keys taken for a poll that unwound go back on the queue, so
+            // that their flags, in wakers the next run may reuse, stay
+            // true only while queued.
+            if let Some((ready, _)) = this.wakers {
+                ready.put_back(this.batch);
+            }
+            let panic = this.scope.close("the scope's future was dropped");
+            // The body goes too before a destructor's panic is resumed.
+            let body = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
+            if let Some(panic) = panic.or(body.err()) {
+                if !std::thread::panicking() {
+                    resume_unwind(panic);
+                }
             }
         }
     }
@@ -52,6 +68,7 @@ impl<'s, 'a, B, R, E> RunInner<'s, 'a, B, R, E> {
             wakers: None,
             batch: VecDeque::new(),
             ended: false,
+            outcome: None,
         }
     }
 }
@@ -65,37 +82,39 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, E>> {
         let mut this = self.project();
-        assert!(
-            !*this.ended,
-            "anyrt-scope: the run was polled after it ended"
-        );
         let scope = *this.scope;
+        if *this.ended {
+            return deliver(scope, this.outcome, cx);
+        }
         let (ready, body_waker) = this.wakers.get_or_insert_with(|| scope.start());
         let ready = &**ready;
         ready.register(cx.waker());
         ready.set_polling(true);
         let mut polls = 0;
+        // A field, not a local: if a poll unwinds, the drop puts its keys
+        // back on the queue.
+        let batch = &mut *this.batch;
         loop {
-            let mut batch = std::mem::take(this.batch);
             // Children spawned first: they came before the wake-ups that
             // their spawner's later awaits queued.
-            scope.take_spawned(&mut batch);
-            ready.take(&mut batch);
+            scope.take_spawned(batch);
+            ready.take(batch);
             if batch.is_empty() {
                 // After this, wake-ups and spawns wake the task instead;
                 // look once more for any that came before.
                 let queued = ready.set_polling(false);
-                if queued || scope.take_spawned(&mut batch) {
+                if queued || scope.take_spawned(batch) {
                     ready.set_polling(true);
-                    *this.batch = batch;
                     continue;
                 }
-                *this.batch = batch;
                 if this.output.is_some() && scope.is_empty() {
                     *this.ended = true;
-                    scope.close("the scope finished");
-                    let output = this.output.take().expect("checked above");
-                    return Poll::Ready(Ok(output));
+                    // Only outputs kept for live handles are left to drop.
+                    *this.outcome = Some(match scope.close("the scope finished") {
+                        Some(panic) => Outcome::Panic(panic),
+                        None => Outcome::Value(this.output.take().expect("checked above")),
+                    });
+                    return deliver(scope, this.outcome, cx);
                 }
                 return Poll::Pending;
             }
@@ -110,23 +129,52 @@ where
                     Step::Fail(error) => Ok(error),
                     Step::Panic(panic) => Err(panic),
                 };
-                ready.put_back(&mut batch);
+                ready.put_back(batch);
                 ready.set_polling(false);
                 *this.ended = true;
-                scope.close("a child or the body of the scope failed");
-                this.body.set(None);
-                return match failure {
-                    Ok(error) => Poll::Ready(Err(error)),
-                    Err(panic) => resume_unwind(panic),
-                };
+                let closing = scope.close("a child or the body of the scope failed");
+                let body = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
+                // A panic of a destructor wins over an error; the first
+                // panic wins over later ones.
+                *this.outcome = Some(match (failure, closing.or(body.err())) {
+                    (Err(panic), _) | (Ok(_), Some(panic)) => Outcome::Panic(panic),
+                    (Ok(error), None) => Outcome::Error(error),
+                });
+                return deliver(scope, this.outcome, cx);
             }
-            *this.batch = batch;
             if polls >= BUDGET {
                 ready.set_polling(false);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
         }
+    }
+}
+
+/// How an ended run ends.
+pub(crate) enum Outcome<R, E> {
+    Value(R),
+    Error(E),
+    Panic(Panic),
+}
+
+/// Hands out the outcome of an ended run once the runtime has dropped
+/// every task of its `spawn_task` children, so that their destructors ran
+/// before the run returns, as those of its in-place children did.
+fn deliver<R, E>(
+    scope: &Scope<'_, E>,
+    outcome: &mut Option<Outcome<R, E>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<R, E>> {
+    assert!(
+        outcome.is_some(),
+        "anyrt-scope: the run was polled after it ended"
+    );
+    std::task::ready!(scope.poll_tasks_dropped(cx.waker()));
+    match outcome.take().expect("checked above") {
+        Outcome::Value(value) => Poll::Ready(Ok(value)),
+        Outcome::Error(error) => Poll::Ready(Err(error)),
+        Outcome::Panic(panic) => resume_unwind(panic),
     }
 }
 
@@ -146,9 +194,11 @@ where
     match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
         Ok(Poll::Pending) => Step::Continue,
         Ok(Poll::Ready(Ok(value))) => {
-            body.set(None);
             *output = Some(value);
-            Step::Continue
+            match catch_unwind(AssertUnwindSafe(|| body.set(None))) {
+                Ok(()) => Step::Continue,
+                Err(panic) => Step::Panic(panic),
+            }
         }
         Ok(Poll::Ready(Err(error))) => Step::Fail(error),
         Err(panic) => Step::Panic(panic),

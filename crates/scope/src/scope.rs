@@ -8,7 +8,7 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use crate::admission::{Admission, Admitted, Ticket};
@@ -16,6 +16,7 @@ use crate::child::{BoxChild, Cell};
 use crate::handle::{Handle, SpawnWait};
 use crate::run::{Run, RunInner};
 use crate::slab::Slab;
+use crate::tasks::Tasks;
 use crate::token::CancelToken;
 use crate::wake::{Ready, SlotWaker, Wakers};
 
@@ -66,11 +67,19 @@ struct Inner<'a, E> {
     token: CancelToken,
 }
 
+/// The payload of a panic.
+pub(crate) type Panic = Box<dyn Any + Send>;
+
 /// What the run does after a step.
 pub(crate) enum Step<E> {
     Continue,
     Fail(E),
-    Panic(Box<dyn Any + Send>),
+    Panic(Panic),
+}
+
+/// Drops `value`, catching a panic of its destructor.
+pub(crate) fn drop_caught<T>(value: T) -> Result<(), Panic> {
+    catch_unwind(AssertUnwindSafe(|| drop(value)))
 }
 
 /// A structured-concurrency scope whose children are polled in place.
@@ -122,6 +131,9 @@ pub(crate) enum Step<E> {
 /// ```
 pub struct Scope<'a, E = Infallible> {
     inner: Mutex<Inner<'a, E>>,
+    /// Made by the first `spawn_task`, so a scope without one allocates
+    /// nothing for it.
+    tasks: OnceLock<Arc<Tasks>>,
 }
 
 impl<'a, E> Scope<'a, E> {
@@ -145,6 +157,7 @@ impl<'a, E> Scope<'a, E> {
                 admission: Admission::new(usize::MAX),
                 token: CancelToken::new(),
             }),
+            tasks: OnceLock::new(),
         }
     }
 
@@ -213,12 +226,14 @@ impl<'a, E> Scope<'a, E> {
 
     /// Ends the run: cancels the token, then drops every child (outside
     /// the lock, so their destructors may use the scope; spawns meanwhile
-    /// are rejected).
-    pub(crate) fn close(&self, reason: &str) {
+    /// are rejected). A destructor that panics does not stop the others
+    /// nor leave the scope closing: the first such panic is returned, for
+    /// the run to resume once everything was dropped.
+    pub(crate) fn close(&self, reason: &str) -> Option<Panic> {
         let (children, token) = {
             let mut inner = self.lock();
             if inner.phase == Phase::Idle {
-                return;
+                return None;
             }
             inner.phase = Phase::Closing;
             inner.live = 0;
@@ -226,7 +241,12 @@ impl<'a, E> Scope<'a, E> {
             (inner.entries.drain(), inner.token.clone())
         };
         token.cancel_with(reason);
-        drop(children);
+        let mut panic = None;
+        for child in children {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(child))) {
+                panic.get_or_insert(payload);
+            }
+        }
         let wakers = {
             let mut inner = self.lock();
             inner.phase = Phase::Idle;
@@ -243,6 +263,14 @@ impl<'a, E> Scope<'a, E> {
         if let Some(wakers) = wakers {
             wakers.give_back();
         }
+        panic
+    }
+
+    /// Ready once the runtime has dropped every `spawn_task` future.
+    pub(crate) fn poll_tasks_dropped(&self, waker: &Waker) -> Poll<()> {
+        self.tasks
+            .get()
+            .map_or(Poll::Ready(()), |tasks| tasks.poll_dropped(waker))
     }
 
     /// A `spawn_wait` future gave up its ticket.
@@ -270,7 +298,8 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// # Errors
     ///
     /// The first `Err` of the body or of a child, after every other child
-    /// and the body were dropped.
+    /// and the body were dropped (and the runtime dropped the tasks of
+    /// [`spawn_task`](Scope::spawn_task)).
     ///
     /// # Panics
     ///
@@ -395,7 +424,10 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// and returns its handle. The task sees the ambient context of the
     /// scope, not the one at this call; it is cancelled when the scope
     /// fails or its future is dropped, and its `Err` or panic fails the
-    /// scope like an in-place child's.
+    /// scope like an in-place child's. A run that ends (by failing or
+    /// finishing) returns only once the runtime has dropped the task's
+    /// future, so its destructors have run; a run whose future is dropped
+    /// cancels the task without waiting.
     ///
     /// # Examples
     ///
@@ -415,8 +447,10 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         T: Send + 'static,
         E: 'static,
     {
-        // Spawned at the child's first poll, under the scope's context.
-        self.spawn(async move { anyrt_core::spawn(future).await })
+        // Spawned at the child's first poll, under the scope's context;
+        // counted until the runtime drops it.
+        let tasks = self.tasks.get_or_init(Arc::default).clone();
+        self.spawn(async move { anyrt_core::spawn(tasks.track(future)).await })
     }
 
     /// Stores a child; `reserved` when its place under the limit is taken.
@@ -516,18 +550,22 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
                 }
                 Step::Continue
             }
-            Ok(Poll::Ready(Ok(()))) => {
-                let freed = self.finished(key, child);
-                drop(freed);
-                Step::Continue
-            }
+            // A destructor that panics (the future's, or the output's when
+            // nobody will read it) fails the scope like a panic in a poll.
+            Ok(Poll::Ready(Ok(()))) => match drop_caught(self.finished(key, child)) {
+                Ok(()) => Step::Continue,
+                Err(panic) => Step::Panic(panic),
+            },
             Ok(Poll::Ready(Err(error))) => {
-                drop(child);
+                let dropped = drop_caught(child);
                 self.lock().entries.remove(key);
-                Step::Fail(error)
+                match dropped {
+                    Ok(()) => Step::Fail(error),
+                    Err(panic) => Step::Panic(panic),
+                }
             }
             Err(panic) => {
-                drop(child);
+                let _ = drop_caught(child);
                 self.lock().entries.remove(key);
                 Step::Panic(panic)
             }

@@ -141,9 +141,11 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
     /// ```
     pub fn run<'s, B: Future>(&'s self, body: B) -> SupervisedRun<'s, 'a, B, T, E> {
         // Checks first that no run is in progress, then forgets the last
-        // run's outcomes.
+        // run's outcomes, and a panic it held if it ended some other way
+        // (its future dropped, or its body panicking).
         let run = self.scope.run(OkBody { body });
         lock(&self.outcomes).clear();
+        *lock(&self.panic) = None;
         SupervisedRun {
             run,
             outcomes: &self.outcomes,
