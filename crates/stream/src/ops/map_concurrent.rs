@@ -11,6 +11,21 @@ use pin_project_lite::pin_project;
 
 use super::slots::Slots;
 
+/// The place of one output in the reorder buffer.
+enum Output<T> {
+    /// Not finished yet (or already returned).
+    Waiting,
+    Ready(T),
+    /// Its future panicked: nothing to return in its turn.
+    Lost,
+}
+
+impl<T> Output<T> {
+    fn take(&mut self) -> Output<T> {
+        std::mem::replace(self, Output::Waiting)
+    }
+}
+
 pin_project! {
     /// The outputs of `f(item)` for each upstream item, in input order,
     /// with at most `n` futures in flight; made by
@@ -27,6 +42,13 @@ pin_project! {
     ///
     /// As for every concurrent map, the futures run only while the stream
     /// is polled; see [`buffer`](crate::StreamOps::buffer).
+    ///
+    /// # Panics
+    ///
+    /// A panic in a future is resumed from `poll_next`, after the future
+    /// is dropped and its slot freed: if the panic is caught, polling again
+    /// goes on with the other items (the ordered map skips
+    /// that item's place).
     ///
     /// # Cancel safety
     ///
@@ -58,7 +80,7 @@ pin_project! {
         f: F,
         slots: Slots<Fut>,
         // Outputs by position `sequence % window`.
-        outputs: Vec<Option<Fut::Output>>,
+        outputs: Vec<Output<Fut::Output>>,
         limit: usize,
         // The size of the ring: `2 * limit`, saturating.
         window: usize,
@@ -128,15 +150,30 @@ where
             this.as_mut().fill(cx);
             let p = this.as_mut().project();
             while let Some((index, output)) = p.slots.poll_next_done() {
-                p.outputs[index] = Some(output);
                 *p.running -= 1;
+                match output {
+                    Ok(output) => p.outputs[index] = Output::Ready(output),
+                    // Its place is skipped when its turn comes, so the
+                    // stream goes on if the panic is caught.
+                    Err(panic) => {
+                        p.outputs[index] = Output::Lost;
+                        std::panic::resume_unwind(panic);
+                    }
+                }
             }
             let head = this.position(this.head);
             let p = this.as_mut().project();
-            if let Some(output) = p.outputs.get_mut(head).and_then(Option::take) {
-                *p.head += 1;
-                this.as_mut().fill(cx);
-                return Poll::Ready(Some(output));
+            match p.outputs.get_mut(head).map(Output::take) {
+                Some(Output::Ready(output)) => {
+                    *p.head += 1;
+                    this.as_mut().fill(cx);
+                    return Poll::Ready(Some(output));
+                }
+                Some(Output::Lost) => {
+                    *p.head += 1;
+                    continue;
+                }
+                _ => {}
             }
             if *p.upstream_done && *p.head == *p.next {
                 return Poll::Ready(None);
@@ -181,7 +218,7 @@ where
                 Poll::Ready(Some(item)) => {
                     p.slots.start(index, (p.f)(item));
                     if p.outputs.len() <= index {
-                        p.outputs.resize_with(index + 1, || None);
+                        p.outputs.resize_with(index + 1, || Output::Waiting);
                     }
                     *p.next += 1;
                     *p.running += 1;
