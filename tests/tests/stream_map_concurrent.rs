@@ -196,3 +196,18 @@ async fn regression_a_caught_panic_in_a_future_leaves_the_ordered_map_going() {
         futures::stream::iter(0..6).map_concurrent(NonZeroUsize::new(2).unwrap(), panicking_on_one);
     assert_eq!(drain_catching(mapped).await, (vec![0, 2, 3, 4, 5], 1));
 }
+
+#[anyrt_test::test(virtual_time, timeout = 10)]
+async fn regression_a_panicked_future_is_not_counted_in_the_size_hint() {
+    // The panicked item's place still counted as an output to come, so
+    // the lower bound promised one item more than the stream yields.
+    use futures::FutureExt;
+    let mut mapped =
+        futures::stream::iter(0..2).map_concurrent(NonZeroUsize::new(2).unwrap(), panicking_on_one);
+    let caught = std::panic::AssertUnwindSafe(mapped.next())
+        .catch_unwind()
+        .await;
+    assert!(caught.is_err());
+    assert_eq!(mapped.size_hint(), (1, Some(1)));
+    assert_eq!(mapped.collect::<Vec<_>>().await, [0]);
+}

@@ -89,6 +89,8 @@ pin_project! {
         // The sequence number of the next future to start.
         next: u64,
         running: usize,
+        // Places whose future panicked, not yet skipped: they yield nothing.
+        lost: usize,
         upstream_done: bool,
     }
 }
@@ -105,6 +107,7 @@ impl<S, F, Fut: Future> MapConcurrent<S, F, Fut> {
             head: 0,
             next: 0,
             running: 0,
+            lost: 0,
             upstream_done: false,
         }
     }
@@ -157,6 +160,7 @@ where
                     // stream goes on if the panic is caught.
                     Err(panic) => {
                         p.outputs[index] = Output::Lost;
+                        *p.lost += 1;
                         std::panic::resume_unwind(panic);
                     }
                 }
@@ -171,6 +175,7 @@ where
                 }
                 Some(Output::Lost) => {
                     *p.head += 1;
+                    *p.lost -= 1;
                     continue;
                 }
                 _ => {}
@@ -187,7 +192,10 @@ where
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let pending = usize::try_from(self.pending()).unwrap_or(usize::MAX);
+        // Lost places yield nothing.
+        let pending = usize::try_from(self.pending())
+            .unwrap_or(usize::MAX)
+            .saturating_sub(self.lost);
         if self.upstream_done {
             return (pending, Some(pending));
         }
@@ -246,7 +254,10 @@ impl<S, F, Fut: Future> fmt::Debug for MapConcurrent<S, F, Fut> {
         f.debug_struct("MapConcurrent")
             .field("limit", &self.limit)
             .field("running", &self.running)
-            .field("buffered", &(self.pending() as usize - self.running))
+            .field(
+                "buffered",
+                &(self.pending() as usize - self.running - self.lost),
+            )
             .field("upstream_done", &self.upstream_done)
             .finish_non_exhaustive()
     }
