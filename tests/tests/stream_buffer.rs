@@ -101,3 +101,26 @@ async fn a_panic_in_the_upstream_is_resumed_after_the_items_before_it() {
     }
     buffered.next().await;
 }
+
+#[anyrt_test::test(timeout = 10)]
+async fn regression_a_buffer_polled_after_its_resumed_panic_has_ended() {
+    // The second poll polled the finished task again, which panicked with
+    // "polled after completion" (or whatever the runtime's task says).
+    use futures::FutureExt;
+    let source = futures::stream::iter(0..2).map(|i| {
+        if i == 1 {
+            panic!("upstream failed");
+        }
+        i
+    });
+    let mut buffered = source.buffer(n(8));
+    assert_eq!(buffered.next().await, Some(0));
+    let caught = std::panic::AssertUnwindSafe(buffered.next())
+        .catch_unwind()
+        .await
+        .expect_err("the upstream's panic is resumed");
+    assert_eq!(caught.downcast_ref::<&str>(), Some(&"upstream failed"));
+    assert!(buffered.is_terminated());
+    assert_eq!(buffered.next().await, None);
+    assert_eq!(buffered.next().await, None);
+}

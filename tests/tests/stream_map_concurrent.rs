@@ -148,3 +148,66 @@ async fn fused_after_the_end() {
     assert!(mapped.is_terminated());
     assert_eq!(mapped.next().await, None);
 }
+
+/// Drains `stream`, catching each panic it resumes: the items, and how many
+/// panics were caught.
+async fn drain_catching<S: Stream + Unpin>(mut stream: S) -> (Vec<S::Item>, usize) {
+    use futures::FutureExt;
+    let (mut items, mut panics) = (Vec::new(), 0);
+    loop {
+        match std::panic::AssertUnwindSafe(stream.next())
+            .catch_unwind()
+            .await
+        {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => return (items, panics),
+            Err(_) => panics += 1,
+        }
+    }
+}
+
+/// Item 1's future panics on its first poll; items 0 and 2 to 5 finish
+/// later, on the virtual clock.
+fn panicking_on_one(i: usize) -> futures::future::BoxFuture<'static, usize> {
+    Box::pin(async move {
+        if i == 1 {
+            panic!("work failed");
+        }
+        anyrt_core::sleep(Duration::from_millis(1 + i as u64)).await;
+        i
+    })
+}
+
+#[anyrt_test::test(virtual_time, timeout = 10)]
+async fn regression_a_caught_panic_in_a_future_leaves_the_unordered_map_going() {
+    // The panicked future kept its slot (counted in flight, never polled
+    // again): with one slot, the stream hung after the panic was caught.
+    let mapped =
+        futures::stream::iter(0..6).map_concurrent_unordered(NonZeroUsize::MIN, panicking_on_one);
+    let (mut items, panics) = drain_catching(mapped).await;
+    items.sort_unstable();
+    assert_eq!((items, panics), (vec![0, 2, 3, 4, 5], 1));
+}
+
+#[anyrt_test::test(virtual_time, timeout = 10)]
+async fn regression_a_caught_panic_in_a_future_leaves_the_ordered_map_going() {
+    // The ordered map also waited forever for the panicked item's output.
+    let mapped =
+        futures::stream::iter(0..6).map_concurrent(NonZeroUsize::new(2).unwrap(), panicking_on_one);
+    assert_eq!(drain_catching(mapped).await, (vec![0, 2, 3, 4, 5], 1));
+}
+
+#[anyrt_test::test(virtual_time, timeout = 10)]
+async fn regression_a_panicked_future_is_not_counted_in_the_size_hint() {
+    // The panicked item's place still counted as an output to come, so
+    // the lower bound promised one item more than the stream yields.
+    use futures::FutureExt;
+    let mut mapped =
+        futures::stream::iter(0..2).map_concurrent(NonZeroUsize::new(2).unwrap(), panicking_on_one);
+    let caught = std::panic::AssertUnwindSafe(mapped.next())
+        .catch_unwind()
+        .await;
+    assert!(caught.is_err());
+    assert_eq!(mapped.size_hint(), (1, Some(1)));
+    assert_eq!(mapped.collect::<Vec<_>>().await, [0]);
+}

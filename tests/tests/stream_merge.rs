@@ -168,3 +168,51 @@ async fn a_group_of_many_streams_drains_every_item() {
     items.sort_unstable();
     assert_eq!(items, (0..1000).collect::<Vec<_>>());
 }
+
+#[anyrt_test::test(timeout = 10)]
+async fn regression_a_merge_goes_on_and_ends_after_a_caught_panic_in_one_stream() {
+    // The panicked stream stayed in the group, never queued again: once
+    // the others ended, the merge waited for its end forever.
+    use futures::FutureExt;
+    let failing = futures::stream::iter(0..3)
+        .map(|i| {
+            if i == 0 {
+                panic!("stream failed");
+            }
+            100 + i
+        })
+        .boxed();
+    let fine = futures::stream::iter(0..3).boxed();
+    let mut merged = merge(vec![failing, fine]);
+    let (mut items, mut panics) = (Vec::new(), 0);
+    loop {
+        match std::panic::AssertUnwindSafe(merged.next())
+            .catch_unwind()
+            .await
+        {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => break,
+            Err(_) => panics += 1,
+        }
+    }
+    assert_eq!((items, panics), (vec![0, 1, 2], 1));
+    assert!(merged.is_terminated());
+}
+
+#[anyrt_test::test(timeout = 10)]
+async fn regression_a_stream_that_panicked_leaves_the_group() {
+    use futures::FutureExt;
+    let mut group = MergeGroup::new();
+    let failing = group.push(
+        futures::stream::iter([1])
+            .map(|_| -> u32 { panic!("stream failed") })
+            .boxed(),
+    );
+    let caught = std::panic::AssertUnwindSafe(group.next_event())
+        .catch_unwind()
+        .await;
+    assert!(caught.is_err());
+    assert!(!group.contains(failing));
+    assert_eq!(group.len(), 0);
+    assert_eq!(group.next_event().await, None);
+}

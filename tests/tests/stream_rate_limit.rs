@@ -258,3 +258,26 @@ async fn clones_in_spawned_tasks_share_one_rate() {
     let expected: Vec<Duration> = (0..100).map(|k| k * 10 * MS).collect();
     assert_eq!(times, expected);
 }
+
+#[anyrt_test::test(timeout = 10)]
+async fn regression_a_clock_behind_the_limiters_creation_still_sees_time_pass() {
+    // Made under a clock an hour ahead, then used under one that is not:
+    // every instant before the creation counted as the creation itself, so
+    // after the burst each permit waited for the hour to pass.
+    let ahead = VirtualClock::new();
+    ahead.advance(Duration::from_secs(3600));
+    let limiter = anyrt_core::with_timer(ahead, async { limiter(10, SEC, 1) }).await;
+    let behind = VirtualClock::new();
+    let start = behind.now();
+    let times = behind
+        .auto_advance(async {
+            let mut times = Vec::new();
+            for _ in 0..3 {
+                limiter.acquire().await;
+                times.push(since(start));
+            }
+            times
+        })
+        .await;
+    assert_eq!(times, [Duration::ZERO, 100 * MS, 200 * MS]);
+}

@@ -72,6 +72,11 @@ impl Gcra {
         }
     }
 
+    /// How far ahead of `now` the TAT may run: `emission * burst` ticks.
+    pub(crate) fn window(&self) -> u64 {
+        self.window
+    }
+
     /// How many units a request at `now` could be granted at once.
     pub(crate) fn available(&self, tat: u64, now: u64) -> u64 {
         let ahead = tat.saturating_sub(now);

@@ -17,8 +17,15 @@ use std::time::{Duration, Instant};
 use crate::gcra::{Decision, Gcra};
 
 /// The largest number of ticks per nanosecond: with it the clock covers
-/// `u64::MAX / 16` ns, about 36 years, past `anyrt_core::far_future`.
+/// `u64::MAX / 16` ns, about 36 years (35 after the limiter's creation, one
+/// before it), past `anyrt_core::far_future`.
 const MAX_SCALE: u64 = 16;
+
+/// How far before the limiter's creation its clock reaches, in
+/// nanoseconds (a year): a clone used under a clock that is behind the one
+/// it was made under (another `VirtualClock`, or the real clock after a
+/// virtual one that ran ahead) still sees time pass.
+const BEHIND_NS: u64 = 365 * 24 * 3600 * 1_000_000_000;
 
 /// Why a permit could not be taken now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +43,10 @@ pub(crate) struct Shared {
     gcra: Gcra,
     /// Ticks per nanosecond.
     scale: u64,
+    /// The instant of tick `behind`: earlier instants count down from it
+    /// to tick zero, later ones up.
     epoch: Instant,
+    behind: u64,
     /// How many waiters are queued: `try_acquire` and new waiters take the
     /// fast path only when it is zero, so they never pass a queued waiter.
     queued: AtomicUsize,
@@ -64,11 +74,17 @@ impl Shared {
     pub(crate) fn new(rate: u32, period: Duration, burst: u32, epoch: Instant) -> Option<Shared> {
         let period_ns = u64::try_from(period.as_nanos()).ok()?;
         let (scale, emission) = ticks_per_permit(u64::from(rate), period_ns);
+        let gcra = Gcra::new(emission, u64::from(burst))?;
+        // Never so far that a burst's span no longer fits after it.
+        let behind = BEHIND_NS
+            .saturating_mul(scale)
+            .min((u64::MAX - gcra.window()) / 2);
         Some(Shared {
             tat: AtomicU64::new(0),
-            gcra: Gcra::new(emission, u64::from(burst))?,
+            gcra,
             scale,
             epoch,
+            behind,
             queued: AtomicUsize::new(0),
             queue: Mutex::new(Queue::default()),
             rate,
@@ -78,15 +94,30 @@ impl Shared {
     }
 
     fn ticks(&self, now: Instant) -> u64 {
-        let ns = now.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(ns)
-            .unwrap_or(u64::MAX)
-            .saturating_mul(self.scale)
+        let to_ticks = |elapsed: Duration| {
+            u64::try_from(elapsed.as_nanos())
+                .unwrap_or(u64::MAX)
+                .saturating_mul(self.scale)
+        };
+        match now.checked_duration_since(self.epoch) {
+            Some(after) => self.behind.saturating_add(to_ticks(after)),
+            None => self.behind.saturating_sub(to_ticks(self.epoch - now)),
+        }
     }
 
+    /// The first instant at or after `ticks` (whole nanoseconds).
     fn instant(&self, ticks: u64) -> Instant {
-        let ns = ticks.div_ceil(self.scale);
-        anyrt_core::deadline_after(self.epoch, Duration::from_nanos(ns))
+        match ticks.checked_sub(self.behind) {
+            Some(after) => {
+                let ns = after.div_ceil(self.scale);
+                anyrt_core::deadline_after(self.epoch, Duration::from_nanos(ns))
+            }
+            None => {
+                let ns = (self.behind - ticks) / self.scale;
+                let before = self.epoch.checked_sub(Duration::from_nanos(ns));
+                before.unwrap_or(self.epoch)
+            }
+        }
     }
 
     /// Takes `cost` permits at `now` if the GCRA allows it: one

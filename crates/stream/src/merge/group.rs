@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -222,6 +223,13 @@ impl<S: Stream> MergeGroup<S> {
     /// Polls for the next item or end of a stream, polling only the streams
     /// that woke: `Ready(None)` once the group is empty.
     ///
+    /// # Panics
+    ///
+    /// A panic in a stream's `poll_next` is resumed from here, after that
+    /// stream is dropped from the group (as it would be at its end, but
+    /// with no [`MergeEvent::Ended`]): if the panic is caught, the group
+    /// goes on with the others and still ends when they do.
+    ///
     /// # Examples
     ///
     /// ```
@@ -244,18 +252,23 @@ impl<S: Stream> MergeGroup<S> {
             };
             let key = entry.key;
             let mut slot_cx = Context::from_waker(self.wake.waker(index));
-            match entry.stream.as_mut().poll_next(&mut slot_cx) {
-                Poll::Ready(Some(item)) => {
+            let stream = entry.stream.as_mut();
+            match panic::catch_unwind(AssertUnwindSafe(|| stream.poll_next(&mut slot_cx))) {
+                Ok(Poll::Ready(Some(item))) => {
                     self.wake.push(index);
                     return Poll::Ready(Some(MergeEvent::Item(key, item)));
                 }
-                Poll::Ready(None) => {
-                    self.entries[index] = None;
-                    self.free.push(index);
-                    self.live -= 1;
+                Ok(Poll::Ready(None)) => {
+                    self.drop_entry(index);
                     return Poll::Ready(Some(MergeEvent::Ended(key)));
                 }
-                Poll::Pending => {}
+                Ok(Poll::Pending) => {}
+                // Never polled again (it would not wake), so it must go,
+                // or the group would wait for its end forever.
+                Err(payload) => {
+                    self.drop_entry(index);
+                    panic::resume_unwind(payload);
+                }
             }
         }
         if self.live == 0 {
@@ -263,6 +276,12 @@ impl<S: Stream> MergeGroup<S> {
             return Poll::Ready(None);
         }
         Poll::Pending
+    }
+
+    fn drop_entry(&mut self, index: usize) {
+        self.entries[index] = None;
+        self.free.push(index);
+        self.live -= 1;
     }
 
     /// The next item or end of a stream; `None` once the group is empty.

@@ -22,6 +22,12 @@ pub use group::{MergeEvent, MergeGroup, NextEvent, StreamKey};
 ///
 /// Each stream is boxed once when merged; nothing is allocated per item.
 ///
+/// # Panics
+///
+/// A panic in one stream's `poll_next` is resumed from the merged stream's,
+/// after that stream is dropped: if the panic is caught, the merge goes on
+/// with the other streams and ends when they do.
+///
 /// # Cancel safety
 ///
 /// The merged stream holds all state; dropping a `next()` future loses no

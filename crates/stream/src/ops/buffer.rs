@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -89,7 +90,7 @@ impl<S: Stream> Drop for Producer<S> {
 /// it) makes progress while the consumer's loop body awaits something
 /// else. Items come out in upstream order. The stream ends when the
 /// upstream does; a panic in the upstream is resumed here once the items
-/// before it are out. The upstream is boxed once and the queue allocated once (up to 1024 items ahead,
+/// before it are out, and the stream has ended after it. The upstream is boxed once and the queue allocated once (up to 1024 items ahead,
 /// growing to `n` if needed); nothing per item.
 ///
 /// # Cancel safety
@@ -201,9 +202,20 @@ where
         if !done {
             return Poll::Pending;
         }
-        // The producer is gone: resume its panic, if it panicked.
+        // The producer is gone: resume its panic, if it panicked. The
+        // stream ends first, so a poll after a caught panic returns `None`
+        // instead of polling the finished task again.
         if let Some(task) = &mut this.task {
-            std::task::ready!(Pin::new(task).poll(cx));
+            let poll = panic::catch_unwind(AssertUnwindSafe(|| Pin::new(task).poll(cx)));
+            match poll {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(())) => {}
+                Err(payload) => {
+                    this.task = None;
+                    this.terminated = true;
+                    panic::resume_unwind(payload);
+                }
+            }
         }
         this.task = None;
         this.terminated = true;

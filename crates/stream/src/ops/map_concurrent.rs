@@ -11,6 +11,21 @@ use pin_project_lite::pin_project;
 
 use super::slots::Slots;
 
+/// The place of one output in the reorder buffer.
+enum Output<T> {
+    /// Not finished yet (or already returned).
+    Waiting,
+    Ready(T),
+    /// Its future panicked: nothing to return in its turn.
+    Lost,
+}
+
+impl<T> Output<T> {
+    fn take(&mut self) -> Output<T> {
+        std::mem::replace(self, Output::Waiting)
+    }
+}
+
 pin_project! {
     /// The outputs of `f(item)` for each upstream item, in input order,
     /// with at most `n` futures in flight; made by
@@ -27,6 +42,13 @@ pin_project! {
     ///
     /// As for every concurrent map, the futures run only while the stream
     /// is polled; see [`buffer`](crate::StreamOps::buffer).
+    ///
+    /// # Panics
+    ///
+    /// A panic in a future is resumed from `poll_next`, after the future
+    /// is dropped and its slot freed: if the panic is caught, polling again
+    /// goes on with the other items (the ordered map skips
+    /// that item's place).
     ///
     /// # Cancel safety
     ///
@@ -58,7 +80,7 @@ pin_project! {
         f: F,
         slots: Slots<Fut>,
         // Outputs by position `sequence % window`.
-        outputs: Vec<Option<Fut::Output>>,
+        outputs: Vec<Output<Fut::Output>>,
         limit: usize,
         // The size of the ring: `2 * limit`, saturating.
         window: usize,
@@ -67,6 +89,8 @@ pin_project! {
         // The sequence number of the next future to start.
         next: u64,
         running: usize,
+        // Places whose future panicked, not yet skipped: they yield nothing.
+        lost: usize,
         upstream_done: bool,
     }
 }
@@ -83,6 +107,7 @@ impl<S, F, Fut: Future> MapConcurrent<S, F, Fut> {
             head: 0,
             next: 0,
             running: 0,
+            lost: 0,
             upstream_done: false,
         }
     }
@@ -128,15 +153,32 @@ where
             this.as_mut().fill(cx);
             let p = this.as_mut().project();
             while let Some((index, output)) = p.slots.poll_next_done() {
-                p.outputs[index] = Some(output);
                 *p.running -= 1;
+                match output {
+                    Ok(output) => p.outputs[index] = Output::Ready(output),
+                    // Its place is skipped when its turn comes, so the
+                    // stream goes on if the panic is caught.
+                    Err(panic) => {
+                        p.outputs[index] = Output::Lost;
+                        *p.lost += 1;
+                        std::panic::resume_unwind(panic);
+                    }
+                }
             }
             let head = this.position(this.head);
             let p = this.as_mut().project();
-            if let Some(output) = p.outputs.get_mut(head).and_then(Option::take) {
-                *p.head += 1;
-                this.as_mut().fill(cx);
-                return Poll::Ready(Some(output));
+            match p.outputs.get_mut(head).map(Output::take) {
+                Some(Output::Ready(output)) => {
+                    *p.head += 1;
+                    this.as_mut().fill(cx);
+                    return Poll::Ready(Some(output));
+                }
+                Some(Output::Lost) => {
+                    *p.head += 1;
+                    *p.lost -= 1;
+                    continue;
+                }
+                _ => {}
             }
             if *p.upstream_done && *p.head == *p.next {
                 return Poll::Ready(None);
@@ -150,7 +192,10 @@ where
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let pending = usize::try_from(self.pending()).unwrap_or(usize::MAX);
+        // Lost places yield nothing.
+        let pending = usize::try_from(self.pending())
+            .unwrap_or(usize::MAX)
+            .saturating_sub(self.lost);
         if self.upstream_done {
             return (pending, Some(pending));
         }
@@ -181,7 +226,7 @@ where
                 Poll::Ready(Some(item)) => {
                     p.slots.start(index, (p.f)(item));
                     if p.outputs.len() <= index {
-                        p.outputs.resize_with(index + 1, || None);
+                        p.outputs.resize_with(index + 1, || Output::Waiting);
                     }
                     *p.next += 1;
                     *p.running += 1;
@@ -209,7 +254,10 @@ impl<S, F, Fut: Future> fmt::Debug for MapConcurrent<S, F, Fut> {
         f.debug_struct("MapConcurrent")
             .field("limit", &self.limit)
             .field("running", &self.running)
-            .field("buffered", &(self.pending() as usize - self.running))
+            .field(
+                "buffered",
+                &(self.pending() as usize - self.running - self.lost),
+            )
             .field("upstream_done", &self.upstream_done)
             .finish_non_exhaustive()
     }

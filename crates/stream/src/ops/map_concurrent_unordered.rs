@@ -29,6 +29,12 @@ pin_project! {
     /// [`buffer`](crate::StreamOps::buffer) after this stream to keep them
     /// running (see the crate docs, "Starvation").
     ///
+    /// # Panics
+    ///
+    /// A panic in a future is resumed from `poll_next`, after the future
+    /// is dropped and its slot freed: if the panic is caught, polling again
+    /// goes on with the other items.
+    ///
     /// # Cancel safety
     ///
     /// The futures in flight live in the stream: dropping a `next()` future
@@ -120,6 +126,9 @@ where
             if let Some((index, output)) = this.slots.poll_next_done() {
                 this.free.push(index);
                 *this.in_flight -= 1;
+                // The panicked future is gone and its slot free, so the
+                // stream goes on if the panic is caught.
+                let output = output.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 // Refill at once, before the output is handed out.
                 if !*this.upstream_done {
                     match this.stream.as_mut().poll_next(cx) {

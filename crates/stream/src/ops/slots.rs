@@ -3,8 +3,10 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::thread;
 
 use crate::wake_set::WakeSet;
 
@@ -40,8 +42,10 @@ impl<Fut: Future> Slots<Fut> {
     }
 
     /// Polls the slots queued now, once each, until one completes: its
-    /// index and output. The slot is empty afterwards.
-    pub(crate) fn poll_next_done(&mut self) -> Option<(usize, Fut::Output)> {
+    /// index and output, or the panic its poll raised. The slot is empty
+    /// afterwards either way: a future that panicked is dropped, not polled
+    /// again, so the caller can free its place and then resume the panic.
+    pub(crate) fn poll_next_done(&mut self) -> Option<(usize, thread::Result<Fut::Output>)> {
         for _ in 0..self.wake.queued() {
             let index = self.wake.pop()?;
             let Some(slot) = self.futures.get_mut(index) else {
@@ -51,15 +55,21 @@ impl<Fut: Future> Slots<Fut> {
                 continue;
             };
             let mut cx = Context::from_waker(self.wake.waker(index));
-            if let Poll::Ready(output) = future.poll(&mut cx) {
-                slot.as_mut().set(None);
-                return Some((index, output));
+            match panic::catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
+                Ok(Poll::Pending) => {}
+                Ok(Poll::Ready(output)) => {
+                    slot.as_mut().set(None);
+                    return Some((index, Ok(output)));
+                }
+                Err(payload) => {
+                    slot.as_mut().set(None);
+                    return Some((index, Err(payload)));
+                }
             }
         }
         None
     }
 
-    /// Whether slots are queued to be polled.
     pub(crate) fn has_queued(&self) -> bool {
         self.wake.queued() > 0
     }
