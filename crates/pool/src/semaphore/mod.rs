@@ -17,18 +17,18 @@ pub use future::{Acquire, AcquireOwned};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
 use state::{MAX_PERMITS, State};
 
-// The model checker's mutex in the unit tests under `--cfg loom` (see
+// The model checker's mutex in the unit tests under `--cfg anyrt_loom` (see
 // `model.rs`); the standard one everywhere else.
-#[cfg(all(test, loom))]
+#[cfg(all(test, anyrt_loom))]
 use loom::sync::atomic::{AtomicUsize, Ordering};
-#[cfg(all(test, loom))]
+#[cfg(all(test, anyrt_loom))]
 use loom::sync::{Mutex, MutexGuard};
-#[cfg(not(all(test, loom)))]
+#[cfg(not(all(test, anyrt_loom)))]
 use std::sync::atomic::{AtomicUsize, Ordering};
-#[cfg(not(all(test, loom)))]
+#[cfg(not(all(test, anyrt_loom)))]
 use std::sync::{Mutex, MutexGuard};
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, anyrt_loom))]
 mod model;
 
 /// How many times the oldest waiter may be passed over (a later acquire
@@ -143,7 +143,7 @@ impl Semaphore {
     /// static LIMIT: Semaphore = Semaphore::new(8);
     /// assert_eq!(LIMIT.available_permits(), 8);
     /// ```
-    #[cfg(not(all(test, loom)))]
+    #[cfg(not(all(test, anyrt_loom)))]
     pub const fn new(permits: usize) -> Self {
         let permits = if permits > MAX_PERMITS {
             MAX_PERMITS
@@ -157,7 +157,7 @@ impl Semaphore {
     }
 
     /// Under the model checker, whose mutex cannot be made in a `const`.
-    #[cfg(all(test, loom))]
+    #[cfg(all(test, anyrt_loom))]
     pub fn new(permits: usize) -> Self {
         Semaphore {
             fast: AtomicUsize::new(permits.min(MAX_PERMITS) << SHIFT),

@@ -1,5 +1,5 @@
 //! Model checks of the semaphore with `loom`, as tokio checks its own:
-//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p anyrt-pool
+//! `RUSTFLAGS="--cfg anyrt_loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p anyrt-pool
 //! --lib --release` (CI's bound: seconds; without it, minutes). Every
 //! interleaving of the threads below (of the fast word's atomics and the
 //! lock) is run; none may lose or duplicate a permit, or leave a waiter

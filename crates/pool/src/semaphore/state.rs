@@ -75,7 +75,7 @@ impl State {
     /// over is served in order anyway.
     pub(super) fn head_overdue(&mut self) -> bool {
         // The model checker explores thread interleavings, not time.
-        if cfg!(all(test, loom)) {
+        if cfg!(all(test, anyrt_loom)) {
             return false;
         }
         let Some(head) = self.queue.head_node() else {

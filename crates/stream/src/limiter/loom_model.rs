@@ -1,5 +1,5 @@
 //! Model checks of the limiter's shared state under every interleaving
-//! loom explores: `RUSTFLAGS="--cfg loom" cargo test -p anyrt-stream --lib
+//! loom explores: `RUSTFLAGS="--cfg anyrt_loom" cargo test -p anyrt-stream --lib
 //! --release loom`.
 
 use std::task::{Wake, Waker};

@@ -3,7 +3,7 @@
 
 mod acquire;
 mod error;
-#[cfg(all(test, loom))]
+#[cfg(all(test, anyrt_loom))]
 mod loom_model;
 mod shared;
 mod waiter;

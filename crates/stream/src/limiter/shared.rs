@@ -4,13 +4,13 @@
 use std::collections::VecDeque;
 use std::task::Waker;
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, anyrt_loom))]
 use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-#[cfg(all(test, loom))]
+#[cfg(all(test, anyrt_loom))]
 use loom::sync::{Mutex, MutexGuard};
-#[cfg(not(all(test, loom)))]
+#[cfg(not(all(test, anyrt_loom)))]
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-#[cfg(not(all(test, loom)))]
+#[cfg(not(all(test, anyrt_loom)))]
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -258,7 +258,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(anyrt_loom)))]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
