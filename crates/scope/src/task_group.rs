@@ -178,7 +178,10 @@ impl<T: Send + 'static> TaskGroup<T> {
     ///
     /// # Panics
     ///
-    /// Resumes the panic of a task that panicked.
+    /// Resumes the panic of a task that panicked, after aborting the
+    /// group's other tasks: a panic fails the group fast. (tokio's
+    /// `JoinSet` hands the panic back as an error and lets the others run;
+    /// catch the panic inside the task for that behaviour.)
     ///
     /// # Cancel safety
     ///
