@@ -166,6 +166,11 @@ impl<M: Manager> Pool<M> {
     /// Keeps the idle resources for which `keep(resource, metrics)` is
     /// true and discards the others; resources in use are not seen.
     ///
+    /// # Panics
+    ///
+    /// A panic of `keep` goes on to the caller, and no idle resource is
+    /// discarded or lost by it: the idle set stays as it was.
+    ///
     /// # Examples
     ///
     /// ```
