@@ -1,6 +1,7 @@
 //! Regression tests for defects found by trying to break `anyrt-pool`,
 //! each named after the defect.
 
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use anyrt_pool::Pool;
@@ -38,4 +39,59 @@ async fn regression_retain_that_panics_loses_idle_resources() {
     assert_eq!(held.iter().filter(|g| g.is_some()).count(), 3);
     drop(held);
     assert_settled(&pool, &control);
+}
+
+/// A waker that looks at the semaphore when woken, as a task does when
+/// its waker runs it or drops it in place.
+struct Inspecting(std::sync::Arc<anyrt_pool::Semaphore>);
+
+impl std::task::Wake for Inspecting {
+    fn wake(self: std::sync::Arc<Self>) {
+        let _ = self.0.available_permits();
+    }
+}
+
+/// Runs `f` on a thread and fails (instead of hanging) if it does not end.
+fn ends_without_deadlock(what: &str, f: impl FnOnce() + Send + 'static) {
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    // Generous: the work takes microseconds; only a deadlock waits this long.
+    let ended = ended.recv_timeout(std::time::Duration::from_secs(30));
+    assert!(
+        ended.is_ok(),
+        "{what}: a waker ran under the semaphore's lock"
+    );
+}
+
+/// Polls `count` acquires of one permit each until they queue.
+fn queue_waiters(
+    semaphore: &std::sync::Arc<anyrt_pool::Semaphore>,
+    count: usize,
+) -> Vec<std::pin::Pin<Box<anyrt_pool::futures::AcquireOwned>>> {
+    let waker = std::task::Waker::from(std::sync::Arc::new(Inspecting(semaphore.clone())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    (0..count)
+        .map(|_| {
+            let mut acquire = Box::pin(semaphore.clone().acquire_owned());
+            assert!(acquire.as_mut().poll(&mut cx).is_pending());
+            acquire
+        })
+        .collect()
+}
+
+/// `close` woke its waiters while holding the semaphore's lock, so a
+/// waker that touched the semaphore (a task run or dropped in place by
+/// its waker) deadlocked.
+#[test]
+fn regression_close_wakes_waiters_under_the_lock() {
+    ends_without_deadlock("close", || {
+        let semaphore = std::sync::Arc::new(anyrt_pool::Semaphore::new(0));
+        let waiters = queue_waiters(&semaphore, 2);
+        semaphore.close();
+        drop(waiters);
+        assert_eq!(semaphore.waiters(), 0);
+    });
 }

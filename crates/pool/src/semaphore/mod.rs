@@ -443,7 +443,8 @@ impl Semaphore {
     pub fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
-        state.queue.wake_all();
+        let State { queue, wake, .. } = &mut *state;
+        queue.take_wakers(|waker| wake.push(waker));
     }
 }
 
