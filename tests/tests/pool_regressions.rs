@@ -95,3 +95,31 @@ fn regression_close_wakes_waiters_under_the_lock() {
         assert_eq!(semaphore.waiters(), 0);
     });
 }
+
+/// A class above the semaphore's largest count (`usize::MAX / 4` bytes)
+/// was accepted beside a budget that only counted as that much, so a
+/// `get` of that class waited forever instead of failing: the byte budget
+/// could never hold it.
+#[test]
+fn regression_buffer_class_above_the_effective_budget_hangs() {
+    let largest = isize::MAX as usize;
+    let built = anyrt_pool::BufferPool::builder()
+        .classes([4096, largest])
+        .max_bytes(usize::MAX)
+        .build();
+    assert_eq!(
+        built.unwrap_err(),
+        anyrt_pool::BuildError::BudgetBelowClass,
+        "a buffer of the largest class could never be had"
+    );
+    let pool = anyrt_pool::BufferPool::builder()
+        .classes([4096])
+        .max_bytes(usize::MAX)
+        .build()
+        .unwrap();
+    assert_eq!(
+        pool.status().max_bytes,
+        usize::MAX / 4,
+        "the budget in force"
+    );
+}

@@ -15,7 +15,8 @@ use engine::{SHIFT, SLOW};
 pub use error::{AcquireError, TryAcquireError};
 pub use future::{Acquire, AcquireOwned};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
-use state::{MAX_PERMITS, State};
+pub(crate) use state::MAX_PERMITS;
+use state::State;
 
 // The model checker's mutex in the unit tests under `--cfg loom` (see
 // `model.rs`); the standard one everywhere else.

@@ -7,7 +7,7 @@ use super::queue::Queue;
 use super::{MAX_PASSES, MAX_WAIT, TryAcquireError};
 
 /// The most permits a semaphore holds; more saturate here.
-pub(super) const MAX_PERMITS: usize = usize::MAX >> super::engine::SHIFT;
+pub(crate) const MAX_PERMITS: usize = usize::MAX >> super::engine::SHIFT;
 
 #[derive(Debug)]
 pub(super) struct State {
