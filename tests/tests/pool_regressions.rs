@@ -123,3 +123,36 @@ fn regression_buffer_class_above_the_effective_budget_hangs() {
         "the budget in force"
     );
 }
+
+/// A `Manager::create` that panicked (it runs in a task of its own) made
+/// `get` return `PoolError::Closed` from an open pool, hiding the panic.
+/// The panic now reaches the caller of `get`, as a panic of a task does
+/// through its handle, and the slot is free again.
+#[anyrt_test::test]
+async fn regression_a_panicking_create_is_reported_as_closed() {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let pool = Pool::from_fn(move || {
+        let first = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        async move {
+            assert!(!first, "create fails the first time");
+            Ok::<_, ()>(7)
+        }
+    })
+    .max_size(1)
+    .build()
+    .unwrap();
+    let get = futures_lite::FutureExt::catch_unwind(AssertUnwindSafe(pool.get())).await;
+    match get {
+        Err(panic) => {
+            let message = panic.downcast_ref::<&str>().copied();
+            let message = message.or(panic.downcast_ref::<String>().map(String::as_str));
+            assert_eq!(message, Some("create fails the first time"));
+        }
+        Ok(got) => panic!("expected the creation's panic, got {got:?}"),
+    }
+    assert!(!pool.is_closed());
+    assert_eq!(*pool.get().await.unwrap(), 7, "the slot is free again");
+    let status = pool.status();
+    assert_eq!((status.size, status.in_use, status.creating), (1, 0, 0));
+}

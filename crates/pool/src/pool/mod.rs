@@ -118,6 +118,11 @@ impl<M: Manager> Pool<M> {
     ///   health-check error of this call.
     /// - [`PoolError::Closed`] once the pool is closed.
     ///
+    /// # Panics
+    ///
+    /// When [`Manager::create`] panics for this call (in the creation's own
+    /// task), the panic is resumed here, after its slot was freed.
+    ///
     /// # Cancel safety
     ///
     /// Dropping the future loses nothing: while waiting, its place in the
@@ -272,6 +277,7 @@ impl<M: Manager> Pool<M> {
             failed => {
                 self.shared.created_for_getter(false);
                 Err(match failed {
+                    Outcome::Panicked(panic) => std::panic::resume_unwind(panic),
                     Outcome::Failed(e) => PoolError::Backend(e),
                     Outcome::TimedOut => PoolError::Timeout { last_error: None },
                     _ => PoolError::Closed,
