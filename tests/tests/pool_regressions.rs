@@ -156,3 +156,37 @@ async fn regression_a_panicking_create_is_reported_as_closed() {
     let status = pool.status();
     assert_eq!((status.size, status.in_use, status.creating), (1, 0, 0));
 }
+
+/// A `max_size` above what the slot semaphore counts (`usize::MAX / 4`)
+/// was kept as asked while the semaphore saturated, so shrinking later
+/// forgot every free slot and owed the difference: no `get` was ever
+/// served again.
+#[anyrt_test::test(virtual_time)]
+async fn regression_shrinking_from_a_huge_max_size_leaves_no_slot(
+    _clock: anyrt_core::VirtualClock,
+) {
+    let limit = std::time::Duration::from_secs(1);
+    let (manager, control) = TestManager::new();
+    let built = Pool::builder(manager)
+        .max_size(usize::MAX)
+        .acquire_timeout(limit)
+        .build()
+        .unwrap();
+    built.resize(2).unwrap();
+    let (manager, _control) = TestManager::new();
+    let grown = Pool::builder(manager)
+        .max_size(3)
+        .acquire_timeout(limit)
+        .build()
+        .unwrap();
+    grown.resize(usize::MAX).unwrap();
+    grown.resize(2).unwrap();
+    for pool in [&built, &grown] {
+        let a = pool.get().await.expect("a slot after the shrink");
+        let b = pool.get().await.expect("both slots after the shrink");
+        assert!(pool.try_get().is_err(), "no third slot");
+        drop((a, b));
+        assert_eq!(pool.status().max_size, 2);
+    }
+    assert_settled(&built, &control);
+}

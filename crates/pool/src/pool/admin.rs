@@ -194,7 +194,8 @@ impl<M: Manager> Pool<M> {
     /// Changes `max_size` at run time. Growing frees slots at once (to
     /// waiters first); shrinking discards idle resources above the new
     /// size now and resources in use as they come back, so the size never
-    /// again exceeds the new maximum once they have.
+    /// again exceeds the new maximum once they have. A size above
+    /// `usize::MAX / 4` counts as that.
     ///
     /// # Errors
     ///
@@ -216,6 +217,8 @@ impl<M: Manager> Pool<M> {
         if max_size < self.shared.config.min_idle {
             return Err(BuildError::MinIdleAboveMaxSize);
         }
+        // As in the builder: the slot semaphore counts up to this.
+        let max_size = max_size.min(crate::semaphore::MAX_PERMITS);
         let mut dropped = Vec::new();
         self.shared.resize(max_size, &mut dropped);
         drop(dropped);
