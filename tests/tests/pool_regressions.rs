@@ -190,3 +190,34 @@ async fn regression_shrinking_from_a_huge_max_size_leaves_no_slot(
     }
     assert_settled(&built, &control);
 }
+
+/// A health check that panics discards its resource, as it must, but the
+/// resource was counted as `cancelled` (a dropped checkout), not as
+/// `panicked`.
+#[anyrt_test::test]
+async fn regression_a_panicking_recycle_is_counted_as_cancelled() {
+    struct PanicsOnRecycle;
+
+    impl anyrt_pool::Manager for PanicsOnRecycle {
+        type Type = u8;
+        type Error = ();
+
+        async fn create(&self) -> Result<u8, ()> {
+            Ok(1)
+        }
+
+        async fn recycle(&self, _: &mut u8, _: &anyrt_pool::Metrics) -> Result<(), ()> {
+            panic!("the health check panics");
+        }
+    }
+
+    let pool = Pool::builder(PanicsOnRecycle).max_size(1).build().unwrap();
+    drop(pool.get().await.unwrap());
+    let get = futures_lite::FutureExt::catch_unwind(AssertUnwindSafe(pool.get())).await;
+    assert!(get.is_err(), "the panic reaches the caller");
+    let status = pool.status();
+    assert_eq!(status.discarded.panicked, 1, "{status:?}");
+    assert_eq!(status.discarded.cancelled, 0, "{status:?}");
+    assert_eq!((status.size, status.in_use, status.idle), (0, 0, 0));
+    assert_eq!(*pool.get().await.unwrap(), 1, "the slot is free again");
+}

@@ -322,7 +322,8 @@ impl Drop for Creator<'_> {
     }
 }
 
-/// A resource under a health check; discarded if the check is dropped.
+/// A resource under a health check; discarded if the check is dropped
+/// (or panics).
 struct Checking<'a, M: Manager> {
     entry: Option<Entry<M::Type>>,
     shared: &'a Shared<M>,
@@ -331,7 +332,13 @@ struct Checking<'a, M: Manager> {
 impl<M: Manager> Drop for Checking<'_, M> {
     fn drop(&mut self) {
         if self.entry.take().is_some() {
-            self.shared.discarded(Reason::Cancelled);
+            // Dropped with the checkout, or by the check's own panic.
+            let reason = if std::thread::panicking() {
+                Reason::Panicked
+            } else {
+                Reason::Cancelled
+            };
+            self.shared.discarded(reason);
         }
     }
 }
