@@ -221,3 +221,40 @@ async fn regression_a_panicking_recycle_is_counted_as_cancelled() {
     assert_eq!((status.size, status.in_use, status.idle), (0, 0, 0));
     assert_eq!(*pool.get().await.unwrap(), 1, "the slot is free again");
 }
+
+/// `maintain_once` created in place without a permit of `max_creating`,
+/// so a refill ran beside the creations of `get`s, past the bound.
+#[anyrt_test::test(virtual_time)]
+async fn regression_maintain_ignores_max_creating(_clock: anyrt_core::VirtualClock) {
+    let ms = std::time::Duration::from_millis(1);
+    let (manager, control) = TestManager::new();
+    control.set_create_delay(1000 * ms);
+    let pool = Pool::builder(manager)
+        .max_size(4)
+        .min_idle(2)
+        .max_creating(1)
+        .build()
+        .unwrap();
+    let get = {
+        let pool = pool.clone();
+        anyrt_core::spawn(async move { pool.get().await.map(drop) })
+    };
+    anyrt_core::sleep(500 * ms).await;
+    assert_eq!(pool.status().creating, 1);
+    let refill = {
+        let pool = pool.clone();
+        anyrt_core::spawn(async move { pool.maintain_once().await })
+    };
+    anyrt_core::sleep(100 * ms).await;
+    let status = pool.status();
+    assert_eq!(
+        status.creating, 1,
+        "at most max_creating at once: {status:?}"
+    );
+    get.await.unwrap();
+    let _ = refill.await;
+    // Once the get's creation is done, the refill may go on.
+    assert_eq!(pool.maintain_once().await.ok(), Some(1));
+    assert_eq!(pool.status().idle, 2);
+    assert_settled(&pool, &control);
+}

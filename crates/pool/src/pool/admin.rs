@@ -104,7 +104,8 @@ impl<M: Manager> Pool<M> {
 
     /// Discards idle resources past `idle_timeout` or their lifetime, then
     /// creates resources until `min_idle` are idle (or the pool is full,
-    /// or no slot is free). Returns how many it created.
+    /// or no slot is free, or `max_creating` creations are in flight).
+    /// Returns how many it created.
     ///
     /// # Errors
     ///
@@ -135,6 +136,15 @@ impl<M: Manager> Pool<M> {
         drop(expired);
         let mut made = 0;
         for _ in 0..self.shared.idle_missing() {
+            // A creation here counts against `max_creating` too; held
+            // until the creation ends.
+            let creator = match &self.shared.creators {
+                Some(creators) => match creators.try_acquire() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => break,
+                },
+                None => None,
+            };
             let Ok(permit) = self.shared.slots.try_acquire() else {
                 break;
             };
@@ -146,6 +156,7 @@ impl<M: Manager> Pool<M> {
             let creating = Creating(Some(&*self.shared));
             let outcome = create::run(&self.shared).await;
             creating.disarm();
+            drop(creator);
             match outcome {
                 Outcome::Created(entry) => {
                     drop(self.shared.created_idle(Some(entry)));
