@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 pub use guard::PooledBuffer;
 
 use crate::futures::Acquire;
+use crate::semaphore::MAX_PERMITS;
 use crate::{BuildError, Semaphore};
 
 /// A pool of byte buffers in a few size classes, with a bound on the bytes
@@ -383,7 +384,10 @@ impl BufferPoolBuilder {
         if self.classes.first().is_none_or(|&c| c == 0) || !ascending || too_large {
             return Err(BuildError::BadClasses);
         }
-        if self.max_bytes < self.classes[self.classes.len() - 1] {
+        // The budget is a semaphore of bytes, which counts up to
+        // `MAX_PERMITS`: a class above that could never be served.
+        let max_bytes = self.max_bytes.min(MAX_PERMITS);
+        if max_bytes < self.classes[self.classes.len() - 1] {
             return Err(BuildError::BudgetBelowClass);
         }
         let state = State {
@@ -397,8 +401,8 @@ impl BufferPoolBuilder {
         };
         Ok(BufferPool {
             inner: Arc::new(Inner {
-                budget: Semaphore::new(self.max_bytes),
-                max_bytes: self.max_bytes,
+                budget: Semaphore::new(max_bytes),
+                max_bytes,
                 classes: self.classes,
                 state: Mutex::new(state),
             }),

@@ -104,7 +104,8 @@ impl<M: Manager> Pool<M> {
 
     /// Discards idle resources past `idle_timeout` or their lifetime, then
     /// creates resources until `min_idle` are idle (or the pool is full,
-    /// or no slot is free). Returns how many it created.
+    /// or no slot is free, or `max_creating` creations are in flight).
+    /// Returns how many it created.
     ///
     /// # Errors
     ///
@@ -135,6 +136,15 @@ impl<M: Manager> Pool<M> {
         drop(expired);
         let mut made = 0;
         for _ in 0..self.shared.idle_missing() {
+            // A creation here counts against `max_creating` too; held
+            // until the creation ends.
+            let creator = match &self.shared.creators {
+                Some(creators) => match creators.try_acquire() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => break,
+                },
+                None => None,
+            };
             let Ok(permit) = self.shared.slots.try_acquire() else {
                 break;
             };
@@ -146,6 +156,7 @@ impl<M: Manager> Pool<M> {
             let creating = Creating(Some(&*self.shared));
             let outcome = create::run(&self.shared).await;
             creating.disarm();
+            drop(creator);
             match outcome {
                 Outcome::Created(entry) => {
                     drop(self.shared.created_idle(Some(entry)));
@@ -165,6 +176,11 @@ impl<M: Manager> Pool<M> {
 
     /// Keeps the idle resources for which `keep(resource, metrics)` is
     /// true and discards the others; resources in use are not seen.
+    ///
+    /// # Panics
+    ///
+    /// A panic of `keep` goes on to the caller, and no idle resource is
+    /// discarded or lost by it: the idle set stays as it was.
     ///
     /// # Examples
     ///
@@ -189,7 +205,8 @@ impl<M: Manager> Pool<M> {
     /// Changes `max_size` at run time. Growing frees slots at once (to
     /// waiters first); shrinking discards idle resources above the new
     /// size now and resources in use as they come back, so the size never
-    /// again exceeds the new maximum once they have.
+    /// again exceeds the new maximum once they have. A size above
+    /// `usize::MAX / 4` counts as that.
     ///
     /// # Errors
     ///
@@ -211,6 +228,8 @@ impl<M: Manager> Pool<M> {
         if max_size < self.shared.config.min_idle {
             return Err(BuildError::MinIdleAboveMaxSize);
         }
+        // As in the builder: the slot semaphore counts up to this.
+        let max_size = max_size.min(crate::semaphore::MAX_PERMITS);
         let mut dropped = Vec::new();
         self.shared.resize(max_size, &mut dropped);
         drop(dropped);

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::{BuildError, Manager, Pool};
+use crate::semaphore::MAX_PERMITS;
 
 /// Which idle resource a checkout takes.
 ///
@@ -106,6 +107,8 @@ impl<M: Manager> PoolBuilder<M> {
 
     /// At most this many resources exist at once (idle, in use and being
     /// created).
+    ///
+    /// A size above `usize::MAX / 4` counts as that.
     ///
     /// # Examples
     ///
@@ -324,7 +327,13 @@ impl<M: Manager> PoolBuilder<M> {
         if let Some((name, _)) = durations.iter().find(|(_, d)| *d == Some(Duration::ZERO)) {
             return Err(BuildError::ZeroDuration(name));
         }
-        Ok(Pool::new(self.manager, self.config))
+        // The slots are permits of a semaphore, which counts up to
+        // `MAX_PERMITS`: a larger size counts as that, here and in
+        // `resize`, so that the pool's books and the semaphore agree.
+        let mut config = self.config;
+        config.max_size = config.max_size.min(MAX_PERMITS);
+        config.min_idle = config.min_idle.min(config.max_size);
+        Ok(Pool::new(self.manager, config))
     }
 }
 

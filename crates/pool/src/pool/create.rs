@@ -7,8 +7,10 @@
 //! finishes the creation's bookkeeping, under the handoff's lock, so
 //! exactly one of them owns the slot afterwards.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::any::Any;
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -23,6 +25,8 @@ pub(crate) enum Outcome<T, E> {
     TimedOut,
     /// Its task was dropped before it ended (the runtime shut down).
     Cancelled,
+    /// `Manager::create` panicked; the panic goes on to the `get`.
+    Panicked(Box<dyn Any + Send>),
 }
 
 enum Stage<T, E> {
@@ -83,7 +87,17 @@ pub(crate) fn spawn<M: Manager>(shared: &Arc<Shared<M>>, creator: bool) -> Creat
     };
     anyrt_core::spawn(async move {
         let mut deliver = deliver;
-        let outcome = run(&deliver.shared).await;
+        // A panic of the manager is caught here and handed to the `get`,
+        // which resumes it, instead of ending the task unseen.
+        let mut creation = pin!(run(&deliver.shared));
+        let outcome =
+            poll_fn(
+                |cx| match catch_unwind(AssertUnwindSafe(|| creation.as_mut().poll(cx))) {
+                    Ok(poll) => poll,
+                    Err(panic) => Poll::Ready(Outcome::Panicked(panic)),
+                },
+            )
+            .await;
         deliver.outcome = Some(outcome);
     })
     .detach();

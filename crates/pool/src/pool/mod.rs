@@ -118,6 +118,11 @@ impl<M: Manager> Pool<M> {
     ///   health-check error of this call.
     /// - [`PoolError::Closed`] once the pool is closed.
     ///
+    /// # Panics
+    ///
+    /// When [`Manager::create`] panics for this call (in the creation's own
+    /// task), the panic is resumed here, after its slot was freed.
+    ///
     /// # Cancel safety
     ///
     /// Dropping the future loses nothing: while waiting, its place in the
@@ -272,6 +277,7 @@ impl<M: Manager> Pool<M> {
             failed => {
                 self.shared.created_for_getter(false);
                 Err(match failed {
+                    Outcome::Panicked(panic) => std::panic::resume_unwind(panic),
                     Outcome::Failed(e) => PoolError::Backend(e),
                     Outcome::TimedOut => PoolError::Timeout { last_error: None },
                     _ => PoolError::Closed,
@@ -316,7 +322,8 @@ impl Drop for Creator<'_> {
     }
 }
 
-/// A resource under a health check; discarded if the check is dropped.
+/// A resource under a health check; discarded if the check is dropped
+/// (or panics).
 struct Checking<'a, M: Manager> {
     entry: Option<Entry<M::Type>>,
     shared: &'a Shared<M>,
@@ -325,7 +332,13 @@ struct Checking<'a, M: Manager> {
 impl<M: Manager> Drop for Checking<'_, M> {
     fn drop(&mut self) {
         if self.entry.take().is_some() {
-            self.shared.discarded(Reason::Cancelled);
+            // Dropped with the checkout, or by the check's own panic.
+            let reason = if std::thread::panicking() {
+                Reason::Panicked
+            } else {
+                Reason::Cancelled
+            };
+            self.shared.discarded(reason);
         }
     }
 }

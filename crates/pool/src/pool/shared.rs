@@ -310,9 +310,17 @@ impl<M: Manager> Shared<M> {
         F: FnMut(&mut M::Type, &Metrics) -> bool,
     {
         let mut state = self.lock();
+        // Every verdict first, with each resource still in the idle set,
+        // so that a predicate that panics leaves the set and `size` as
+        // they were.
+        let verdicts: Vec<bool> = state
+            .idle
+            .iter_mut()
+            .map(|entry| keep(&mut entry.resource, &entry.metrics))
+            .collect();
         let mut kept = VecDeque::with_capacity(state.idle.len());
-        while let Some(mut entry) = state.idle.pop_front() {
-            if keep(&mut entry.resource, &entry.metrics) {
+        for (entry, keep) in std::mem::take(&mut state.idle).into_iter().zip(verdicts) {
+            if keep {
                 kept.push_back(entry);
             } else {
                 state.discard(Reason::Retain);

@@ -67,7 +67,8 @@ pub struct Status {
 pub struct Discarded {
     /// Marked broken with `mark_broken`.
     pub broken: u64,
-    /// Dropped by a guard while its thread panicked.
+    /// Dropped by a guard while its thread panicked, or by a health check
+    /// that panicked.
     pub panicked: u64,
     /// Past `max_lifetime`.
     pub lifetime: u64,

@@ -49,7 +49,7 @@ impl Drop for Locked<'_> {
             }
             let wake = std::mem::take(&mut state.wake);
             drop(state);
-            if wake.len > 0 {
+            if !wake.is_empty() {
                 wake.wake_all();
             }
         }

@@ -15,7 +15,8 @@ use engine::{SHIFT, SLOW};
 pub use error::{AcquireError, TryAcquireError};
 pub use future::{Acquire, AcquireOwned};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
-use state::{MAX_PERMITS, State};
+pub(crate) use state::MAX_PERMITS;
+use state::State;
 
 // The model checker's mutex in the unit tests under `--cfg anyrt_loom` (see
 // `model.rs`); the standard one everywhere else.
@@ -443,7 +444,8 @@ impl Semaphore {
     pub fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
-        state.queue.wake_all();
+        let State { queue, wake, .. } = &mut *state;
+        queue.take_wakers(|waker| wake.push(waker));
     }
 }
 

@@ -151,14 +151,15 @@ impl Queue {
         }
     }
 
-    /// Wakes every queued waiter (for `close`).
-    pub(crate) fn wake_all(&mut self) {
+    /// Takes the waker of every queued waiter (for `close`), to be woken
+    /// once the lock is released.
+    pub(crate) fn take_wakers(&mut self, mut put: impl FnMut(Waker)) {
         let mut key = self.head;
         while key != NIL {
             let node = self.node_mut(key);
             key = node.next;
             if let Some(waker) = node.waker.take() {
-                waker.wake();
+                put(waker);
             }
         }
     }

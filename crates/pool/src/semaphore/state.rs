@@ -7,7 +7,7 @@ use super::queue::Queue;
 use super::{MAX_PASSES, MAX_WAIT, TryAcquireError};
 
 /// The most permits a semaphore holds; more saturate here.
-pub(super) const MAX_PERMITS: usize = usize::MAX >> super::engine::SHIFT;
+pub(crate) const MAX_PERMITS: usize = usize::MAX >> super::engine::SHIFT;
 
 #[derive(Debug)]
 pub(super) struct State {
@@ -20,12 +20,16 @@ pub(super) struct State {
     pub(super) wake: WakeList,
 }
 
-/// A few wakers put aside under the lock, woken after it is released, so
-/// that a woken task never finds the lock still held by its waker.
+/// Wakers put aside under the lock, woken after it is released, so that a
+/// woken task never finds the lock still held by its waker (and a waker
+/// that runs or drops its task in place cannot deadlock on it).
 #[derive(Debug, Default)]
 pub(super) struct WakeList {
     pub(super) wakers: [Option<Waker>; 4],
     pub(super) len: usize,
+    /// More at once than the array holds (`close` with many waiters):
+    /// allocated only then.
+    pub(super) more: Vec<Waker>,
 }
 
 impl WakeList {
@@ -35,10 +39,12 @@ impl WakeList {
                 *slot = Some(waker);
                 self.len += 1;
             }
-            // More at once than the list holds (a large `add_permits`):
-            // wake the rest in place.
-            None => waker.wake(),
+            None => self.more.push(waker),
         }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0 && self.more.is_empty()
     }
 
     pub(super) fn wake_all(mut self) {
@@ -47,6 +53,7 @@ impl WakeList {
                 waker.wake();
             }
         }
+        self.more.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -60,6 +67,7 @@ impl State {
             wake: WakeList {
                 wakers: [None, None, None, None],
                 len: 0,
+                more: Vec::new(),
             },
         }
     }
