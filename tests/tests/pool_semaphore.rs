@@ -184,11 +184,15 @@ async fn close_fails_waiters_and_later_acquires() {
 /// 1 ms of virtual time. A hold is longer than `MAX_WAIT`, so by the time a
 /// permit is released the oldest waiter is owed it (unless it joined in
 /// that same instant) and a release-then-reacquire may not barge: the order
-/// is FIFO but for ties, and no acquire waits longer than the 60 waiters
-/// ahead of it on 4 permits, 15 holds (asserted: 16 ms).
-/// Per-task totals then differ only by the start order of the first round
-/// (asserted: a spread of at most 16 ms, where barging without a bound
-/// lets a task that re-acquires at once never wait at all).
+/// is FIFO but for ties. Strict FIFO would bound every acquire by the 60
+/// waiters ahead of it on 4 permits (15 holds, plus the one it joined
+/// during: 16 ms). Ties within one virtual instant are settled by how the
+/// threads interleave, and a waiter that joined in the same instant as a
+/// release may lose up to `MAX_PASSES` races to tasks that re-acquire then,
+/// so the bound asserted is twice the FIFO one: 32 ms for any acquire, and
+/// for the spread of per-task totals. A barging semaphore with no bound
+/// lets a waiter starve (async-lock's waited 504 ms in the same setting,
+/// `cargo run --release -p anyrt-bench --bin pool-spread`).
 ///
 /// The clock is moved by hand, one sleeper at a time, only once every task
 /// sleeps (holding a permit), waits in the queue with no permit free, or
@@ -232,7 +236,7 @@ async fn sixty_four_tasks_on_four_permits_all_finish_with_bounded_waits() {
         for task in tasks {
             results.push(task.await);
         }
-        let bound = MS * (TASKS / 4) as u32;
+        let bound = 2 * MS * (TASKS / 4) as u32;
         let longest = results.iter().map(|r| r.1).max().unwrap();
         assert!(
             longest <= bound,
