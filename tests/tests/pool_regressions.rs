@@ -259,3 +259,64 @@ async fn regression_maintain_ignores_max_creating(_clock: anyrt_core::VirtualClo
     assert_eq!(pool.status().idle, 2);
     assert_settled(&pool, &control);
 }
+
+/// A `get` whose creation was under way when the pool was closed
+/// returned a guard from the closed pool: `close` fails every waiter
+/// with `Closed`, and the one that was creating was no exception to
+/// make. Now its resource is dropped and it fails with `Closed` too.
+#[anyrt_test::test(virtual_time)]
+async fn regression_a_creation_that_ends_after_close_returns_a_guard(
+    clock: anyrt_core::VirtualClock,
+) {
+    let (manager, control) = TestManager::new();
+    control.set_create_delay(std::time::Duration::from_secs(1));
+    let pool = Pool::builder(manager).max_size(2).build().unwrap();
+    let mut get = std::pin::pin!(pool.get());
+    assert!(
+        futures_lite::future::poll_once(get.as_mut())
+            .await
+            .is_none()
+    );
+    assert_eq!(pool.status().creating, 1);
+    pool.close();
+    clock.advance(std::time::Duration::from_secs(1));
+    let got = get.await;
+    assert!(
+        matches!(got, Err(anyrt_pool::PoolError::Closed)),
+        "expected Closed, got {got:?}"
+    );
+    let status = pool.status();
+    assert_eq!((status.size, status.creating, status.in_use), (0, 0, 0));
+    assert_eq!(control.alive(), 0, "the late resource was dropped");
+    assert_eq!(status.discarded.closed, 1, "{status:?}");
+}
+
+/// The same for a `get` whose health check of an idle resource spanned
+/// the `close`.
+#[anyrt_test::test]
+async fn regression_a_health_check_that_ends_after_close_returns_a_guard() {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager).max_size(2).build().unwrap();
+    drop(pool.get().await.unwrap());
+    assert_eq!(pool.status().idle, 1);
+    let mut get = std::pin::pin!(pool.get());
+    // The check yields once: the first poll leaves it pending.
+    assert!(
+        futures_lite::future::poll_once(get.as_mut())
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        control.recycles.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    pool.close();
+    let got = get.await;
+    assert!(
+        matches!(got, Err(anyrt_pool::PoolError::Closed)),
+        "expected Closed, got {got:?}"
+    );
+    let status = pool.status();
+    assert_eq!((status.size, status.in_use), (0, 0), "{status:?}");
+    assert_eq!(control.alive(), 0);
+}

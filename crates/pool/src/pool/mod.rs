@@ -116,7 +116,9 @@ impl<M: Manager> Pool<M> {
     /// - [`PoolError::Backend`] as soon as a creation fails.
     /// - [`PoolError::Timeout`] when a limit passes first, with the last
     ///   health-check error of this call.
-    /// - [`PoolError::Closed`] once the pool is closed.
+    /// - [`PoolError::Closed`] once the pool is closed, also when it was
+    ///   closed during this call's creation or health check (the resource
+    ///   is dropped).
     ///
     /// # Panics
     ///
@@ -214,6 +216,13 @@ impl<M: Manager> Pool<M> {
                 return Ok(PoolGuard::new(entry, self.shared.clone()));
             }
             match self.recycle(entry).await {
+                Ok(entry) if self.shared.is_closed() => {
+                    // Closed during the check: `close` fails every waiter.
+                    slot.disarm();
+                    self.shared.forget_one(Reason::Closed);
+                    drop(entry);
+                    return Err(PoolError::Closed);
+                }
                 Ok(entry) => {
                     slot.disarm();
                     return Ok(PoolGuard::new(entry, self.shared.clone()));
@@ -270,12 +279,16 @@ impl<M: Manager> Pool<M> {
         slot.disarm();
         let creation = create::spawn(&self.shared, creator.disarm());
         match creation.await {
-            Outcome::Created(entry) => {
-                self.shared.created_for_getter(true);
-                Ok(PoolGuard::new(entry, self.shared.clone()))
-            }
+            Outcome::Created(entry) => match self.shared.created_for_getter(entry) {
+                Ok(entry) => Ok(PoolGuard::new(entry, self.shared.clone())),
+                // Closed while it was being created.
+                Err(resource) => {
+                    drop(resource);
+                    Err(PoolError::Closed)
+                }
+            },
             failed => {
-                self.shared.created_for_getter(false);
+                self.shared.creation_failed();
                 Err(match failed {
                     Outcome::Panicked(panic) => std::panic::resume_unwind(panic),
                     Outcome::Failed(e) => PoolError::Backend(e),

@@ -2,7 +2,7 @@
 //! counters, with the synchronous O(1) operations on them.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,9 @@ pub(crate) struct Shared<M: Manager> {
     /// Never has a permit; closed with the pool, which wakes `maintain`.
     pub(crate) closing: Semaphore,
     state: Mutex<State<M::Type>>,
+    /// `State::closed`, for a checkout to look at without the lock once
+    /// its health check is done.
+    closed: AtomicBool,
     /// Counters kept outside the lock, so that a checkout takes it once.
     recycled: AtomicU64,
     timed_out: AtomicU64,
@@ -83,6 +86,7 @@ impl<M: Manager> Shared<M> {
                 created: 0,
                 discarded: Discarded::default(),
             }),
+            closed: AtomicBool::new(false),
             recycled: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
             total_wait_ns: AtomicU64::new(0),
@@ -209,17 +213,35 @@ impl<M: Manager> Shared<M> {
         self.release_slot(state);
     }
 
-    /// A creation for a waiting `get` ended; on failure its slot is
-    /// freed too.
-    pub(crate) fn created_for_getter(&self, ok: bool) {
+    /// A creation for a waiting `get` failed: its slot is freed.
+    pub(crate) fn creation_failed(&self) {
         let mut state = self.lock();
         state.creating -= 1;
-        if ok {
-            state.created += 1;
-            return;
-        }
         state.size -= 1;
         self.release_slot(state);
+    }
+
+    /// A creation for a waiting `get` succeeded: the entry is the
+    /// getter's, unless the pool was closed meanwhile; then it is
+    /// discarded, its slot freed, and returned to be dropped.
+    pub(crate) fn created_for_getter(
+        &self,
+        entry: Entry<M::Type>,
+    ) -> Result<Entry<M::Type>, M::Type> {
+        let mut state = self.lock();
+        state.creating -= 1;
+        state.created += 1;
+        if !state.closed {
+            return Ok(entry);
+        }
+        state.discard(Reason::Closed);
+        self.release_slot(state);
+        Err(entry.resource)
+    }
+
+    /// Whether the pool was closed, without its lock.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// A creation nobody waits for ended (its `get` was dropped, or it was
@@ -386,6 +408,7 @@ impl<M: Manager> Shared<M> {
     pub(crate) fn close(&self, dropped: &mut Dropped<M::Type>) {
         let mut state = self.lock();
         state.closed = true;
+        self.closed.store(true, Ordering::Release);
         while let Some(entry) = state.idle.pop_front() {
             state.discard(Reason::Closed);
             dropped.push(entry.resource);
