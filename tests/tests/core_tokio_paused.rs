@@ -73,3 +73,21 @@ async fn spawned_tasks_follow_the_paused_clock_too() {
     });
     assert_eq!(task.await, Duration::from_secs(30));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_system_clock_is_not_taken_to_apply_inside_tokio() {
+    assert!(!anyrt_core::reads_system_clock());
+    let blocking = tokio::task::spawn_blocking(anyrt_core::reads_system_clock);
+    assert!(!blocking.await.unwrap());
+}
+
+#[test]
+fn the_system_clock_applies_outside_tokio_and_every_timer_override() {
+    assert!(anyrt_core::reads_system_clock());
+    let with_value = anyrt_core::with_value(7u8, async { anyrt_core::reads_system_clock() });
+    assert!(futures::executor::block_on(with_value));
+    let virtual_time = anyrt_core::with_timer(anyrt_core::VirtualClock::new(), async {
+        anyrt_core::reads_system_clock()
+    });
+    assert!(!futures::executor::block_on(virtual_time));
+}

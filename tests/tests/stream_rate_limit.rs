@@ -281,3 +281,64 @@ async fn regression_a_clock_behind_the_limiters_creation_still_sees_time_pass() 
         .await;
     assert_eq!(times, [Duration::ZERO, 100 * MS, 200 * MS]);
 }
+
+#[test]
+fn try_acquire_follows_a_paused_tokio_clock_wherever_the_limiter_was_made() {
+    // Made outside tokio, on the system clock, which try_acquire reads
+    // through the CPU's counter there.
+    let made_outside = limiter(10, SEC, 1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let made_inside = limiter(10, SEC, 1);
+        let both = [made_outside, made_inside];
+        for limiter in &both {
+            assert!(limiter.try_acquire().is_ok());
+            assert!(limiter.try_acquire().is_err());
+        }
+        // Real time passes, the paused clock does not: on the thread that
+        // drives the runtime and on one of its blocking threads alike.
+        std::thread::sleep(150 * MS);
+        for limiter in &both {
+            assert!(limiter.try_acquire().is_err());
+            let clone = limiter.clone();
+            let blocking = tokio::task::spawn_blocking(move || clone.try_acquire().is_ok());
+            assert!(!blocking.await.unwrap());
+        }
+        tokio::time::advance(99 * MS).await;
+        for limiter in &both {
+            assert!(limiter.try_acquire().is_err());
+        }
+        tokio::time::advance(MS).await;
+        for limiter in &both {
+            assert!(limiter.try_acquire().is_ok());
+        }
+    });
+}
+
+#[anyrt_test::test]
+async fn on_a_real_timer_try_acquire_and_acquire_share_one_rate() {
+    // 1 per 2 ms, burst 1: in 40 ms, at most 1 + 20 permits, whichever
+    // way they are taken (try_acquire and acquire may read the clock
+    // differently), and time is seen to pass.
+    let limiter = limiter(1, 2 * MS, 1);
+    let start = Instant::now();
+    let mut granted = 0;
+    let mut calls = 0u32;
+    while start.elapsed() < 40 * MS {
+        calls += 1;
+        if calls % 64 == 0 {
+            limiter.acquire().await;
+            granted += 1;
+        } else if limiter.try_acquire().is_ok() {
+            granted += 1;
+        }
+    }
+    let elapsed = start.elapsed();
+    let most = 1 + elapsed.as_nanos() / (2 * MS).as_nanos();
+    assert!(granted as u128 <= most, "{granted} permits in {elapsed:?}");
+    assert!(granted > 1, "no permit after the burst in {elapsed:?}");
+}

@@ -10,7 +10,8 @@
 //!   resumes its panic, dropping it cancels it, [`Task::detach`] lets it run.
 //! - [`Runtime`]: the adapters (`tokio`, `smol`, `async-std`, `fallback`) as
 //!   one value; [`AmbientRuntime`] and the free functions [`now`],
-//!   [`sleep`], [`sleep_until`] and [`spawn`] find the runtime at call time.
+//!   [`sleep`], [`sleep_until`] and [`spawn`] find the runtime at call time;
+//!   [`reads_system_clock`] tells whether [`now`] is the system clock here.
 //! - The ambient context: [`with_timer`], [`with_runtime`], [`with_value`],
 //!   [`value`] and [`Ambient`]; set for each poll of a wrapped future and
 //!   carried into tasks spawned through this crate.
@@ -79,7 +80,7 @@ pub use ambient::{Ambient, value, with_value};
 pub use blocking::spawn_blocking;
 pub use fallback::{fallback_pending_sleepers, fallback_started};
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
-pub use runtime::{AmbientRuntime, Runtime, with_runtime};
+pub use runtime::{AmbientRuntime, Runtime, reads_system_clock, with_runtime};
 pub use task::{Spawn, Task};
 pub use timer::{Sleep, Timer, deadline_after, far_future, with_timer};
 pub use virtual_clock::VirtualClock;

@@ -372,6 +372,42 @@ pub(crate) fn real_now() -> Instant {
     Instant::now()
 }
 
+/// Whether [`now`](crate::now) reads the system's monotonic clock here,
+/// `std::time::Instant::now()`: no timer override (a
+/// [`VirtualClock`](crate::VirtualClock)) is in force and, with feature
+/// `tokio`, the calling thread is not inside a tokio runtime, whose clock a
+/// paused runtime moves on its own.
+///
+/// `false` does not say that the clock is another: inside tokio it usually
+/// is the system's. This is for code that keeps a cheaper reading of the
+/// system clock of its own (a CPU counter anchored to `Instant::now`): it
+/// may use that reading only where this is `true`, and calls
+/// [`now`](crate::now) elsewhere. Outside every wrapper and runtime it
+/// costs a few thread-local reads.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::{reads_system_clock, with_timer, VirtualClock};
+///
+/// # futures_lite::future::block_on(async {
+/// assert!(reads_system_clock()); // outside every wrapper and runtime
+/// let under_virtual_time = with_timer(VirtualClock::new(), async { reads_system_clock() });
+/// assert!(!under_virtual_time.await);
+/// # });
+/// ```
+#[inline]
+pub fn reads_system_clock() -> bool {
+    if !ambient::is_empty() && timer::with_override(|timer| timer.is_some()) {
+        return false;
+    }
+    #[cfg(feature = "tokio")]
+    if crate::rt::tokio::inside() {
+        return false;
+    }
+    true
+}
+
 /// The timer of the detected runtime, without building a `Runtime` value.
 #[inline]
 fn detected(deadline: Instant) -> Choice {

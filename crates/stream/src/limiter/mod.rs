@@ -2,6 +2,7 @@
 //! order.
 
 mod acquire;
+mod clock;
 mod error;
 #[cfg(all(test, anyrt_loom))]
 mod loom_model;
@@ -39,9 +40,23 @@ pub(crate) use waiter::Waiter;
 /// rate with a large factor that does not divide the period, such as 333
 /// per second) is the interval rounded up to whole sixteenths of a
 /// nanosecond, so the limiter is then slower than asked by less than
-/// 1/16 ns per permit (and it grants at most 16 permits per nanosecond). Time is
-/// read from `anyrt_core::now` (a test's virtual clock included) and
-/// measured from the limiter's creation.
+/// 1/16 ns per permit (and it grants at most 16 permits per nanosecond).
+///
+/// Time is the ambient clock's, `anyrt_core::now` (a test's virtual
+/// clock, or tokio's clock inside tokio, paused or not), measured from the
+/// limiter's creation. Where that clock is the system's monotonic clock
+/// (no timer override, outside tokio: see
+/// [`reads_system_clock`](anyrt_core::reads_system_clock)),
+/// `try_acquire` and a new waiter's first try read it through the CPU's
+/// counter (the TSC, through `quanta`), re-anchored to
+/// `std::time::Instant::now` every millisecond on each thread: a reading
+/// is off by about the time `Instant::now` takes plus the counter's
+/// calibration error over that millisecond (tens of nanoseconds), and the
+/// error never accumulates, so the long-run rate stays exact on the system
+/// clock. A queued waiter, woken at
+/// a deadline on the system clock, reads `Instant::now` itself. The first
+/// limiter built on the system clock in a process calibrates the counter,
+/// which takes about a millisecond (at most 200 ms).
 ///
 /// # Examples
 ///
@@ -111,7 +126,8 @@ impl RateLimiter {
 
     /// Takes one permit if one is free now and nobody is queued for one.
     ///
-    /// Reads the ambient clock once; lock-free and allocation-free.
+    /// Reads the ambient clock once (on the system clock, through the CPU's
+    /// counter: see [`RateLimiter`]); lock-free and allocation-free.
     ///
     /// # Errors
     ///
@@ -130,7 +146,7 @@ impl RateLimiter {
     /// # Ok::<(), anyrt::stream::BuildError>(())
     /// ```
     pub fn try_acquire(&self) -> Result<(), RateLimited> {
-        if self.shared.nobody_queued() && self.shared.take(anyrt_core::now(), 1, None).is_ok() {
+        if self.shared.nobody_queued() && self.shared.take_now(1).is_ok() {
             Ok(())
         } else {
             Err(RateLimited)
@@ -347,6 +363,8 @@ impl RateLimiterBuilder {
         if burst == 0 {
             return Err(BuildError::ZeroBurst);
         }
+        // The fast clock's base first, so that the epoch is not before it.
+        clock::base();
         let shared = Shared::new(self.rate, self.period, burst, anyrt_core::now())
             .ok_or(BuildError::TooLarge)?;
         Ok(RateLimiter {

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::clock;
 use crate::gcra::{Decision, Gcra};
 
 /// The largest number of ticks per nanosecond: with it the clock covers
@@ -30,9 +31,9 @@ const BEHIND_NS: u64 = 365 * 24 * 3600 * 1_000_000_000;
 /// Why a permit could not be taken now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
-    /// Allowed at this instant, which is this tick rounded up to a whole
-    /// nanosecond.
-    Until(Instant, u64),
+    /// Allowed at this tick ([`Shared::instant`] gives the instant, for a
+    /// waiter's sleep; `try_acquire` needs neither).
+    Until(u64),
     /// More than the burst.
     Never,
 }
@@ -47,6 +48,9 @@ pub(crate) struct Shared {
     /// to tick zero, later ones up.
     epoch: Instant,
     behind: u64,
+    /// `epoch` in nanoseconds since the base of the limiter's fast clock
+    /// (see `clock.rs`), if it has one and `epoch` is not before it.
+    epoch_ns: Option<u64>,
     /// How many waiters are queued: `try_acquire` and new waiters take the
     /// fast path only when it is zero, so they never pass a queued waiter.
     queued: AtomicUsize,
@@ -79,12 +83,16 @@ impl Shared {
         let behind = BEHIND_NS
             .saturating_mul(scale)
             .min((u64::MAX - gcra.window()) / 2);
+        let epoch_ns = clock::base()
+            .and_then(|base| epoch.checked_duration_since(base))
+            .and_then(|since| u64::try_from(since.as_nanos()).ok());
         Some(Shared {
             tat: AtomicU64::new(0),
             gcra,
             scale,
             epoch,
             behind,
+            epoch_ns,
             queued: AtomicUsize::new(0),
             queue: Mutex::new(Queue::default()),
             rate,
@@ -105,8 +113,31 @@ impl Shared {
         }
     }
 
+    /// The tick of now on the ambient clock, read the cheap way where the
+    /// system clock applies (see `clock.rs`), else `ticks(anyrt_core::now())`.
+    fn ticks_now(&self) -> u64 {
+        let fast = self
+            .epoch_ns
+            .and_then(|epoch_ns| Some((epoch_ns, clock::system_ns()?)));
+        let Some((epoch_ns, now_ns)) = fast else {
+            return self.ticks_ambient();
+        };
+        match now_ns.checked_sub(epoch_ns) {
+            Some(after) => self.behind.saturating_add(after.saturating_mul(self.scale)),
+            None => self
+                .behind
+                .saturating_sub((epoch_ns - now_ns).saturating_mul(self.scale)),
+        }
+    }
+
+    /// The tick of `anyrt_core::now()`: where a virtual clock or tokio's
+    /// clock applies, or the fast clock is not started.
+    fn ticks_ambient(&self) -> u64 {
+        self.ticks(anyrt_core::now())
+    }
+
     /// The first instant at or after `ticks` (whole nanoseconds).
-    fn instant(&self, ticks: u64) -> Instant {
+    pub(crate) fn instant(&self, ticks: u64) -> Instant {
         match ticks.checked_sub(self.behind) {
             Some(after) => {
                 let ns = after.div_ceil(self.scale);
@@ -127,7 +158,17 @@ impl Shared {
     /// tick rounded up to a nanosecond, it is counted as arriving at the
     /// tick itself, so the rounding is not lost from the long-run rate.
     pub(crate) fn take(&self, now: Instant, cost: u64, due: Option<u64>) -> Result<(), Refusal> {
-        let mut now = self.ticks(now);
+        self.take_at(self.ticks(now), cost, due)
+    }
+
+    /// Takes `cost` permits now, if the GCRA allows it, with the clock read
+    /// the cheap way (see `ticks_now`): the fast paths of `try_acquire` and
+    /// of a new waiter, which queues if refused.
+    pub(crate) fn take_now(&self, cost: u64) -> Result<(), Refusal> {
+        self.take_at(self.ticks_now(), cost, None)
+    }
+
+    fn take_at(&self, mut now: u64, cost: u64, due: Option<u64>) -> Result<(), Refusal> {
         if let Some(due) = due {
             if now > due && now - due < self.scale {
                 now = due;
@@ -148,7 +189,7 @@ impl Shared {
                     }
                 }
                 Decision::Wait { until } => {
-                    return Err(Refusal::Until(self.instant(until), until));
+                    return Err(Refusal::Until(until));
                 }
                 Decision::Never => return Err(Refusal::Never),
             }

@@ -53,9 +53,7 @@ impl<L: Deref<Target = Shared>> Waiter<L> {
         let id = match self.ticket {
             Some(id) => id,
             None => {
-                if self.limiter.nobody_queued()
-                    && self.limiter.take(anyrt_core::now(), cost, None).is_ok()
-                {
+                if self.limiter.nobody_queued() && self.limiter.take_now(cost).is_ok() {
                     return Poll::Ready(true);
                 }
                 let id = self.limiter.join(cx.waker());
@@ -82,9 +80,9 @@ impl<L: Deref<Target = Shared>> Waiter<L> {
                     self.give_up();
                     return Poll::Ready(false);
                 }
-                Err(Refusal::Until(at, tick)) => {
+                Err(Refusal::Until(tick)) => {
                     self.due = Some(tick);
-                    let sleep = self.sleep_until(at);
+                    let sleep = self.sleep_until(self.limiter.instant(tick));
                     if sleep.poll(cx).is_pending() {
                         return Poll::Pending;
                     }
