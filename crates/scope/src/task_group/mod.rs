@@ -1,57 +1,20 @@
 //! `TaskGroup`: parallel `Send + 'static` children on the runtime.
 
-use std::any::Any;
+mod futures;
+mod shared;
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, resume_unwind};
+use std::panic::resume_unwind;
 use std::pin::{Pin, pin};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use anyrt_core::{Ambient, Task};
-use futures_lite::FutureExt;
 
-type Outcome<T> = Result<T, Box<dyn Any + Send>>;
-
-struct State<T> {
-    /// Outputs of finished tasks, by task id, in completion order.
-    done: VecDeque<(u64, Outcome<T>)>,
-    /// Task futures not yet dropped (running, or cancelled and not yet
-    /// reached by their runtime).
-    alive: usize,
-    waker: Option<Waker>,
-}
-
-struct Shared<T> {
-    state: Mutex<State<T>>,
-}
-
-impl<T> Shared<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn wake(mut state: MutexGuard<'_, State<T>>) {
-        let waker = state.waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-/// Lives in a task's future: when the runtime drops the future (at its end
-/// or after a cancel), the group learns it.
-struct Alive<T>(Arc<Shared<T>>);
-
-impl<T> Drop for Alive<T> {
-    fn drop(&mut self) {
-        let mut state = self.0.lock();
-        state.alive -= 1;
-        Shared::wake(state);
-    }
-}
+pub use futures::{JoinAll, JoinNext, Shutdown, TryJoinAll};
+use shared::{Outcome, Shared, Wrapped, set_waker};
 
 /// A group of `Send + 'static` tasks run in parallel on the runtime
 /// (through `anyrt-core`'s spawn), with the lifetime of the group.
@@ -87,9 +50,15 @@ impl<T> Drop for Alive<T> {
 /// ```
 pub struct TaskGroup<T> {
     shared: Arc<Shared<T>>,
-    /// Handles by task id, from `first` on; `None` once joined.
-    tasks: VecDeque<Option<Task<()>>>,
+    /// Handles by task id, from `first` on; `None` once joined. A handle
+    /// yields the output only once `join_all` has started.
+    tasks: VecDeque<Option<Task<Option<T>>>>,
+    /// Outcomes taken off the shared queue in one batch and not yet
+    /// handed out, in completion order. In a mutex only so that the group
+    /// is `Sync` for `T: Send`: reached through `get_mut`, never locked.
+    ready: Mutex<VecDeque<(u64, Outcome<T>)>>,
     first: u64,
+    /// Handles held.
     len: usize,
     ambient: Ambient,
 }
@@ -106,14 +75,9 @@ impl<T: Send + 'static> TaskGroup<T> {
     /// ```
     pub fn new() -> TaskGroup<T> {
         TaskGroup {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    done: VecDeque::new(),
-                    alive: 0,
-                    waker: None,
-                }),
-            }),
+            shared: Arc::new(Shared::new()),
             tasks: VecDeque::new(),
+            ready: Mutex::new(VecDeque::new()),
             first: 0,
             len: 0,
             ambient: Ambient::capture(),
@@ -137,15 +101,7 @@ impl<T: Send + 'static> TaskGroup<T> {
         F: Future<Output = T> + Send + 'static,
     {
         let id = self.first + self.tasks.len() as u64;
-        self.shared.lock().alive += 1;
-        let alive = Alive(self.shared.clone());
-        let task = async move {
-            let outcome = AssertUnwindSafe(future).catch_unwind().await;
-            let mut state = alive.0.lock();
-            state.done.push_back((id, outcome));
-            Shared::wake(state);
-            drop(alive);
-        };
+        let task = Wrapped::new(future, self.shared.track(id));
         self.tasks.push_back(Some(spawn_in(&self.ambient, task)));
         self.len += 1;
     }
@@ -228,10 +184,7 @@ impl<T: Send + 'static> TaskGroup<T> {
     /// # });
     /// ```
     pub fn join_all(self) -> JoinAll<T> {
-        JoinAll {
-            outputs: Vec::with_capacity(self.len),
-            group: self,
-        }
+        JoinAll::new(self)
     }
 
     /// Cancels every task without waiting; the group is empty afterwards
@@ -254,6 +207,7 @@ impl<T: Send + 'static> TaskGroup<T> {
         self.len = 0;
         let done = std::mem::take(&mut self.shared.lock().done);
         drop(tasks);
+        self.ready_mut().clear();
         drop(done);
     }
 
@@ -277,51 +231,125 @@ impl<T: Send + 'static> TaskGroup<T> {
     /// ```
     pub fn shutdown(&mut self) -> Shutdown<'_, T> {
         self.abort_all();
-        Shutdown { group: self }
+        Shutdown::new(self)
     }
 
     /// Ready once every task's future has been dropped.
     fn poll_dropped(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.shared.lock();
-        if state.alive == 0 {
-            return Poll::Ready(());
-        }
-        set_waker(&mut state.waker, cx.waker());
-        Poll::Pending
+        self.shared.poll_dropped(cx)
     }
 
-    /// The next finished task, with its id.
+    fn ready_mut(&mut self) -> &mut VecDeque<(u64, Outcome<T>)> {
+        self.ready.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The index in `tasks` of task `id`, if the group still holds it.
+    fn held(&self, id: u64) -> Option<usize> {
+        let at = usize::try_from(id.checked_sub(self.first)?).ok()?;
+        self.tasks.get(at)?.as_ref().map(|_| at)
+    }
+
+    /// The next finished task, with its id: the outcomes queued are taken
+    /// in one batch under the lock, then handed out without it.
     fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(u64, T)>> {
-        let mut state = self.shared.lock();
-        while let Some((id, outcome)) = state.done.pop_front() {
-            let Some(slot) = id
-                .checked_sub(self.first)
-                .and_then(|at| self.tasks.get_mut(at as usize))
-            else {
-                continue;
-            };
-            if slot.take().is_none() {
-                continue;
-            }
-            drop(state);
-            self.len -= 1;
-            while let Some(None) = self.tasks.front() {
-                self.tasks.pop_front();
-                self.first += 1;
-            }
-            return match outcome {
-                Ok(output) => Poll::Ready(Some((id, output))),
-                Err(panic) => {
-                    self.abort_all();
-                    resume_unwind(panic)
+        loop {
+            while let Some((id, outcome)) = self.ready_mut().pop_front() {
+                if let Some(at) = self.held(id) {
+                    return Poll::Ready(Some((id, self.joined(at, outcome))));
                 }
-            };
+            }
+            if self.len == 0 {
+                return Poll::Ready(None);
+            }
+            let mut state = self.shared.lock();
+            let ready = self.ready.get_mut().unwrap_or_else(PoisonError::into_inner);
+            std::mem::swap(&mut state.done, ready);
+            if ready.is_empty() {
+                set_waker(&mut state.waker, cx.waker());
+                return Poll::Pending;
+            }
         }
-        if self.len == 0 {
-            return Poll::Ready(None);
+    }
+
+    /// Task `at` has finished with `outcome`: drops its handle, and
+    /// returns its output or resumes its panic after aborting the others.
+    fn joined(&mut self, at: usize, outcome: Outcome<T>) -> T {
+        self.tasks[at] = None;
+        self.len -= 1;
+        while let Some(None) = self.tasks.front() {
+            self.tasks.pop_front();
+            self.first += 1;
         }
-        set_waker(&mut state.waker, cx.waker());
-        Poll::Pending
+        outcome.unwrap_or_else(|panic| {
+            self.abort_all();
+            resume_unwind(panic)
+        })
+    }
+
+    /// Outputs go through the tasks' handles from now on; returns those
+    /// queued until now, by index in `tasks`, in spawn order (their handles
+    /// are dropped). Resumes a queued panic after aborting the others.
+    fn go_direct(&mut self) -> VecDeque<(usize, T)> {
+        let queued = self.shared.go_direct();
+        let ready = std::mem::take(self.ready_mut());
+        let mut early = Vec::new();
+        for (id, outcome) in ready.into_iter().chain(queued) {
+            if let Some(at) = self.held(id) {
+                self.tasks[at] = None;
+                match outcome {
+                    Ok(output) => early.push((at, output)),
+                    Err(panic) => {
+                        self.abort_all();
+                        resume_unwind(panic)
+                    }
+                }
+            }
+        }
+        early.sort_unstable_by_key(|(at, _)| *at);
+        early.into()
+    }
+
+    /// Awaits the handles in spawn order from `next`, pushing outputs (the
+    /// early ones in their place); pending on a handle, it also waits for
+    /// a panic of any task, and resumes it after aborting the others.
+    fn poll_direct(
+        &mut self,
+        cx: &mut Context<'_>,
+        next: &mut usize,
+        early: &mut VecDeque<(usize, T)>,
+        outputs: &mut Vec<T>,
+    ) -> Poll<()> {
+        while let Some(slot) = self.tasks.get_mut(*next) {
+            match slot.as_mut().map(|task| Pin::new(task).poll(cx)) {
+                Some(Poll::Ready(Some(output))) => outputs.push(output),
+                Some(Poll::Ready(None)) => self.resume_panic(),
+                Some(Poll::Pending) => {
+                    let mut state = self.shared.lock();
+                    if state.panic.is_some() {
+                        drop(state);
+                        self.resume_panic();
+                    }
+                    set_waker(&mut state.waker, cx.waker());
+                    return Poll::Pending;
+                }
+                None => {
+                    if early.front().is_some_and(|(at, _)| at == next) {
+                        outputs.extend(early.pop_front().map(|(_, output)| output));
+                    }
+                }
+            }
+            *next += 1;
+        }
+        self.abort_all();
+        Poll::Ready(())
+    }
+
+    /// Resumes the first panic of a task, kept since outputs go through
+    /// the handles, after aborting the other tasks.
+    fn resume_panic(&mut self) -> ! {
+        let panic = self.shared.lock().panic.take();
+        self.abort_all();
+        resume_unwind(panic.expect("a task that hands back no output has panicked"))
     }
 }
 
@@ -353,30 +381,24 @@ impl<U: Send + 'static, E: Send + 'static> TaskGroup<Result<U, E>> {
     /// # });
     /// ```
     pub fn try_join_all(self) -> TryJoinAll<U, E> {
-        TryJoinAll {
-            outputs: Vec::with_capacity(self.len),
-            failure: None,
-            group: self,
-        }
-    }
-}
-
-fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
-    if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
-        *slot = Some(waker.clone());
+        TryJoinAll::new(self)
     }
 }
 
 /// Spawns through `anyrt-core` with `ambient` as the caller's context: the
 /// spawn call runs inside a one-poll future under that context, so the
 /// runtime and the task see it exactly as if spawned there. (The one-poll
-/// future returns the task on purpose, unawaited.)
+/// future returns the task on purpose, unawaited.) Where that context is
+/// the current one already, the spawn is called directly.
 #[allow(clippy::async_yields_async)]
 pub(crate) fn spawn_in<F>(ambient: &Ambient, future: F) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    if ambient.is_current() {
+        return anyrt_core::spawn(future);
+    }
     let mut call = pin!(
         ambient
             .clone()
@@ -399,193 +421,5 @@ impl<T> fmt::Debug for TaskGroup<T> {
         f.debug_struct("TaskGroup")
             .field("len", &self.len)
             .finish_non_exhaustive()
-    }
-}
-
-/// Outputs ordered by task id, that is in spawn order.
-fn in_spawn_order<T>(mut outputs: Vec<(u64, T)>) -> Vec<T> {
-    outputs.sort_unstable_by_key(|(id, _)| *id);
-    outputs.into_iter().map(|(_, output)| output).collect()
-}
-
-/// The output of the next task to finish; made by
-/// [`TaskGroup::join_next`].
-///
-/// # Cancel safety
-///
-/// Cancel safe: dropping it loses no output.
-///
-/// # Examples
-///
-/// ```
-/// # futures_lite::future::block_on(async {
-/// let mut group = anyrt::scope::TaskGroup::new();
-/// group.spawn(async { "done" });
-/// let next: anyrt::scope::futures::JoinNext<'_, _> = group.join_next();
-/// assert_eq!(next.await, Some("done"));
-/// # });
-/// ```
-#[must_use = "futures do nothing unless awaited"]
-pub struct JoinNext<'g, T> {
-    group: &'g mut TaskGroup<T>,
-}
-
-impl<T: Send + 'static> Future for JoinNext<'_, T> {
-    type Output = Option<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.group
-            .poll_join_next(cx)
-            .map(|next| next.map(|(_, output)| output))
-    }
-}
-
-impl<T> fmt::Debug for JoinNext<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinNext")
-            .field("group", &self.group)
-            .finish()
-    }
-}
-
-/// Every task's output in spawn order; made by [`TaskGroup::join_all`].
-///
-/// # Cancel safety
-///
-/// Dropping it drops the group, which cancels its tasks.
-///
-/// # Examples
-///
-/// ```
-/// # futures_lite::future::block_on(async {
-/// let mut group = anyrt::scope::TaskGroup::new();
-/// group.spawn(async { 1 });
-/// group.spawn(async { 2 });
-/// let all: anyrt::scope::futures::JoinAll<_> = group.join_all();
-/// assert_eq!(all.await, [1, 2]);
-/// # });
-/// ```
-#[must_use = "futures do nothing unless awaited"]
-pub struct JoinAll<T> {
-    group: TaskGroup<T>,
-    outputs: Vec<(u64, T)>,
-}
-
-impl<T> Unpin for JoinAll<T> {}
-
-impl<T: Send + 'static> Future for JoinAll<T> {
-    type Output = Vec<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
-        let this = &mut *self;
-        while let Some(output) = std::task::ready!(this.group.poll_join_next(cx)) {
-            this.outputs.push(output);
-        }
-        Poll::Ready(in_spawn_order(std::mem::take(&mut this.outputs)))
-    }
-}
-
-impl<T> fmt::Debug for JoinAll<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinAll")
-            .field("group", &self.group)
-            .finish()
-    }
-}
-
-/// Every task's `Ok` output in spawn order, or the first `Err`; made by
-/// [`TaskGroup::try_join_all`].
-///
-/// # Cancel safety
-///
-/// Dropping it drops the group, which cancels its tasks.
-///
-/// # Examples
-///
-/// ```
-/// # futures_lite::future::block_on(async {
-/// let mut group = anyrt::scope::TaskGroup::new();
-/// group.spawn(async { Ok::<_, &str>(1) });
-/// group.spawn(async { Err("failed") });
-/// let all: anyrt::scope::futures::TryJoinAll<_, _> = group.try_join_all();
-/// assert_eq!(all.await, Err("failed"));
-/// # });
-/// ```
-#[must_use = "futures do nothing unless awaited"]
-pub struct TryJoinAll<U, E> {
-    group: TaskGroup<Result<U, E>>,
-    outputs: Vec<(u64, U)>,
-    /// The first error, held while the other tasks are being dropped.
-    failure: Option<E>,
-}
-
-impl<U, E> Unpin for TryJoinAll<U, E> {}
-
-impl<U: Send + 'static, E: Send + 'static> Future for TryJoinAll<U, E> {
-    type Output = Result<Vec<U>, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        while this.failure.is_none() {
-            match std::task::ready!(this.group.poll_join_next(cx)) {
-                None => return Poll::Ready(Ok(in_spawn_order(std::mem::take(&mut this.outputs)))),
-                Some((id, Ok(output))) => this.outputs.push((id, output)),
-                Some((_, Err(error))) => {
-                    this.group.abort_all();
-                    this.failure = Some(error);
-                }
-            }
-        }
-        std::task::ready!(this.group.poll_dropped(cx));
-        Poll::Ready(Err(this.failure.take().expect("checked above")))
-    }
-}
-
-impl<U, E> fmt::Debug for TryJoinAll<U, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TryJoinAll")
-            .field("group", &self.group)
-            .field("failed", &self.failure.is_some())
-            .finish()
-    }
-}
-
-/// Waits until every cancelled task's future has been dropped; made by
-/// [`TaskGroup::shutdown`], which cancels them.
-///
-/// # Cancel safety
-///
-/// The tasks are cancelled when it is made; dropping it only stops the
-/// waiting.
-///
-/// # Examples
-///
-/// ```
-/// # futures_lite::future::block_on(async {
-/// let mut group = anyrt::scope::TaskGroup::new();
-/// group.spawn(std::future::pending::<()>());
-/// let stopping: anyrt::scope::futures::Shutdown<'_, _> = group.shutdown();
-/// stopping.await;
-/// assert!(group.is_empty());
-/// # });
-/// ```
-#[must_use = "futures do nothing unless awaited"]
-pub struct Shutdown<'g, T> {
-    group: &'g mut TaskGroup<T>,
-}
-
-impl<T: Send + 'static> Future for Shutdown<'_, T> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.group.poll_dropped(cx)
-    }
-}
-
-impl<T> fmt::Debug for Shutdown<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shutdown")
-            .field("group", &self.group)
-            .finish()
     }
 }
