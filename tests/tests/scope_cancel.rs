@@ -201,6 +201,58 @@ async fn join_next_dropped_at_every_poll_loses_no_output() {
     assert_eq!(seen, [0, 1, 2, 3, 4]);
 }
 
+#[anyrt_test::test(virtual_time)]
+async fn join_all_dropped_at_every_poll_cancels_every_task() {
+    let live = std::sync::Arc::new(AtomicUsize::new(0));
+    let points = cancel_at_every_poll(
+        || {
+            let mut group = TaskGroup::new();
+            for i in 0..4_u32 {
+                let alive = LiveTask::new(&live);
+                group.spawn(async move {
+                    let _alive = alive;
+                    // The first is done before `join_all` is first polled
+                    // (on a multi-thread runtime), the others later.
+                    anyrt_core::sleep(i * MS).await;
+                    i
+                });
+            }
+            group.join_all()
+        },
+        |_| {},
+    )
+    .await;
+    assert!(points >= 1, "join_all waited at least once");
+    // The cancelled tasks' futures are dropped by their runtimes, soon.
+    for _ in 0..10_000 {
+        if live.load(SeqCst) == 0 {
+            break;
+        }
+        anyrt_core::yield_now().await;
+    }
+    assert_eq!(
+        live.load(SeqCst),
+        0,
+        "every task of a dropped join_all was cancelled"
+    );
+}
+
+/// Counts live values from `'static` tasks: made and dropped.
+struct LiveTask(std::sync::Arc<AtomicUsize>);
+
+impl LiveTask {
+    fn new(count: &std::sync::Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, SeqCst);
+        LiveTask(count.clone())
+    }
+}
+
+impl Drop for LiveTask {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
+    }
+}
+
 #[anyrt_test::test]
 async fn a_dropped_shutdown_has_cancelled_the_tasks() {
     let live = std::sync::Arc::new(AtomicUsize::new(0));

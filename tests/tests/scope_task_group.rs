@@ -207,3 +207,66 @@ async fn tasks_see_the_context_where_the_group_was_made() {
     .await;
     assert_eq!(seen, Ok(Some(outer)));
 }
+
+#[anyrt_test::test]
+async fn join_all_fails_fast_on_a_panic_behind_a_pending_task() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let mut group = TaskGroup::new();
+    let guard = Guard(dropped.clone());
+    group.spawn(async move {
+        let _guard = guard;
+        pending::<u32>().await
+    });
+    group.spawn(async {
+        anyrt_core::yield_now().await;
+        std::panic::panic_any::<u64>(78)
+    });
+    let outcome = AssertUnwindSafe(group.join_all()).catch_unwind().await;
+    let payload = outcome.expect_err("the panic is resumed, not waited behind task 0");
+    assert_eq!(payload.downcast_ref::<u64>(), Some(&78));
+    for _ in 0..10_000 {
+        if dropped.load(SeqCst) == 1 {
+            break;
+        }
+        anyrt_core::yield_now().await;
+    }
+    assert_eq!(dropped.load(SeqCst), 1, "the pending task was cancelled");
+}
+
+#[anyrt_test::test]
+async fn join_all_after_join_next_keeps_spawn_order_and_loses_nothing() {
+    let mut group = TaskGroup::new();
+    for i in 0..6_u32 {
+        group.spawn(async move { i });
+    }
+    let first = group.join_next().await.expect("a task");
+    // Let some of the others finish before `join_all` starts.
+    for _ in 0..10 {
+        anyrt_core::yield_now().await;
+    }
+    let rest = group.join_all().await;
+    assert_eq!(rest.len(), 5);
+    assert!(
+        rest.windows(2).all(|pair| pair[0] < pair[1]),
+        "spawn order: {rest:?}"
+    );
+    let mut all = rest;
+    all.push(first);
+    all.sort_unstable();
+    assert_eq!(all, [0, 1, 2, 3, 4, 5]);
+}
+
+#[anyrt_test::test]
+async fn join_all_resumes_a_panic_of_a_task_that_ended_before_it_started() {
+    let mut group = TaskGroup::new();
+    group.spawn(async { 1_u32 });
+    group.spawn(async { std::panic::panic_any::<u64>(79) });
+    group.spawn(pending::<u32>());
+    // Both ended tasks are done before `join_all` is first polled.
+    for _ in 0..10 {
+        anyrt_core::yield_now().await;
+    }
+    let outcome = AssertUnwindSafe(group.join_all()).catch_unwind().await;
+    let payload = outcome.expect_err("the panic is resumed");
+    assert_eq!(payload.downcast_ref::<u64>(), Some(&79));
+}

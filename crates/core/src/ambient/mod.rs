@@ -304,6 +304,36 @@ impl Ambient {
         self.ctx.is_none()
     }
 
+    /// Whether this is the context current on this thread (the same
+    /// snapshot, or both empty): then work started here sees it already,
+    /// and needs no [`attach`](Ambient::attach). Costs one thread-local
+    /// read when both are empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::{Ambient, with_value};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let outside = Ambient::capture();
+    /// assert!(outside.is_current());
+    /// let inside = with_value(1_u8, async { outside.is_current() }).await;
+    /// assert!(!inside);
+    /// # });
+    /// ```
+    pub fn is_current(&self) -> bool {
+        match (&self.ctx, is_empty()) {
+            (None, current_empty) => current_empty,
+            (Some(_), true) => false,
+            (Some(ctx), false) => CURRENT.with(|current| {
+                current
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|current| Arc::ptr_eq(current, ctx))
+            }),
+        }
+    }
+
     /// Runs `future` with this context current during each of its polls:
     /// how work handed to another executor (a thread, a callback) keeps
     /// the deadline and overrides of where it came from.

@@ -1,0 +1,235 @@
+//! The named futures of `TaskGroup`.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use super::TaskGroup;
+
+/// Outputs ordered by task id, that is in spawn order.
+fn in_spawn_order<T>(mut outputs: Vec<(u64, T)>) -> Vec<T> {
+    outputs.sort_unstable_by_key(|(id, _)| *id);
+    outputs.into_iter().map(|(_, output)| output).collect()
+}
+
+/// The output of the next task to finish; made by
+/// [`TaskGroup::join_next`].
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it loses no output.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let mut group = anyrt::scope::TaskGroup::new();
+/// group.spawn(async { "done" });
+/// let next: anyrt::scope::futures::JoinNext<'_, _> = group.join_next();
+/// assert_eq!(next.await, Some("done"));
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct JoinNext<'g, T> {
+    pub(super) group: &'g mut TaskGroup<T>,
+}
+
+impl<T: Send + 'static> Future for JoinNext<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.group
+            .poll_join_next(cx)
+            .map(|next| next.map(|(_, output)| output))
+    }
+}
+
+impl<T> fmt::Debug for JoinNext<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinNext")
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+/// Every task's output in spawn order; made by [`TaskGroup::join_all`].
+///
+/// # Cancel safety
+///
+/// Dropping it drops the group, which cancels its tasks.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let mut group = anyrt::scope::TaskGroup::new();
+/// group.spawn(async { 1 });
+/// group.spawn(async { 2 });
+/// let all: anyrt::scope::futures::JoinAll<_> = group.join_all();
+/// assert_eq!(all.await, [1, 2]);
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct JoinAll<T> {
+    group: TaskGroup<T>,
+    /// Outputs of the handles before `next`, in spawn order.
+    outputs: Vec<T>,
+    /// The index in the group's tasks of the next handle to await.
+    next: usize,
+    /// Outputs queued before the first poll, by index, in spawn order;
+    /// `None` until then.
+    early: Option<VecDeque<(usize, T)>>,
+}
+
+impl<T> JoinAll<T> {
+    pub(super) fn new(group: TaskGroup<T>) -> Self {
+        JoinAll {
+            outputs: Vec::with_capacity(group.len),
+            next: 0,
+            early: None,
+            group,
+        }
+    }
+}
+
+impl<T> Unpin for JoinAll<T> {}
+
+impl<T: Send + 'static> Future for JoinAll<T> {
+    type Output = Vec<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
+        let this = &mut *self;
+        let early = match &mut this.early {
+            Some(early) => early,
+            None => this.early.insert(this.group.go_direct()),
+        };
+        ready!(
+            this.group
+                .poll_direct(cx, &mut this.next, early, &mut this.outputs)
+        );
+        Poll::Ready(std::mem::take(&mut this.outputs))
+    }
+}
+
+impl<T> fmt::Debug for JoinAll<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinAll")
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+/// Every task's `Ok` output in spawn order, or the first `Err`; made by
+/// [`TaskGroup::try_join_all`].
+///
+/// # Cancel safety
+///
+/// Dropping it drops the group, which cancels its tasks.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let mut group = anyrt::scope::TaskGroup::new();
+/// group.spawn(async { Ok::<_, &str>(1) });
+/// group.spawn(async { Err("failed") });
+/// let all: anyrt::scope::futures::TryJoinAll<_, _> = group.try_join_all();
+/// assert_eq!(all.await, Err("failed"));
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct TryJoinAll<U, E> {
+    group: TaskGroup<Result<U, E>>,
+    outputs: Vec<(u64, U)>,
+    /// The first error, held while the other tasks are being dropped.
+    failure: Option<E>,
+}
+
+impl<U, E> TryJoinAll<U, E> {
+    pub(super) fn new(group: TaskGroup<Result<U, E>>) -> Self {
+        TryJoinAll {
+            outputs: Vec::with_capacity(group.len),
+            failure: None,
+            group,
+        }
+    }
+}
+
+impl<U, E> Unpin for TryJoinAll<U, E> {}
+
+impl<U: Send + 'static, E: Send + 'static> Future for TryJoinAll<U, E> {
+    type Output = Result<Vec<U>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        while this.failure.is_none() {
+            match ready!(this.group.poll_join_next(cx)) {
+                None => return Poll::Ready(Ok(in_spawn_order(std::mem::take(&mut this.outputs)))),
+                Some((id, Ok(output))) => this.outputs.push((id, output)),
+                Some((_, Err(error))) => {
+                    this.group.abort_all();
+                    this.failure = Some(error);
+                }
+            }
+        }
+        ready!(this.group.poll_dropped(cx));
+        Poll::Ready(Err(this.failure.take().expect("checked above")))
+    }
+}
+
+impl<U, E> fmt::Debug for TryJoinAll<U, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryJoinAll")
+            .field("group", &self.group)
+            .field("failed", &self.failure.is_some())
+            .finish()
+    }
+}
+
+/// Waits until every cancelled task's future has been dropped; made by
+/// [`TaskGroup::shutdown`], which cancels them.
+///
+/// # Cancel safety
+///
+/// The tasks are cancelled when it is made; dropping it only stops the
+/// waiting.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// let mut group = anyrt::scope::TaskGroup::new();
+/// group.spawn(std::future::pending::<()>());
+/// let stopping: anyrt::scope::futures::Shutdown<'_, _> = group.shutdown();
+/// stopping.await;
+/// assert!(group.is_empty());
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct Shutdown<'g, T> {
+    group: &'g mut TaskGroup<T>,
+}
+
+impl<'g, T> Shutdown<'g, T> {
+    pub(super) fn new(group: &'g mut TaskGroup<T>) -> Self {
+        Shutdown { group }
+    }
+}
+
+impl<T: Send + 'static> Future for Shutdown<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.group.poll_dropped(cx)
+    }
+}
+
+impl<T> fmt::Debug for Shutdown<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("group", &self.group)
+            .finish()
+    }
+}

@@ -1,0 +1,425 @@
+//! `TaskGroup`: parallel `Send + 'static` children on the runtime.
+
+mod futures;
+mod shared;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::panic::resume_unwind;
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use anyrt_core::{Ambient, Task};
+
+pub use futures::{JoinAll, JoinNext, Shutdown, TryJoinAll};
+use shared::{Outcome, Shared, Wrapped, set_waker};
+
+/// A group of `Send + 'static` tasks run in parallel on the runtime
+/// (through `anyrt-core`'s spawn), with the lifetime of the group.
+///
+/// - Dropping the group cancels every task it still holds (there is no
+///   `detach`); a group inside a scope's child is dropped, so cancelled,
+///   with it.
+/// - The tasks see the ambient context (deadline, timer, the scope's
+///   cancel token) in force where the group was made, not the one at each
+///   `spawn` call.
+/// - [`join_next`](TaskGroup::join_next) yields outputs in completion
+///   order; [`join_all`](TaskGroup::join_all) (supervise: every task to
+///   its end) and [`try_join_all`](TaskGroup::try_join_all) (fail fast: the
+///   first `Err` cancels the rest) in spawn order.
+/// - [`abort_all`](TaskGroup::abort_all) cancels without waiting;
+///   [`shutdown`](TaskGroup::shutdown) cancels and waits until every task's
+///   future has been dropped.
+/// - A task's panic is resumed, with its payload, where its output would
+///   have been returned.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::scope::TaskGroup;
+///
+/// # futures_lite::future::block_on(async {
+/// let mut group = TaskGroup::new();
+/// for i in 0..4_u64 {
+///     group.spawn(async move { i * i });
+/// }
+/// assert_eq!(group.join_all().await, [0, 1, 4, 9]);
+/// # });
+/// ```
+pub struct TaskGroup<T> {
+    shared: Arc<Shared<T>>,
+    /// Handles by task id, from `first` on; `None` once joined. A handle
+    /// yields the output only once `join_all` has started.
+    tasks: VecDeque<Option<Task<Option<T>>>>,
+    /// Outcomes taken off the shared queue in one batch and not yet
+    /// handed out, in completion order. In a mutex only so that the group
+    /// is `Sync` for `T: Send`: reached through `get_mut`, never locked.
+    ready: Mutex<VecDeque<(u64, Outcome<T>)>>,
+    first: u64,
+    /// Handles held.
+    len: usize,
+    ambient: Ambient,
+}
+
+impl<T: Send + 'static> TaskGroup<T> {
+    /// An empty group; its tasks will see the ambient context in force
+    /// here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = anyrt::scope::TaskGroup::<()>::new();
+    /// assert!(group.is_empty());
+    /// ```
+    pub fn new() -> TaskGroup<T> {
+        TaskGroup {
+            shared: Arc::new(Shared::new()),
+            tasks: VecDeque::new(),
+            ready: Mutex::new(VecDeque::new()),
+            first: 0,
+            len: 0,
+            ambient: Ambient::capture(),
+        }
+    }
+
+    /// Starts `future` as a task of the group, at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let mut group = anyrt::scope::TaskGroup::new();
+    /// group.spawn(async { "hello" });
+    /// assert_eq!(group.len(), 1);
+    /// assert_eq!(group.join_next().await, Some("hello"));
+    /// # });
+    /// ```
+    pub fn spawn<F>(&mut self, future: F)
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        let id = self.first + self.tasks.len() as u64;
+        let task = Wrapped::new(future, self.shared.track(id));
+        self.tasks.push_back(Some(spawn_in(&self.ambient, task)));
+        self.len += 1;
+    }
+
+    /// How many tasks the group holds: spawned, and not yet joined or
+    /// aborted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(anyrt::scope::TaskGroup::<()>::new().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the group holds no task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(anyrt::scope::TaskGroup::<()>::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The output of the next task to finish; `None` when the group holds
+    /// no task.
+    ///
+    /// # Panics
+    ///
+    /// Resumes the panic of a task that panicked, after aborting the
+    /// group's other tasks: a panic fails the group fast. (tokio's
+    /// `JoinSet` hands the panic back as an error and lets the others run;
+    /// catch the panic inside the task for that behaviour.)
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future loses no output; it is returned by
+    /// the next call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let mut group = anyrt::scope::TaskGroup::new();
+    /// group.spawn(async { 1 });
+    /// group.spawn(async { 2 });
+    /// let mut sum = 0;
+    /// while let Some(n) = group.join_next().await {
+    ///     sum += n;
+    /// }
+    /// assert_eq!(sum, 3);
+    /// # });
+    /// ```
+    pub fn join_next(&mut self) -> JoinNext<'_, T> {
+        JoinNext { group: self }
+    }
+
+    /// Waits for every task to end (supervise) and returns their outputs
+    /// in spawn order.
+    ///
+    /// # Panics
+    ///
+    /// Resumes the first panic of a task, after cancelling the others.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the group, which cancels its tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let mut group = anyrt::scope::TaskGroup::new();
+    /// group.spawn(async { Err::<u8, _>("failed") });
+    /// group.spawn(async { Ok(2) });
+    /// assert_eq!(group.join_all().await, [Err("failed"), Ok(2)]);
+    /// # });
+    /// ```
+    pub fn join_all(self) -> JoinAll<T> {
+        JoinAll::new(self)
+    }
+
+    /// Cancels every task without waiting; the group is empty afterwards
+    /// and outputs not yet joined are discarded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let mut group = anyrt::scope::TaskGroup::new();
+    /// group.spawn(std::future::pending::<()>());
+    /// group.abort_all();
+    /// assert!(group.is_empty());
+    /// assert_eq!(group.join_next().await, None);
+    /// # });
+    /// ```
+    pub fn abort_all(&mut self) {
+        self.first += self.tasks.len() as u64;
+        let tasks = std::mem::take(&mut self.tasks);
+        self.len = 0;
+        let done = std::mem::take(&mut self.shared.lock().done);
+        drop(tasks);
+        self.ready_mut().clear();
+        drop(done);
+    }
+
+    /// Cancels every task and waits until each task's future has been
+    /// dropped by its runtime (its destructors ran).
+    ///
+    /// # Cancel safety
+    ///
+    /// The tasks are cancelled by this call; dropping the future only
+    /// stops the waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let mut group = anyrt::scope::TaskGroup::new();
+    /// group.spawn(std::future::pending::<()>());
+    /// group.shutdown().await;
+    /// assert!(group.is_empty());
+    /// # });
+    /// ```
+    pub fn shutdown(&mut self) -> Shutdown<'_, T> {
+        self.abort_all();
+        Shutdown::new(self)
+    }
+
+    /// Ready once every task's future has been dropped.
+    fn poll_dropped(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.shared.poll_dropped(cx)
+    }
+
+    fn ready_mut(&mut self) -> &mut VecDeque<(u64, Outcome<T>)> {
+        self.ready.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The index in `tasks` of task `id`, if the group still holds it.
+    fn held(&self, id: u64) -> Option<usize> {
+        let at = usize::try_from(id.checked_sub(self.first)?).ok()?;
+        self.tasks.get(at)?.as_ref().map(|_| at)
+    }
+
+    /// The next finished task, with its id: the outcomes queued are taken
+    /// in one batch under the lock, then handed out without it.
+    fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(u64, T)>> {
+        loop {
+            while let Some((id, outcome)) = self.ready_mut().pop_front() {
+                if let Some(at) = self.held(id) {
+                    return Poll::Ready(Some((id, self.joined(at, outcome))));
+                }
+            }
+            if self.len == 0 {
+                return Poll::Ready(None);
+            }
+            let mut state = self.shared.lock();
+            let ready = self.ready.get_mut().unwrap_or_else(PoisonError::into_inner);
+            std::mem::swap(&mut state.done, ready);
+            if ready.is_empty() {
+                set_waker(&mut state.waker, cx.waker());
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Task `at` has finished with `outcome`: drops its handle, and
+    /// returns its output or resumes its panic after aborting the others.
+    fn joined(&mut self, at: usize, outcome: Outcome<T>) -> T {
+        self.tasks[at] = None;
+        self.len -= 1;
+        while let Some(None) = self.tasks.front() {
+            self.tasks.pop_front();
+            self.first += 1;
+        }
+        outcome.unwrap_or_else(|panic| {
+            self.abort_all();
+            resume_unwind(panic)
+        })
+    }
+
+    /// Outputs go through the tasks' handles from now on; returns those
+    /// queued until now, by index in `tasks`, in spawn order (their handles
+    /// are dropped). Resumes a queued panic after aborting the others.
+    fn go_direct(&mut self) -> VecDeque<(usize, T)> {
+        let queued = self.shared.go_direct();
+        let ready = std::mem::take(self.ready_mut());
+        let mut early = Vec::new();
+        for (id, outcome) in ready.into_iter().chain(queued) {
+            if let Some(at) = self.held(id) {
+                self.tasks[at] = None;
+                match outcome {
+                    Ok(output) => early.push((at, output)),
+                    Err(panic) => {
+                        self.abort_all();
+                        resume_unwind(panic)
+                    }
+                }
+            }
+        }
+        early.sort_unstable_by_key(|(at, _)| *at);
+        early.into()
+    }
+
+    /// Awaits the handles in spawn order from `next`, pushing outputs (the
+    /// early ones in their place); pending on a handle, it also waits for
+    /// a panic of any task, and resumes it after aborting the others.
+    fn poll_direct(
+        &mut self,
+        cx: &mut Context<'_>,
+        next: &mut usize,
+        early: &mut VecDeque<(usize, T)>,
+        outputs: &mut Vec<T>,
+    ) -> Poll<()> {
+        while let Some(slot) = self.tasks.get_mut(*next) {
+            match slot.as_mut().map(|task| Pin::new(task).poll(cx)) {
+                Some(Poll::Ready(Some(output))) => outputs.push(output),
+                Some(Poll::Ready(None)) => self.resume_panic(),
+                Some(Poll::Pending) => {
+                    let mut state = self.shared.lock();
+                    if state.panic.is_some() {
+                        drop(state);
+                        self.resume_panic();
+                    }
+                    set_waker(&mut state.waker, cx.waker());
+                    return Poll::Pending;
+                }
+                None => {
+                    if early.front().is_some_and(|(at, _)| at == next) {
+                        outputs.extend(early.pop_front().map(|(_, output)| output));
+                    }
+                }
+            }
+            *next += 1;
+        }
+        self.abort_all();
+        Poll::Ready(())
+    }
+
+    /// Resumes the first panic of a task, kept since outputs go through
+    /// the handles, after aborting the other tasks.
+    fn resume_panic(&mut self) -> ! {
+        let panic = self.shared.lock().panic.take();
+        self.abort_all();
+        resume_unwind(panic.expect("a task that hands back no output has panicked"))
+    }
+}
+
+impl<U: Send + 'static, E: Send + 'static> TaskGroup<Result<U, E>> {
+    /// Waits for every task and returns their `Ok` outputs in spawn order;
+    /// the first `Err` (fail fast) cancels every other task, waits until
+    /// their futures were dropped, and is returned.
+    ///
+    /// # Errors
+    ///
+    /// The first task's `Err`, in completion order.
+    ///
+    /// # Panics
+    ///
+    /// Resumes the first panic of a task, after cancelling the others.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the group, which cancels its tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let mut group = anyrt::scope::TaskGroup::new();
+    /// group.spawn(std::future::pending::<Result<u8, &str>>());
+    /// group.spawn(async { Err("failed") });
+    /// assert_eq!(group.try_join_all().await, Err("failed"));
+    /// # });
+    /// ```
+    pub fn try_join_all(self) -> TryJoinAll<U, E> {
+        TryJoinAll::new(self)
+    }
+}
+
+/// Spawns through `anyrt-core` with `ambient` as the caller's context: the
+/// spawn call runs inside a one-poll future under that context, so the
+/// runtime and the task see it exactly as if spawned there. (The one-poll
+/// future returns the task on purpose, unawaited.) Where that context is
+/// the current one already, the spawn is called directly.
+#[allow(clippy::async_yields_async)]
+pub(crate) fn spawn_in<F>(ambient: &Ambient, future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if ambient.is_current() {
+        return anyrt_core::spawn(future);
+    }
+    let mut call = pin!(
+        ambient
+            .clone()
+            .attach(async move { anyrt_core::spawn(future) })
+    );
+    match call.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(task) => task,
+        Poll::Pending => unreachable!("the call has no await point"),
+    }
+}
+
+impl<T: Send + 'static> Default for TaskGroup<T> {
+    fn default() -> Self {
+        TaskGroup::new()
+    }
+}
+
+impl<T> fmt::Debug for TaskGroup<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroup")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,213 @@
+//! What a group shares with its tasks, and the wrapper of each task's
+//! future.
+//!
+//! An output reaches the group one of two ways. By default each finished
+//! task pushes its outcome onto the group's queue, in completion order,
+//! which is what `join_next` and the fail-fast `try_join_all` read. Once
+//! `join_all` has started (it owns the group, so no `join_next` can follow)
+//! the outputs go through the tasks' own handles, which `join_all` awaits
+//! in spawn order: a task then takes no lock at all, unless it panicked.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker, ready};
+
+use futures_lite::FutureExt;
+use futures_lite::future::CatchUnwind;
+use pin_project_lite::pin_project;
+
+/// A task's panic payload.
+pub(super) type Panic = Box<dyn Any + Send>;
+
+/// A finished task's output, or its panic.
+pub(super) type Outcome<T> = Result<T, Panic>;
+
+pub(super) struct State<T> {
+    /// Outcomes of finished tasks, by task id, in completion order (until
+    /// outputs go through the handles).
+    pub(super) done: VecDeque<(u64, Outcome<T>)>,
+    /// Once outputs go through the handles: the first panic of a task.
+    pub(super) panic: Option<Panic>,
+    /// The group's future waiting for an outcome, a panic, or the last
+    /// task future to be dropped.
+    pub(super) waker: Option<Waker>,
+}
+
+pub(super) struct Shared<T> {
+    state: Mutex<State<T>>,
+    /// Whether outputs go through the tasks' handles; set once, under the
+    /// lock, and never cleared. From then on nobody waits for the task
+    /// futures to be dropped (`join_all` owns the group), so they are no
+    /// longer counted.
+    direct: AtomicBool,
+    /// Tasks spawned; written by the group alone (a store, not a
+    /// read-modify-write).
+    spawned: AtomicUsize,
+    /// Task futures dropped by their runtime (at their end or after a
+    /// cancel); the rest are alive.
+    dropped: AtomicUsize,
+}
+
+impl<T> Shared<T> {
+    pub(super) fn new() -> Shared<T> {
+        Shared {
+            state: Mutex::new(State {
+                done: VecDeque::new(),
+                panic: None,
+                waker: None,
+            }),
+            direct: AtomicBool::new(false),
+            spawned: AtomicUsize::new(0),
+            dropped: AtomicUsize::new(0),
+        }
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes the group's future, if one waits, once the lock is released.
+    fn wake(mut state: MutexGuard<'_, State<T>>) {
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// From now on outputs go through the tasks' handles; returns the
+    /// outcomes queued until now, in completion order.
+    pub(super) fn go_direct(&self) -> VecDeque<(u64, Outcome<T>)> {
+        let mut state = self.lock();
+        self.direct.store(true, Ordering::Release);
+        std::mem::take(&mut state.done)
+    }
+
+    /// Counts the task future about to be spawned, with id `id` (ids
+    /// count the group's spawns from 0).
+    pub(super) fn track(self: &Arc<Self>, id: u64) -> Alive<T> {
+        // Stored before the future is handed to the runtime: the task
+        // that drops it sees this count or a later one. (Counts wrap
+        // alike on every platform; only their equality matters.)
+        self.spawned
+            .store((id as usize).wrapping_add(1), Ordering::Release);
+        Alive {
+            shared: self.clone(),
+            id,
+        }
+    }
+
+    /// Ready once every task future has been dropped.
+    pub(super) fn poll_dropped(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.lock();
+        // Read under the lock: the task whose drop is the last takes the
+        // lock after counting it, so either it sees the waker set here or
+        // this sees its count.
+        if self.dropped.load(Ordering::Acquire) == self.spawned.load(Ordering::Relaxed) {
+            return Poll::Ready(());
+        }
+        set_waker(&mut state.waker, cx.waker());
+        Poll::Pending
+    }
+
+    /// Hands a finished task's outcome on: onto the queue, or back to the
+    /// task's handle (a panic is kept here, so that `join_all` learns of
+    /// it at once, whichever handle it awaits).
+    fn finish(&self, id: u64, outcome: Outcome<T>) -> Option<T> {
+        if !self.direct.load(Ordering::Acquire) {
+            let mut state = self.lock();
+            if !self.direct.load(Ordering::Relaxed) {
+                state.done.push_back((id, outcome));
+                Shared::wake(state);
+                return None;
+            }
+        }
+        match outcome {
+            Ok(output) => Some(output),
+            Err(panic) => {
+                let mut state = self.lock();
+                state.panic.get_or_insert(panic);
+                Shared::wake(state);
+                None
+            }
+        }
+    }
+}
+
+/// Registers `waker` in `slot`, unless the one there wakes the same task.
+pub(super) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
+        *slot = Some(waker.clone());
+    }
+}
+
+/// Counts a task future alive until it is dropped: at its end or after a
+/// cancel, the group learns it.
+pub(super) struct Alive<T> {
+    shared: Arc<Shared<T>>,
+    id: u64,
+}
+
+impl<T> Drop for Alive<T> {
+    fn drop(&mut self) {
+        let shared = &*self.shared;
+        if shared.direct.load(Ordering::Relaxed) {
+            return;
+        }
+        // Acquire: the drops counted before this one were of tasks spawned
+        // after the group's stores of `spawned` that they saw, so this
+        // reads the count of every task whose drop came first, or more.
+        let dropped = shared
+            .dropped
+            .fetch_add(1, Ordering::AcqRel)
+            .wrapping_add(1);
+        if dropped == shared.spawned.load(Ordering::Acquire) {
+            Shared::wake(shared.lock());
+        }
+    }
+}
+
+pin_project! {
+    /// A task's future in its group: catches a panic, hands the outcome
+    /// on once the future is dropped, and counts itself alive until it is
+    /// dropped (fields drop in order: the future first).
+    pub(super) struct Wrapped<F, T> {
+        #[pin]
+        future: Option<CatchUnwind<AssertUnwindSafe<F>>>,
+        alive: Alive<T>,
+    }
+}
+
+impl<F, T> Wrapped<F, T> {
+    pub(super) fn new(future: F, alive: Alive<T>) -> Self
+    where
+        F: Future<Output = T>,
+    {
+        Wrapped {
+            future: Some(AssertUnwindSafe(future).catch_unwind()),
+            alive,
+        }
+    }
+}
+
+impl<F: Future<Output = T>, T> Future for Wrapped<F, T> {
+    /// The output when it goes through the handle.
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            // Runtimes poll a future no more once it is ready.
+            return Poll::Ready(None);
+        };
+        let outcome = ready!(future.poll(cx));
+        // The task's destructors run before its output is seen.
+        this.future.set(None);
+        Poll::Ready(this.alive.shared.finish(this.alive.id, outcome))
+    }
+}
