@@ -166,3 +166,89 @@ async fn a_granted_place_given_up_goes_to_the_next_in_line() {
     .await
     .unwrap();
 }
+
+/// Two hundred `spawn_wait`s in line, every other one given up while
+/// queued: the rest are admitted in the order they queued, and once the
+/// line is empty a new child runs at once (nobody given up holds a place
+/// in line). Looking at a ticket and giving one up cost the same however
+/// long the line is.
+#[anyrt_test::test(virtual_time)]
+async fn waiters_that_give_up_leave_the_line_in_order() {
+    let order = Mutex::new(Vec::new());
+    let s = Scope::<()>::new().limit(n(1));
+    s.run(async {
+        let order = &order;
+        s.spawn(async move {
+            anyrt_core::sleep(5 * MS).await;
+            Ok(())
+        });
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut line: Vec<_> = (0..200)
+            .map(|i| {
+                Box::pin(s.spawn_wait(async move {
+                    order.lock().unwrap().push(i);
+                    Ok(())
+                }))
+            })
+            .collect();
+        for waiter in &mut line {
+            assert!(waiter.as_mut().poll(&mut cx).is_pending());
+        }
+        // The odd ones give up, the last first.
+        let mut kept: Vec<_> = line
+            .into_iter()
+            .enumerate()
+            .rev()
+            .filter_map(|(i, waiter)| (i % 2 == 0).then_some(waiter))
+            .collect();
+        kept.reverse();
+        for waiter in kept {
+            waiter.await;
+        }
+        anyrt_core::yield_now().await;
+        let admitted: Vec<_> = (0..200).step_by(2).collect();
+        assert_eq!(*order.lock().unwrap(), admitted);
+        s.spawn(async move {
+            order.lock().unwrap().push(1000);
+            Ok(())
+        });
+        anyrt_core::yield_now().await;
+        assert_eq!(order.lock().unwrap().last(), Some(&1000), "ran at once");
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
+/// Every waiter in line gave up while the only place was taken: a child
+/// spawned then runs as soon as the place is free, not behind them.
+#[anyrt_test::test(virtual_time)]
+async fn a_line_of_waiters_that_all_gave_up_holds_nobody_back() {
+    let order = Mutex::new(Vec::new());
+    let s = Scope::<()>::new().limit(n(1));
+    s.run(async {
+        let order = &order;
+        s.spawn(async move {
+            anyrt_core::sleep(5 * MS).await;
+            order.lock().unwrap().push("first");
+            Ok(())
+        });
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..3 {
+            let mut waiter = pin!(s.spawn_wait(async move {
+                order.lock().unwrap().push("gave up");
+                Ok(())
+            }));
+            assert!(waiter.as_mut().poll(&mut cx).is_pending());
+        }
+        s.spawn(async move {
+            order.lock().unwrap().push("next");
+            Ok(())
+        });
+        anyrt_core::sleep(6 * MS).await;
+        assert_eq!(*order.lock().unwrap(), ["first", "next"]);
+        Ok(())
+    })
+    .await
+    .unwrap();
+}

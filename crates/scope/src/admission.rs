@@ -1,18 +1,18 @@
 //! `limit(n)`: how many children run, and who is admitted next, in order.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::task::Waker;
 
 /// Waiting for a place, first come, first served.
 enum Queued {
     /// A child spawned while the scope was full: its slab key and id.
     Child(usize, u64),
-    /// A `spawn_wait` future, by ticket.
+    /// A `spawn_wait` future, by ticket; passed over if the ticket is no
+    /// longer in `waiters` (its holder gave up).
     Waiter(u64),
 }
 
 struct Waiter {
-    ticket: u64,
     waker: Option<Waker>,
     granted: bool,
 }
@@ -35,7 +35,11 @@ pub(crate) struct Admission {
     max: usize,
     running: usize,
     queue: VecDeque<Queued>,
-    waiters: Vec<Waiter>,
+    /// How many in `queue` still wait (not given up).
+    waiting: usize,
+    /// Every ticket held, queued or granted: each look at a ticket, and
+    /// giving one up, costs the same however long the line is.
+    waiters: HashMap<u64, Waiter>,
     next_ticket: u64,
 }
 
@@ -45,7 +49,8 @@ impl Admission {
             max,
             running: 0,
             queue: VecDeque::new(),
-            waiters: Vec::new(),
+            waiting: 0,
+            waiters: HashMap::new(),
             next_ticket: 0,
         }
     }
@@ -60,7 +65,7 @@ impl Admission {
 
     /// Takes a place if one is free and nobody waits ahead.
     pub(crate) fn try_enter(&mut self) -> bool {
-        let room = self.running < self.max && self.queue.is_empty();
+        let room = self.running < self.max && self.waiting == 0;
         self.running += usize::from(room);
         room
     }
@@ -68,6 +73,7 @@ impl Admission {
     /// Queues a child that found no place.
     pub(crate) fn queue_child(&mut self, key: usize, id: u64) {
         self.queue.push_back(Queued::Child(key, id));
+        self.waiting += 1;
     }
 
     /// Queues a waiter; returns its ticket.
@@ -75,25 +81,26 @@ impl Admission {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         self.queue.push_back(Queued::Waiter(ticket));
-        self.waiters.push(Waiter {
-            ticket,
+        self.waiting += 1;
+        let waiter = Waiter {
             waker: Some(waker.clone()),
             granted: false,
-        });
+        };
+        self.waiters.insert(ticket, waiter);
         ticket
     }
 
     /// Looks at a ticket; a granted one is consumed (its place is now the
     /// holder's).
     pub(crate) fn poll_ticket(&mut self, ticket: u64, waker: &Waker) -> Ticket {
-        let Some(at) = self.waiters.iter().position(|w| w.ticket == ticket) else {
+        let Some(waiter) = self.waiters.get_mut(&ticket) else {
             return Ticket::Gone;
         };
-        if self.waiters[at].granted {
-            self.waiters.swap_remove(at);
+        if waiter.granted {
+            self.waiters.remove(&ticket);
             return Ticket::Granted;
         }
-        let slot = &mut self.waiters[at].waker;
+        let slot = &mut waiter.waker;
         if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
             *slot = Some(waker.clone());
         }
@@ -103,39 +110,44 @@ impl Admission {
     /// A waiter gave up: it leaves the queue, or gives back the place it
     /// was granted (which goes to the next in line).
     pub(crate) fn cancel(&mut self, ticket: u64) -> Option<Admitted> {
-        let at = self.waiters.iter().position(|w| w.ticket == ticket)?;
-        let waiter = self.waiters.swap_remove(at);
+        let waiter = self.waiters.remove(&ticket)?;
         if waiter.granted {
             return self.release();
         }
-        self.queue
-            .retain(|queued| !matches!(queued, Queued::Waiter(t) if *t == ticket));
+        // Its entry stays in `queue`, to be passed over; a line of nothing
+        // but such entries is dropped at once.
+        self.waiting -= 1;
+        if self.waiting == 0 {
+            self.queue.clear();
+        }
         None
     }
 
     /// A running child ended: its place goes to the first in line.
     pub(crate) fn release(&mut self) -> Option<Admitted> {
         self.running -= 1;
-        let next = self.queue.pop_front()?;
-        self.running += 1;
-        Some(match next {
-            Queued::Child(key, id) => Admitted::Child(key, id),
-            Queued::Waiter(ticket) => {
-                let waiter = self
-                    .waiters
-                    .iter_mut()
-                    .find(|w| w.ticket == ticket)
-                    .expect("a queued ticket has its waiter");
-                waiter.granted = true;
-                Admitted::Waiter(waiter.waker.take())
-            }
-        })
+        loop {
+            let admitted = match self.queue.pop_front()? {
+                Queued::Child(key, id) => Admitted::Child(key, id),
+                Queued::Waiter(ticket) => match self.waiters.get_mut(&ticket) {
+                    Some(waiter) => {
+                        waiter.granted = true;
+                        Admitted::Waiter(waiter.waker.take())
+                    }
+                    None => continue, // given up
+                },
+            };
+            self.waiting -= 1;
+            self.running += 1;
+            return Some(admitted);
+        }
     }
 
     /// The scope ended: nobody runs or waits any more.
     pub(crate) fn reset(&mut self) {
         self.running = 0;
         self.queue.clear();
+        self.waiting = 0;
         self.waiters.clear();
     }
 }
