@@ -223,18 +223,13 @@ async fn join_all_dropped_at_every_poll_cancels_every_task() {
     )
     .await;
     assert!(points >= 1, "join_all waited at least once");
-    // The cancelled tasks' futures are dropped by their runtimes, soon.
-    for _ in 0..10_000 {
-        if live.load(SeqCst) == 0 {
-            break;
-        }
+    // The cancelled tasks' futures are dropped by their runtimes, on a
+    // pool thread perhaps later: wait for it, however loaded the machine
+    // (a task left running would keep this waiting until the watchdog
+    // fails the test).
+    while live.load(SeqCst) != 0 {
         anyrt_core::yield_now().await;
     }
-    assert_eq!(
-        live.load(SeqCst),
-        0,
-        "every task of a dropped join_all was cancelled"
-    );
 }
 
 /// Counts live values from `'static` tasks: made and dropped.

@@ -323,12 +323,14 @@ fn try_acquire_follows_a_paused_tokio_clock_wherever_the_limiter_was_made() {
 async fn on_a_real_timer_try_acquire_and_acquire_share_one_rate() {
     // 1 per 2 ms, burst 1: in 40 ms, at most 1 + 20 permits, whichever
     // way they are taken (try_acquire and acquire may read the clock
-    // differently), and time is seen to pass.
+    // differently). It goes on past 40 ms until a permit after the burst
+    // was granted, however slow the machine (a limiter that never saw
+    // time pass would hang here until the watchdog).
     let limiter = limiter(1, 2 * MS, 1);
     let start = Instant::now();
     let mut granted = 0;
     let mut calls = 0u32;
-    while start.elapsed() < 40 * MS {
+    while start.elapsed() < 40 * MS || granted < 2 {
         calls += 1;
         if calls % 64 == 0 {
             limiter.acquire().await;
@@ -340,5 +342,4 @@ async fn on_a_real_timer_try_acquire_and_acquire_share_one_rate() {
     let elapsed = start.elapsed();
     let most = 1 + elapsed.as_nanos() / (2 * MS).as_nanos();
     assert!(granted as u128 <= most, "{granted} permits in {elapsed:?}");
-    assert!(granted > 1, "no permit after the burst in {elapsed:?}");
 }
