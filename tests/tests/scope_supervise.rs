@@ -137,3 +137,52 @@ async fn regression_a_held_panic_does_not_outlive_its_run() {
     let ((), outcomes) = sup.run(async { assert!(sup.spawn(async { Ok(1) })) }).await;
     assert_eq!(outcomes, [Ok(1)], "the next run has nothing of the last");
 }
+
+/// A future that is ready at once, and panics when dropped.
+struct PanicsOnDrop;
+
+impl std::future::Future for PanicsOnDrop {
+    type Output = Result<(), ()>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        std::panic::panic_any::<&str>("a child's destructor panicked");
+    }
+}
+
+/// A child whose future panics while it is dropped, after it finished,
+/// is held like a panic in its poll: its siblings still run to their end,
+/// then the panic is resumed. It used to fail the whole run at once,
+/// dropping the siblings midway (the scope dropped the finished future).
+#[anyrt_test::test(virtual_time)]
+async fn a_panicking_destructor_of_a_child_is_held_like_a_panic_in_its_poll() {
+    let finished = AtomicUsize::new(0);
+    let sup = Supervisor::<(), ()>::new();
+    let outcome = AssertUnwindSafe(sup.run(async {
+        let finished = &finished;
+        // Not an async block, which would drop what it holds inside the
+        // poll that completes it: a future whose own destructor panics.
+        sup.spawn(PanicsOnDrop);
+        sup.spawn(async move {
+            anyrt_core::sleep(SEC).await;
+            finished.fetch_add(1, SeqCst);
+            Ok(())
+        });
+    }))
+    .catch_unwind()
+    .await;
+    let payload = outcome.expect_err("the panic is resumed");
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"a child's destructor panicked")
+    );
+    assert_eq!(finished.load(SeqCst), 1, "the sibling ran to its end first");
+}

@@ -29,9 +29,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 ///
 /// Children are polled in place like [`Scope`]'s (they may borrow, they
 /// have their own wakers, [`limit`](Supervisor::limit) bounds how many
-/// run). A child's panic is held until every other child ended, then
-/// resumed with its payload; a panic of the body drops the children and is
-/// resumed at once.
+/// run). A child's panic (in a poll, or in its future's destructor, which
+/// runs as soon as the child is done) is held until every other child
+/// ended, then resumed with its payload; a panic of the body drops the
+/// children and is resumed at once.
 ///
 /// # Examples
 ///
@@ -213,7 +214,7 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
         let mut outcomes = lock(&self.outcomes);
         outcomes.push(None);
         Supervised {
-            future,
+            future: Some(future),
             index: outcomes.len() - 1,
             outcomes: &self.outcomes,
             panic: &self.panic,
@@ -236,11 +237,13 @@ impl<T, E> fmt::Debug for Supervisor<'_, T, E> {
 }
 
 pin_project! {
-    /// A supervised child: records its outcome, holds its panic.
+    /// A supervised child: records its outcome, holds its panic (also
+    /// one of its future's destructor, which it runs as soon as the
+    /// future is done).
     #[doc(hidden)]
     pub struct Supervised<'a, F, T, E> {
         #[pin]
-        future: F,
+        future: Option<F>,
         index: usize,
         outcomes: &'a Outcomes<T, E>,
         panic: &'a Panic,
@@ -254,11 +257,20 @@ where
     type Output = Result<(), Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let future = this.future;
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let polled = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(outcome)) => {
+            Ok(Poll::Ready(outcome)) => Ok(outcome),
+            Err(payload) => Err(payload),
+        };
+        // Dropped here, not by the scope, so that a destructor's panic is
+        // held like a panic of the poll instead of failing the run.
+        let dropped = catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
+        match polled {
+            Ok(outcome) => {
                 if let Some(slot) = lock(this.outcomes).get_mut(*this.index) {
                     *slot = Some(outcome);
                 }
@@ -266,6 +278,9 @@ where
             Err(payload) => {
                 lock(this.panic).get_or_insert(payload);
             }
+        }
+        if let Err(payload) = dropped {
+            lock(this.panic).get_or_insert(payload);
         }
         Poll::Ready(Ok(()))
     }
