@@ -1,8 +1,9 @@
 //! Borrowing children, `limit(n)` (never more than `n` running, admission
 //! in order, every item processed) and `spawn_wait`'s place in line.
 
+use std::future::Future;
 use std::num::NonZeroUsize;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::task::{Context, Waker};
@@ -15,6 +16,19 @@ const MS: Duration = Duration::from_millis(1);
 
 fn n(value: usize) -> NonZeroUsize {
     NonZeroUsize::new(value).expect("not zero")
+}
+
+/// A child that records `value` in `order` and succeeds.
+async fn records<T>(order: &Mutex<Vec<T>>, value: T) -> Result<(), ()> {
+    order.lock().unwrap().push(value);
+    Ok(())
+}
+
+/// Polls a `spawn_wait` once (with a waker that does nothing): it must
+/// wait in line.
+fn assert_queued<F: Future>(waiter: Pin<&mut F>) {
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(waiter.poll(&mut cx).is_pending(), "waits in line");
 }
 
 #[anyrt_test::test(virtual_time)]
@@ -111,20 +125,12 @@ async fn a_dropped_spawn_wait_gives_its_place_to_the_next() {
             order.lock().unwrap().push("first");
             Ok(())
         });
-        let mut cx = Context::from_waker(Waker::noop());
         {
             // Takes a place in line, then gives it up.
-            let mut dropped = pin!(s.spawn_wait(async move {
-                order.lock().unwrap().push("dropped");
-                Ok(())
-            }));
-            assert!(dropped.as_mut().poll(&mut cx).is_pending());
+            let mut dropped = pin!(s.spawn_wait(records(order, "dropped")));
+            assert_queued(dropped.as_mut());
         }
-        s.spawn_wait(async move {
-            order.lock().unwrap().push("next");
-            Ok(())
-        })
-        .await;
+        s.spawn_wait(records(order, "next")).await;
         Ok(())
     })
     .await
@@ -142,17 +148,10 @@ async fn a_granted_place_given_up_goes_to_the_next_in_line() {
             anyrt_core::sleep(5 * MS).await;
             Ok(())
         });
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut first = Box::pin(s.spawn_wait(async move {
-            order.lock().unwrap().push("first");
-            Ok(())
-        }));
-        assert!(first.as_mut().poll(&mut cx).is_pending());
+        let mut first = Box::pin(s.spawn_wait(records(order, "first")));
+        assert_queued(first.as_mut());
         // Queued behind `first`: admitted only once `first` gives up.
-        s.spawn(async move {
-            order.lock().unwrap().push("queued");
-            Ok(())
-        });
+        s.spawn(records(order, "queued"));
         anyrt_core::sleep(6 * MS).await;
         assert!(
             order.lock().unwrap().is_empty(),
@@ -182,17 +181,11 @@ async fn waiters_that_give_up_leave_the_line_in_order() {
             anyrt_core::sleep(5 * MS).await;
             Ok(())
         });
-        let mut cx = Context::from_waker(Waker::noop());
         let mut line: Vec<_> = (0..200)
-            .map(|i| {
-                Box::pin(s.spawn_wait(async move {
-                    order.lock().unwrap().push(i);
-                    Ok(())
-                }))
-            })
+            .map(|i| Box::pin(s.spawn_wait(records(order, i))))
             .collect();
         for waiter in &mut line {
-            assert!(waiter.as_mut().poll(&mut cx).is_pending());
+            assert_queued(waiter.as_mut());
         }
         // The odd ones give up, the last first.
         let mut kept: Vec<_> = line
@@ -208,10 +201,7 @@ async fn waiters_that_give_up_leave_the_line_in_order() {
         anyrt_core::yield_now().await;
         let admitted: Vec<_> = (0..200).step_by(2).collect();
         assert_eq!(*order.lock().unwrap(), admitted);
-        s.spawn(async move {
-            order.lock().unwrap().push(1000);
-            Ok(())
-        });
+        s.spawn(records(order, 1000));
         anyrt_core::yield_now().await;
         assert_eq!(order.lock().unwrap().last(), Some(&1000), "ran at once");
         Ok(())
@@ -233,18 +223,11 @@ async fn a_line_of_waiters_that_all_gave_up_holds_nobody_back() {
             order.lock().unwrap().push("first");
             Ok(())
         });
-        let mut cx = Context::from_waker(Waker::noop());
         for _ in 0..3 {
-            let mut waiter = pin!(s.spawn_wait(async move {
-                order.lock().unwrap().push("gave up");
-                Ok(())
-            }));
-            assert!(waiter.as_mut().poll(&mut cx).is_pending());
+            let mut waiter = pin!(s.spawn_wait(records(order, "gave up")));
+            assert_queued(waiter.as_mut());
         }
-        s.spawn(async move {
-            order.lock().unwrap().push("next");
-            Ok(())
-        });
+        s.spawn(records(order, "next"));
         anyrt_core::sleep(6 * MS).await;
         assert_eq!(*order.lock().unwrap(), ["first", "next"]);
         Ok(())

@@ -12,6 +12,13 @@ use futures::FutureExt;
 
 const SEC: Duration = Duration::from_secs(1);
 
+/// A sibling that sleeps a second, then counts itself in `finished`.
+async fn finishes_after_a_second(finished: &AtomicUsize) -> Result<(), ()> {
+    anyrt_core::sleep(SEC).await;
+    finished.fetch_add(1, SeqCst);
+    Ok(())
+}
+
 #[anyrt_test::test(virtual_time)]
 async fn every_child_runs_to_its_end_outcomes_in_spawn_order(clock: VirtualClock) {
     let finished = AtomicUsize::new(0);
@@ -84,11 +91,7 @@ async fn a_child_panic_is_resumed_after_the_others_ended() {
         sup.spawn(async {
             std::panic::panic_any::<&str>("supervised panic");
         });
-        sup.spawn(async move {
-            anyrt_core::sleep(SEC).await;
-            finished.fetch_add(1, SeqCst);
-            Ok(())
-        });
+        sup.spawn(finishes_after_a_second(finished));
     }))
     .catch_unwind()
     .await;
@@ -171,11 +174,7 @@ async fn a_panicking_destructor_of_a_child_is_held_like_a_panic_in_its_poll() {
         // Not an async block, which would drop what it holds inside the
         // poll that completes it: a future whose own destructor panics.
         sup.spawn(PanicsOnDrop);
-        sup.spawn(async move {
-            anyrt_core::sleep(SEC).await;
-            finished.fetch_add(1, SeqCst);
-            Ok(())
-        });
+        sup.spawn(finishes_after_a_second(finished));
     }))
     .catch_unwind()
     .await;
