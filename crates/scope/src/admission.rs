@@ -3,6 +3,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::task::Waker;
 
+use crate::wake::set_waker;
+
 /// Waiting for a place, first come, first served.
 enum Queued {
     /// A child spawned while the scope was full: its slab key and id.
@@ -100,10 +102,7 @@ impl Admission {
             self.waiters.remove(&ticket);
             return Ticket::Granted;
         }
-        let slot = &mut waiter.waker;
-        if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
-            *slot = Some(waker.clone());
-        }
+        set_waker(&mut waiter.waker, waker);
         Ticket::Waiting
     }
 

@@ -18,7 +18,7 @@ use crate::run::{Run, RunInner};
 use crate::slab::Slab;
 use crate::tasks::Tasks;
 use crate::token::CancelToken;
-use crate::wake::{Ready, SlotWaker, Wakers};
+use crate::wake::{Ready, SlotWaker, Wakers, set_waker};
 
 /// The token of the scope being run, kept in the ambient context.
 #[derive(Clone)]
@@ -660,13 +660,7 @@ impl<'a, E: Send + 'a> Slots for Scope<'a, E> {
                 return Poll::Ready(false);
             };
             if entry.state != State::Done {
-                if !entry
-                    .handle_waker
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(waker))
-                {
-                    entry.handle_waker = Some(waker.clone());
-                }
+                set_waker(&mut entry.handle_waker, waker);
                 return Poll::Pending;
             }
             let entry = inner.entries.remove(key).expect("found above");

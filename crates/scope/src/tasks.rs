@@ -8,6 +8,8 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
+use crate::wake::set_waker;
+
 #[derive(Default)]
 struct State {
     /// Task futures not yet dropped.
@@ -42,9 +44,7 @@ impl Tasks {
         if state.alive == 0 {
             return Poll::Ready(());
         }
-        if !state.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            state.waker = Some(waker.clone());
-        }
+        set_waker(&mut state.waker, waker);
         Poll::Pending
     }
 }

@@ -19,6 +19,13 @@ pub(crate) struct Ready {
     polling: AtomicBool,
 }
 
+/// Registers `waker` in `slot`, unless the one there wakes the same task.
+pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
+        *slot = Some(waker.clone());
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -26,11 +33,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Ready {
     /// Remembers the waker of the scope's future.
     pub(crate) fn register(&self, waker: &Waker) {
-        let mut parent = lock(&self.parent);
-        match &*parent {
-            Some(known) if known.will_wake(waker) => {}
-            _ => *parent = Some(waker.clone()),
-        }
+        set_waker(&mut lock(&self.parent), waker);
     }
 
     /// Moves every queued key into `batch`, in one lock.

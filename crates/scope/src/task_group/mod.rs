@@ -13,8 +13,9 @@ use std::task::{Context, Poll, Waker};
 
 use anyrt_core::{Ambient, Task};
 
+use crate::wake::set_waker;
 pub use futures::{JoinAll, JoinNext, Shutdown, TryJoinAll};
-use shared::{Outcome, Shared, Wrapped, set_waker};
+use shared::{Outcome, Shared, Wrapped};
 
 /// A group of `Send + 'static` tasks run in parallel on the runtime
 /// (through `anyrt-core`'s spawn), with the lifetime of the group.

@@ -21,6 +21,8 @@ use futures_lite::FutureExt;
 use futures_lite::future::CatchUnwind;
 use pin_project_lite::pin_project;
 
+use crate::wake::set_waker;
+
 /// A task's panic payload.
 pub(super) type Panic = Box<dyn Any + Send>;
 
@@ -136,13 +138,6 @@ impl<T> Shared<T> {
                 None
             }
         }
-    }
-}
-
-/// Registers `waker` in `slot`, unless the one there wakes the same task.
-pub(super) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
-    if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
-        *slot = Some(waker.clone());
     }
 }
 
