@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyrt_core::VirtualClock;
-use anyrt_stream::{BuildError, RateLimiter};
+use anyrt_stream::{BuildError, RateLimited, RateLimiter};
 use anyrt_tests::cancel::cancel_at_every_poll;
 use futures::poll;
 
@@ -342,4 +342,44 @@ async fn on_a_real_timer_try_acquire_and_acquire_share_one_rate() {
     let elapsed = start.elapsed();
     let most = 1 + elapsed.as_nanos() / (2 * MS).as_nanos();
     assert!(granted as u128 <= most, "{granted} permits in {elapsed:?}");
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn try_acquire_n_takes_all_or_nothing_and_refuses_more_than_the_burst(clock: VirtualClock) {
+    // 10 per second, burst 5: one permit every 100 ms.
+    let limiter = limiter(10, SEC, 5);
+    let burst = limiter.try_acquire_n(6).unwrap_err();
+    assert_eq!((burst.requested(), burst.burst()), (6, 5));
+    assert_eq!(limiter.try_acquire_n(0), Ok(Ok(())), "zero takes nothing");
+    assert_eq!(limiter.try_acquire_n(5), Ok(Ok(())));
+    assert!(matches!(
+        limiter.try_acquire_n(1),
+        Ok(Err(RateLimited { .. }))
+    ));
+    clock.advance(300 * MS);
+    // Three are free again: four are refused whole, and take none.
+    assert!(matches!(
+        limiter.try_acquire_n(4),
+        Ok(Err(RateLimited { .. }))
+    ));
+    assert_eq!(limiter.available(), 3);
+    assert_eq!(limiter.try_acquire_n(3), Ok(Ok(())));
+    assert!(matches!(
+        limiter.try_acquire_n(1),
+        Ok(Err(RateLimited { .. }))
+    ));
+    assert_eq!(limiter.try_acquire_n(0), Ok(Ok(())));
+    // A queued waiter goes first: permits freed for it are not taken.
+    let mut waiter = pin!(limiter.acquire());
+    assert!(
+        futures_lite::future::poll_once(waiter.as_mut())
+            .await
+            .is_none()
+    );
+    clock.advance(100 * MS);
+    assert!(matches!(
+        limiter.try_acquire_n(1),
+        Ok(Err(RateLimited { .. }))
+    ));
+    waiter.await;
 }

@@ -153,6 +153,42 @@ impl RateLimiter {
         }
     }
 
+    /// Takes `n` permits together if they are all free now and nobody is
+    /// queued, else none; `n = 0` succeeds and takes nothing. As
+    /// [`try_acquire`](RateLimiter::try_acquire), it reads the clock once
+    /// and never blocks.
+    ///
+    /// # Errors
+    ///
+    /// [`ExceedsBurst`] if `n` is more than the burst (that many are never
+    /// free together); otherwise `Ok(Err(RateLimited))` when they are not
+    /// all free now or waiters are queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::{RateLimited, RateLimiter};
+    ///
+    /// let limiter = RateLimiter::builder(1, Duration::from_secs(60)).burst(3).build()?;
+    /// assert_eq!(limiter.try_acquire_n(2), Ok(Ok(())));
+    /// assert!(matches!(limiter.try_acquire_n(2), Ok(Err(RateLimited { .. }))), "one is left");
+    /// assert!(limiter.try_acquire_n(4).is_err(), "more than the burst");
+    /// # Ok::<(), anyrt::stream::BuildError>(())
+    /// ```
+    pub fn try_acquire_n(&self, n: u32) -> Result<Result<(), RateLimited>, ExceedsBurst> {
+        let burst = self.shared.burst;
+        if n > burst {
+            return Err(ExceedsBurst {
+                requested: n,
+                burst,
+            });
+        }
+        let taken =
+            n == 0 || (self.shared.nobody_queued() && self.shared.take_now(u64::from(n)).is_ok());
+        Ok(if taken { Ok(()) } else { Err(RateLimited) })
+    }
+
     /// Waits for one permit, in turn behind the waiters queued before.
     ///
     /// # Cancel safety
