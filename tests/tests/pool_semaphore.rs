@@ -287,3 +287,56 @@ async fn acquire_polled_after_release_in_the_same_poll_completes() {
     drop(held);
     assert!(waiter.await.is_ok());
 }
+
+/// `split` and `merge` move permits between guards without giving any
+/// back or taking any: the semaphore's count only changes when a guard is
+/// dropped, and a waiter is served by the part dropped first.
+#[anyrt_test::test]
+async fn split_and_merge_move_permits_between_guards_and_lose_none() {
+    let semaphore = Arc::new(Semaphore::new(4));
+    let elsewhere = Semaphore::new(1);
+    let mut four = semaphore.try_acquire_many(4).unwrap();
+    assert!(four.split(5).is_none(), "more than it holds");
+    assert_eq!(four.num_permits(), 4);
+    let mut two = four.split(2).unwrap();
+    let one = two.split(1).unwrap();
+    assert_eq!(
+        (four.num_permits(), two.num_permits(), one.num_permits()),
+        (2, 1, 1)
+    );
+    assert_eq!(semaphore.available_permits(), 0);
+    let mut waiting = pin!(semaphore.acquire());
+    assert!(poll_once(waiting.as_mut()).await.is_none());
+    drop(one);
+    let served = waiting.await.expect("open");
+    assert_eq!(
+        semaphore.available_permits(),
+        0,
+        "the freed one went to the waiter"
+    );
+    four.merge(two).unwrap();
+    four.merge(served).unwrap();
+    assert_eq!(four.num_permits(), 4);
+    let foreign = four.merge(elsewhere.try_acquire().unwrap()).unwrap_err();
+    assert_eq!(foreign.num_permits(), 1, "given back whole");
+    assert_eq!(four.num_permits(), 4);
+    drop(foreign);
+    assert_eq!(elsewhere.available_permits(), 1);
+    drop(four);
+    assert_eq!(semaphore.available_permits(), 4);
+    // The owned kind, the same.
+    let mut owned = semaphore.clone().try_acquire_many_owned(3).unwrap();
+    let part = owned.split(1).unwrap();
+    assert_eq!(semaphore.available_permits(), 1);
+    owned.merge(part).unwrap();
+    assert_eq!(owned.num_permits(), 3);
+    let other = Arc::new(Semaphore::new(1));
+    assert!(
+        owned
+            .merge(other.clone().try_acquire_owned().unwrap())
+            .is_err()
+    );
+    drop(owned);
+    assert_eq!(semaphore.available_permits(), 4);
+    assert_eq!(other.available_permits(), 1);
+}

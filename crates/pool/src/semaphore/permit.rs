@@ -52,6 +52,46 @@ impl<'a> SemaphorePermit<'a> {
     pub fn forget(mut self) {
         self.permits = 0;
     }
+
+    /// Splits `n` of its permits off into a permit of their own; `None`
+    /// (and nothing changes) if it holds fewer than `n`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = anyrt::pool::Semaphore::new(3);
+    /// let mut three = semaphore.try_acquire_many(3).unwrap();
+    /// let one = three.split(1).unwrap();
+    /// assert_eq!((three.num_permits(), one.num_permits()), (2, 1));
+    /// drop(one);
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// assert!(three.split(3).is_none());
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.permits = self.permits.checked_sub(n)?;
+        Some(SemaphorePermit::new(self.semaphore, n))
+    }
+
+    /// Takes the permits of `other` into this one. `Err(other)`, with
+    /// nothing changed, if `other` is of another semaphore.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = anyrt::pool::Semaphore::new(3);
+    /// let mut permit = semaphore.try_acquire().unwrap();
+    /// permit.merge(semaphore.try_acquire_many(2).unwrap()).unwrap();
+    /// assert_eq!(permit.num_permits(), 3);
+    /// let other = anyrt::pool::Semaphore::new(1);
+    /// assert!(permit.merge(other.try_acquire().unwrap()).is_err());
+    /// ```
+    pub fn merge(&mut self, mut other: Self) -> Result<(), Self> {
+        if !std::ptr::eq(self.semaphore, other.semaphore) {
+            return Err(other);
+        }
+        self.permits += std::mem::take(&mut other.permits);
+        Ok(())
+    }
 }
 
 impl Drop for SemaphorePermit<'_> {
@@ -133,6 +173,45 @@ impl OwnedSemaphorePermit {
     /// ```
     pub fn forget(mut self) {
         self.permits = 0;
+    }
+
+    /// Splits `n` of its permits off into a permit of their own; `None`
+    /// (and nothing changes) if it holds fewer than `n`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(anyrt::pool::Semaphore::new(2));
+    /// let mut two = semaphore.clone().try_acquire_many_owned(2).unwrap();
+    /// let one = two.split(1).unwrap();
+    /// assert_eq!((two.num_permits(), one.num_permits()), (1, 1));
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.permits = self.permits.checked_sub(n)?;
+        Some(OwnedSemaphorePermit::new(self.semaphore.clone(), n))
+    }
+
+    /// Takes the permits of `other` into this one. `Err(other)`, with
+    /// nothing changed, if `other` is of another semaphore.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let semaphore = Arc::new(anyrt::pool::Semaphore::new(2));
+    /// let mut permit = semaphore.clone().try_acquire_owned().unwrap();
+    /// permit.merge(semaphore.clone().try_acquire_owned().unwrap()).unwrap();
+    /// assert_eq!(permit.num_permits(), 2);
+    /// ```
+    pub fn merge(&mut self, mut other: Self) -> Result<(), Self> {
+        if !Arc::ptr_eq(&self.semaphore, &other.semaphore) {
+            return Err(other);
+        }
+        self.permits += std::mem::take(&mut other.permits);
+        Ok(())
     }
 }
 
