@@ -78,11 +78,10 @@ impl<'a> SemaphorePermit<'a> {
     /// # Examples
     ///
     /// ```
-    /// let semaphore = anyrt::pool::Semaphore::new(3);
+    /// let (semaphore, other) = (anyrt::pool::Semaphore::new(3), anyrt::pool::Semaphore::new(1));
     /// let mut permit = semaphore.try_acquire().unwrap();
     /// permit.merge(semaphore.try_acquire_many(2).unwrap()).unwrap();
     /// assert_eq!(permit.num_permits(), 3);
-    /// let other = anyrt::pool::Semaphore::new(1);
     /// assert!(permit.merge(other.try_acquire().unwrap()).is_err());
     /// ```
     pub fn merge(&mut self, mut other: Self) -> Result<(), Self> {
