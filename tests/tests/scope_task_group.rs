@@ -266,3 +266,46 @@ async fn join_all_resumes_a_panic_of_a_task_that_ended_before_it_started() {
     let payload = outcome.expect_err("the panic is resumed");
     assert_eq!(payload.downcast_ref::<u64>(), Some(&79));
 }
+
+/// Takes finished outputs without waiting, in a loop that stays runnable
+/// (so the virtual clock stands still meanwhile).
+async fn try_join_until_some<T: Send + 'static>(group: &mut TaskGroup<T>) -> T {
+    loop {
+        if let Some(output) = group.try_join_next() {
+            return output;
+        }
+        anyrt_core::yield_now().await;
+    }
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn try_join_next_takes_only_what_has_finished(clock: VirtualClock) {
+    let mut group = TaskGroup::new();
+    assert_eq!(group.try_join_next(), None, "an empty group");
+    group.spawn(async {
+        anyrt_core::sleep(SEC).await;
+        1_u32
+    });
+    group.spawn(async { 2 });
+    assert_eq!(try_join_until_some(&mut group).await, 2);
+    assert_eq!(group.try_join_next(), None, "the sleeper has not finished");
+    assert_eq!(group.len(), 1);
+    assert_eq!(group.join_next().await, Some(1));
+    assert_eq!(clock.elapsed(), SEC);
+    assert_eq!(group.try_join_next(), None);
+    // A panic is resumed, as by join_next, after the others are aborted.
+    let (tx, dropped) = oneshot::channel();
+    let signal = DropSignal(Some(tx));
+    group.spawn(async move {
+        let _signal = signal;
+        pending::<u32>().await
+    });
+    group.spawn(async { std::panic::panic_any::<u64>(80) });
+    let outcome = AssertUnwindSafe(try_join_until_some(&mut group))
+        .catch_unwind()
+        .await;
+    let payload = outcome.expect_err("the panic is resumed");
+    assert_eq!(payload.downcast_ref::<u64>(), Some(&80));
+    assert_eq!(dropped.await, Ok(()), "the other task was aborted");
+    assert!(group.is_empty());
+}

@@ -163,6 +163,40 @@ impl<T: Send + 'static> TaskGroup<T> {
         JoinNext { group: self }
     }
 
+    /// The output of a task that has already finished, without waiting;
+    /// `None` if none has (or the group holds no task).
+    ///
+    /// # Panics
+    ///
+    /// As [`join_next`](Self::join_next): resumes a finished task's panic
+    /// after aborting the others.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let mut group = anyrt::scope::TaskGroup::new();
+    /// assert_eq!(group.try_join_next(), None);
+    /// group.spawn(async { 7 });
+    /// let seven = loop {
+    ///     match group.try_join_next() {
+    ///         Some(output) => break output,
+    ///         None => futures_lite::future::yield_now().await,
+    ///     }
+    /// };
+    /// assert_eq!(seven, 7);
+    /// # });
+    /// ```
+    pub fn try_join_next(&mut self) -> Option<T> {
+        // Nobody else can wait on the group meanwhile (`&mut self`): a
+        // waker that does nothing is replaced by the next real poll.
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.poll_join_next(&mut cx) {
+            Poll::Ready(Some((_, output))) => Some(output),
+            _ => None,
+        }
+    }
+
     /// Waits for every task to end (supervise) and returns their outputs
     /// in spawn order.
     ///
