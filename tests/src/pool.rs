@@ -23,6 +23,8 @@ pub struct Control {
     pub create_delay_ns: AtomicU64,
     /// `recycle` calls.
     pub recycles: AtomicUsize,
+    /// `recycle` sleeps this long (nanoseconds) first.
+    pub recycle_delay_ns: AtomicU64,
 }
 
 impl Control {
@@ -33,8 +35,27 @@ impl Control {
 
     /// Sets how long `create` sleeps.
     pub fn set_create_delay(&self, delay: Duration) {
-        let ns = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
-        self.create_delay_ns.store(ns, Ordering::SeqCst);
+        store_nanos(&self.create_delay_ns, delay);
+    }
+
+    /// Sets how long `recycle` sleeps.
+    pub fn set_recycle_delay(&self, delay: Duration) {
+        store_nanos(&self.recycle_delay_ns, delay);
+    }
+}
+
+fn store_nanos(to: &AtomicU64, delay: Duration) {
+    to.store(
+        u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX),
+        Ordering::SeqCst,
+    );
+}
+
+/// Sleeps for the nanoseconds in `from`, if any.
+async fn sleep_nanos(from: &AtomicU64) {
+    let delay = from.load(Ordering::SeqCst);
+    if delay > 0 {
+        anyrt_core::sleep(Duration::from_nanos(delay)).await;
     }
 }
 
@@ -83,10 +104,7 @@ impl anyrt_pool::Manager for TestManager {
 
     async fn create(&self) -> Result<Resource, TestError> {
         let control = &self.0;
-        let delay = control.create_delay_ns.load(Ordering::SeqCst);
-        if delay > 0 {
-            anyrt_core::sleep(Duration::from_nanos(delay)).await;
-        }
+        sleep_nanos(&control.create_delay_ns).await;
         if control.hang.load(Ordering::SeqCst) {
             std::future::pending::<()>().await;
         }
@@ -103,6 +121,7 @@ impl anyrt_pool::Manager for TestManager {
 
     async fn recycle(&self, _: &mut Resource, _: &anyrt_pool::Metrics) -> Result<(), TestError> {
         self.0.recycles.fetch_add(1, Ordering::SeqCst);
+        sleep_nanos(&self.0.recycle_delay_ns).await;
         anyrt_core::yield_now().await;
         if self.0.unhealthy.load(Ordering::SeqCst) {
             return Err(TestError("unhealthy"));

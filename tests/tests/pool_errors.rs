@@ -11,6 +11,7 @@ use anyrt_pool::{Pool, PoolError};
 use anyrt_tests::pool::{TestError, TestManager, assert_settled};
 
 const SEC: Duration = Duration::from_secs(1);
+const MS: Duration = Duration::from_millis(1);
 
 #[anyrt_test::test]
 async fn connection_refused_is_returned_at_once_not_as_a_timeout() {
@@ -92,6 +93,51 @@ async fn a_timeout_carries_the_last_health_check_error(clock: VirtualClock) {
     let io: std::io::Error = err.into();
     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
     assert_settled(&pool, &control);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn acquire_timeout_bounds_a_health_check_that_hangs(clock: VirtualClock) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(1)
+        .acquire_timeout(2 * SEC)
+        .build()
+        .unwrap();
+    drop(pool.get().await.unwrap());
+    control.set_recycle_delay(Duration::MAX);
+    let err = pool.get().await.unwrap_err();
+    assert_eq!(err, PoolError::Timeout { last_error: None });
+    assert_eq!(clock.elapsed(), 2 * SEC);
+    let status = pool.status();
+    assert_eq!((status.size, status.discarded.cancelled), (0, 1));
+    assert_eq!(status.timed_out, 1);
+    assert_settled(&pool, &control);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_slow_failed_health_check_and_the_creation_after_it_share_one_timeout(
+    clock: VirtualClock,
+) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(1)
+        .acquire_timeout(2 * SEC)
+        .build()
+        .unwrap();
+    drop(pool.get().await.unwrap());
+    // The check fails after 1.5 s; the creation after it would end at
+    // 2.5 s, past the 2 s that the whole call may take.
+    control.set_recycle_delay(1500 * MS);
+    control.unhealthy.store(true, Ordering::SeqCst);
+    control.set_create_delay(SEC);
+    let err = pool.get().await.unwrap_err();
+    assert_eq!(
+        err,
+        PoolError::Timeout {
+            last_error: Some(TestError("unhealthy"))
+        }
+    );
+    assert_eq!(clock.elapsed(), 2 * SEC);
 }
 
 #[anyrt_test::test(virtual_time)]

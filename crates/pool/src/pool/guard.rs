@@ -33,7 +33,19 @@ use super::{Manager, Metrics};
 pub struct PoolGuard<M: Manager> {
     entry: Option<Entry<M::Type>>,
     shared: Arc<Shared<M>>,
-    broken: bool,
+    fate: Fate,
+}
+
+/// What a guard's drop does with its resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// Gives it back.
+    Return,
+    /// Discards it: marked broken.
+    Broken,
+    /// Discards it: dropped during the checkout's health check, which
+    /// leaves its state unknown.
+    Checking,
 }
 
 impl<M: Manager> PoolGuard<M> {
@@ -41,7 +53,39 @@ impl<M: Manager> PoolGuard<M> {
         PoolGuard {
             entry: Some(entry),
             shared,
-            broken: false,
+            fate: Fate::Return,
+        }
+    }
+
+    /// Runs the health check of a checkout on the guard's resource; if the
+    /// check is dropped unfinished (or panics), so is the resource. A
+    /// failed check discards the resource but keeps the slot, which the
+    /// caller holds again.
+    pub(crate) async fn check(mut self) -> Result<Self, M::Error> {
+        self.fate = Fate::Checking;
+        let shared = &*self.shared;
+        let Entry {
+            resource, metrics, ..
+        } = self
+            .entry
+            .as_mut()
+            .expect("a guard holds its resource until dropped");
+        let checked = shared.manager.recycle(resource, metrics).await;
+        self.fate = Fate::Return;
+        match checked {
+            Ok(()) => {
+                if let Some(entry) = &mut self.entry {
+                    entry.metrics.recycled += 1;
+                }
+                self.shared.recycled();
+                Ok(self)
+            }
+            Err(e) => {
+                let entry = self.entry.take();
+                self.shared.discarded(Reason::RecycleFailed);
+                drop(entry);
+                Err(e)
+            }
         }
     }
 
@@ -81,7 +125,7 @@ impl<M: Manager> PoolGuard<M> {
     /// # });
     /// ```
     pub fn mark_broken(&mut self) {
-        self.broken = true;
+        self.fate = Fate::Broken;
     }
 
     /// Takes the resource out of the pool for good: its slot is freed at
@@ -131,11 +175,15 @@ impl<M: Manager> Drop for PoolGuard<M> {
         };
         let reason = if std::thread::panicking() {
             Reason::Panicked
-        } else if self.broken {
-            Reason::Broken
         } else {
-            drop(self.shared.give_back(entry));
-            return;
+            match self.fate {
+                Fate::Return => {
+                    drop(self.shared.give_back(entry));
+                    return;
+                }
+                Fate::Broken => Reason::Broken,
+                Fate::Checking => Reason::Cancelled,
+            }
         };
         self.shared.forget_one(reason);
         drop(entry);
@@ -149,7 +197,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolGuard")
             .field("resource", &self.entry.as_ref().map(|e| &e.resource))
-            .field("broken", &self.broken)
+            .field("broken", &(self.fate == Fate::Broken))
             .finish_non_exhaustive()
     }
 }

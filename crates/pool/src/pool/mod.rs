@@ -11,8 +11,10 @@ mod status;
 
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 pub use builder::{PoolBuilder, Reuse};
 use create::Outcome;
@@ -20,7 +22,6 @@ pub use error::{BuildError, PoolError, TryGetError};
 pub use guard::PoolGuard;
 pub use manager::{FnManager, Manager, Metrics};
 use shared::{Entry, Shared, Take};
-use status::Reason;
 pub use status::{Discarded, Status};
 
 /// A pool of resources (connections, clients, sessions) shared by tasks,
@@ -144,55 +145,97 @@ impl<M: Manager> Pool<M> {
     /// ```
     pub async fn get(&self) -> Result<PoolGuard<M>, PoolError<M::Error>> {
         let mut last_error = None;
-        let checkout = self.checkout(&mut last_error);
-        let acquire_timeout = self.shared.config.acquire_timeout;
-        // A relative timeout reads the clock only once the checkout has to
-        // wait, so a checkout of an idle resource reads no clock here.
-        let outcome = match (anyrt_deadline::current(), acquire_timeout) {
-            (None, None) => Some(checkout.await),
-            (None, Some(limit)) => anyrt_deadline::timeout(limit, checkout).await.ok(),
-            (Some(ambient), limit) => {
-                let own = limit.map(|limit| anyrt_core::deadline_after(anyrt_core::now(), limit));
-                let at = own.map_or(ambient.instant(), |own| own.min(ambient.instant()));
-                anyrt_deadline::timeout_at(at, checkout).await.ok()
+        let mut limit = Limit::new(self.shared.config.acquire_timeout);
+        // At once when a slot is free and a resource idle: no queue, and no
+        // timer or clock read unless the health check has to wait.
+        let mut slot = self.try_slot();
+        if let Some(held) = slot.take() {
+            let mut expired = Vec::new();
+            let take = self.shared.take(false, &mut expired);
+            drop(expired);
+            match take {
+                Take::Idle(entry) if !self.shared.config.recycle_on_checkout => {
+                    return self.hand_out(self.guard(held, entry));
+                }
+                Take::Idle(entry) => {
+                    let check = pin!(self.guard(held, entry).check());
+                    match limit.bound(check).await {
+                        Some(Ok(guard)) => return self.hand_out(guard),
+                        Some(Err(e)) => last_error = Some(e),
+                        None => return self.timed_out(last_error),
+                    }
+                    // The failed check kept the slot.
+                    slot = Some(Slot(Some(&self.shared)));
+                }
+                Take::Closed => return Err(PoolError::Closed),
+                Take::Empty | Take::Create => slot = Some(held),
             }
+        }
+        let outcome = {
+            let checkout = pin!(self.checkout(slot, &mut last_error));
+            limit.bound(checkout).await
         };
         match outcome {
             Some(Ok(guard)) => Ok(guard),
-            Some(Err(PoolError::Timeout { .. })) | None => {
-                self.shared.timed_out();
-                Err(PoolError::Timeout { last_error })
-            }
+            Some(Err(PoolError::Timeout { .. })) | None => self.timed_out(last_error),
             Some(Err(e)) => Err(e),
         }
     }
 
+    /// A `get` timed out, with the last health-check error of the call.
+    fn timed_out<T>(&self, last_error: Option<M::Error>) -> Result<T, PoolError<M::Error>> {
+        self.shared.timed_out();
+        Err(PoolError::Timeout { last_error })
+    }
+
+    /// A slot, if one is free now.
+    fn try_slot(&self) -> Option<Slot<'_, M>> {
+        let permit = self.shared.slots.try_acquire().ok()?;
+        permit.forget();
+        Some(Slot(Some(&self.shared)))
+    }
+
+    /// The guard of a resource taken on `slot`.
+    fn guard(&self, slot: Slot<'_, M>, entry: Entry<M::Type>) -> PoolGuard<M> {
+        slot.disarm();
+        PoolGuard::new(entry, self.shared.clone())
+    }
+
+    /// Hands a guard out, unless the pool was closed during its check
+    /// (`close` fails every waiter); dropped then, it discards its
+    /// resource and frees its slot.
+    fn hand_out(&self, guard: PoolGuard<M>) -> Result<PoolGuard<M>, PoolError<M::Error>> {
+        if self.shared.is_closed() {
+            drop(guard);
+            return Err(PoolError::Closed);
+        }
+        Ok(guard)
+    }
+
     /// Takes a slot: at once if one is free, else waiting in the queue
-    /// (the wait, timed from the first pending poll, goes into the status).
+    /// (the wait, timed from joining the queue, goes into the status).
     async fn slot(&self) -> Result<Slot<'_, M>, PoolError<M::Error>> {
         let mut acquire = pin!(self.shared.slots.acquire());
-        let mut waiting_since = None;
-        let acquired = poll_fn(|cx| {
-            let poll = acquire.as_mut().poll(cx);
-            if poll.is_pending() && waiting_since.is_none() {
-                waiting_since = Some(anyrt_core::now());
-            }
-            poll
-        })
-        .await;
+        let acquired = acquire.as_mut().await;
         acquired.map_err(|_| PoolError::Closed)?.forget();
-        if let Some(since) = waiting_since {
+        if let Some(since) = acquire.queued_since() {
             let waited = anyrt_core::now().saturating_duration_since(since);
             self.shared.waited(waited);
         }
         Ok(Slot(Some(&self.shared)))
     }
 
+    /// The rest of a checkout, from the slot if one is held already: an
+    /// idle resource (checked) or a new one.
     async fn checkout(
         &self,
+        slot: Option<Slot<'_, M>>,
         last_error: &mut Option<M::Error>,
     ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
-        let slot = self.slot().await?;
+        let mut slot = match slot {
+            Some(slot) => slot,
+            None => self.slot().await?,
+        };
         // With `max_creating`, the permit to create is taken only once no
         // resource is idle, and the idle set is looked at again after it.
         let mut creator = Creator(None);
@@ -211,24 +254,16 @@ impl<M: Manager> Pool<M> {
                 Take::Idle(entry) => entry,
             };
             drop(std::mem::replace(&mut creator, Creator(None)));
+            let guard = self.guard(slot, entry);
             if !self.shared.config.recycle_on_checkout {
-                slot.disarm();
-                return Ok(PoolGuard::new(entry, self.shared.clone()));
+                return self.hand_out(guard);
             }
-            match self.recycle(entry).await {
-                Ok(entry) if self.shared.is_closed() => {
-                    // Closed during the check: `close` fails every waiter.
-                    slot.disarm();
-                    self.shared.forget_one(Reason::Closed);
-                    drop(entry);
-                    return Err(PoolError::Closed);
-                }
-                Ok(entry) => {
-                    slot.disarm();
-                    return Ok(PoolGuard::new(entry, self.shared.clone()));
-                }
+            match guard.check().await {
+                Ok(guard) => return self.hand_out(guard),
                 Err(e) => *last_error = Some(e),
             }
+            // The failed check kept the slot.
+            slot = Slot(Some(&self.shared));
         }
     }
 
@@ -242,31 +277,6 @@ impl<M: Manager> Pool<M> {
         let permit = creators.acquire().await;
         permit.map_err(|_| PoolError::Closed)?.forget();
         Ok(Creator(Some(creators)))
-    }
-
-    /// The health check of an idle resource; a failed one is discarded.
-    async fn recycle(&self, entry: Entry<M::Type>) -> Result<Entry<M::Type>, M::Error> {
-        let mut checking = Checking {
-            entry: Some(entry),
-            shared: &self.shared,
-        };
-        let Entry {
-            resource, metrics, ..
-        } = checking.entry.as_mut().expect("set above");
-        let checked = self.shared.manager.recycle(resource, metrics).await;
-        let mut entry = checking.entry.take().expect("set above");
-        match checked {
-            Ok(()) => {
-                entry.metrics.recycled += 1;
-                self.shared.recycled();
-                Ok(entry)
-            }
-            Err(e) => {
-                self.shared.discarded(Reason::RecycleFailed);
-                drop(entry);
-                Err(e)
-            }
-        }
     }
 
     /// Creates a resource for a slot holder (its creation already counted
@@ -297,6 +307,53 @@ impl<M: Manager> Pool<M> {
                 })
             }
         }
+    }
+}
+
+/// The bound of one `get`: `acquire_timeout`, counted from the first time
+/// the call has to wait, and the ambient deadline, whichever is earlier.
+/// Neither the clock nor the ambient deadline is read until a wait needs
+/// the bound (the ambient deadline is the same for every poll of a call).
+struct Limit {
+    timeout: Option<Duration>,
+    /// Once read: the instant the call must end by, if any.
+    at: Option<Option<Instant>>,
+}
+
+impl Limit {
+    fn new(timeout: Option<Duration>) -> Self {
+        Limit { timeout, at: None }
+    }
+
+    fn deadline(&mut self) -> Option<Instant> {
+        let timeout = self.timeout;
+        *self.at.get_or_insert_with(|| {
+            let ambient = anyrt_deadline::current().map(|deadline| deadline.instant());
+            let own = timeout.map(|limit| anyrt_core::deadline_after(anyrt_core::now(), limit));
+            match (own, ambient) {
+                (Some(own), Some(ambient)) => Some(own.min(ambient)),
+                (own, ambient) => own.or(ambient),
+            }
+        })
+    }
+
+    /// Runs `future` within the bound; `None` if the bound passed first.
+    async fn bound<F: Future>(&mut self, mut future: Pin<&mut F>) -> Option<F::Output> {
+        let mut sleep = pin!(None);
+        poll_fn(|cx| {
+            if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                return Poll::Ready(Some(output));
+            }
+            if sleep.is_none() {
+                let Some(at) = self.deadline() else {
+                    return Poll::Pending;
+                };
+                sleep.set(Some(anyrt_core::sleep_until(at)));
+            }
+            let sleep = sleep.as_mut().as_pin_mut().expect("set above");
+            sleep.poll(cx).map(|()| None)
+        })
+        .await
     }
 }
 
@@ -331,27 +388,6 @@ impl Drop for Creator<'_> {
     fn drop(&mut self) {
         if let Some(creators) = self.0 {
             creators.add_permits(1);
-        }
-    }
-}
-
-/// A resource under a health check; discarded if the check is dropped
-/// (or panics).
-struct Checking<'a, M: Manager> {
-    entry: Option<Entry<M::Type>>,
-    shared: &'a Shared<M>,
-}
-
-impl<M: Manager> Drop for Checking<'_, M> {
-    fn drop(&mut self) {
-        if self.entry.take().is_some() {
-            // Dropped with the checkout, or by the check's own panic.
-            let reason = if std::thread::panicking() {
-                Reason::Panicked
-            } else {
-                Reason::Cancelled
-            };
-            self.shared.discarded(reason);
         }
     }
 }

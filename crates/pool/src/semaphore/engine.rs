@@ -4,6 +4,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use super::state::{MAX_PERMITS, State};
 use super::{AcquireError, AtomicUsize, MutexGuard, Ordering, Semaphore, TryAcquireError};
@@ -130,11 +131,12 @@ impl Semaphore {
     }
 
     /// One poll of a waiting acquire of `n` permits; `key` is its place in
-    /// the queue once it has one.
+    /// the queue once it has one, `since` when it took it.
     pub(super) fn poll_acquire(
         &self,
         n: usize,
         key: &mut Option<usize>,
+        since: &mut Option<Instant>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
         if key.is_none() && matches!(self.try_take_fast(n), Some(Ok(()))) {
@@ -146,8 +148,9 @@ impl Semaphore {
                 Ok(()) => Poll::Ready(Ok(())),
                 Err(TryAcquireError::Closed) => Poll::Ready(Err(AcquireError(()))),
                 Err(TryAcquireError::NoPermits) => {
-                    let since = anyrt_core::now();
-                    *key = Some(state.queue.push_back(n, cx.waker().clone(), since));
+                    let now = anyrt_core::now();
+                    *since = Some(now);
+                    *key = Some(state.queue.push_back(n, cx.waker().clone(), now));
                     Poll::Pending
                 }
             };

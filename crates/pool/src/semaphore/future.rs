@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use super::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
@@ -32,6 +33,8 @@ pub struct Acquire<'a> {
     semaphore: &'a Semaphore,
     permits: usize,
     key: Option<usize>,
+    /// When it joined the queue, if it did.
+    since: Option<Instant>,
     done: bool,
 }
 
@@ -41,8 +44,14 @@ impl<'a> Acquire<'a> {
             semaphore,
             permits,
             key: None,
+            since: None,
             done: false,
         }
+    }
+
+    /// When it joined the queue (on the ambient clock), if it had to wait.
+    pub(crate) fn queued_since(&self) -> Option<Instant> {
+        self.since
     }
 }
 
@@ -53,7 +62,7 @@ impl<'a> Future for Acquire<'a> {
         let this = &mut *self;
         assert!(!this.done, "`Acquire` polled after completion");
         let semaphore = this.semaphore;
-        let ready = semaphore.poll_acquire(this.permits, &mut this.key, cx);
+        let ready = semaphore.poll_acquire(this.permits, &mut this.key, &mut this.since, cx);
         ready.map(|result| {
             this.done = true;
             result.map(|()| SemaphorePermit::new(semaphore, this.permits))
@@ -102,6 +111,7 @@ pub struct AcquireOwned {
     semaphore: Arc<Semaphore>,
     permits: usize,
     key: Option<usize>,
+    since: Option<Instant>,
     done: bool,
 }
 
@@ -111,6 +121,7 @@ impl AcquireOwned {
             semaphore,
             permits,
             key: None,
+            since: None,
             done: false,
         }
     }
@@ -122,7 +133,8 @@ impl Future for AcquireOwned {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         assert!(!this.done, "`AcquireOwned` polled after completion");
-        let ready = this.semaphore.poll_acquire(this.permits, &mut this.key, cx);
+        let semaphore = &this.semaphore;
+        let ready = semaphore.poll_acquire(this.permits, &mut this.key, &mut this.since, cx);
         ready.map(|result| {
             this.done = true;
             result.map(|()| OwnedSemaphorePermit::new(this.semaphore.clone(), this.permits))
