@@ -190,3 +190,31 @@ async fn guards_move_into_static_tasks() {
     assert_eq!(pool.status().idle, 1);
     assert_settled(&pool, &control);
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn the_status_sums_and_bounds_the_waits_for_a_slot(clock: anyrt_core::VirtualClock) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager).max_size(1).build().unwrap();
+    let held = pool.get().await.unwrap();
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let pool = pool.clone();
+            anyrt_core::spawn(async move { pool.get().await.map(drop) })
+        })
+        .collect();
+    while pool.status().waiting < 2 {
+        anyrt_core::yield_now().await;
+    }
+    anyrt_core::sleep(Duration::from_secs(2)).await;
+    drop(held);
+    for waiter in waiters {
+        waiter.await.unwrap();
+    }
+    assert_eq!(clock.elapsed(), Duration::from_secs(2));
+    let status = pool.status();
+    // Both waited 2 s: the one served after the other waited as long, as
+    // nothing moves the clock between their turns.
+    assert_eq!(status.max_wait, Duration::from_secs(2));
+    assert_eq!(status.total_wait, Duration::from_secs(4));
+    assert_settled(&pool, &control);
+}

@@ -105,6 +105,7 @@ async fn get_cancelled_during_the_health_check_discards_that_resource() {
     assert_eq!(control.recycles.load(Ordering::SeqCst), 1);
     let status = pool.status();
     assert_eq!((status.size, status.discarded.cancelled), (0, 1));
+    assert_eq!(status.recycled, 0, "a dropped check is not a passed one");
     assert_settled(&pool, &control);
     assert_eq!(pool.get().await.unwrap().id, 1);
 }

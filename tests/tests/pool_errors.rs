@@ -90,6 +90,11 @@ async fn a_timeout_carries_the_last_health_check_error(clock: VirtualClock) {
     );
     assert_eq!(clock.elapsed(), 3 * SEC);
     assert_eq!(pool.status().discarded.recycle_failed, 2);
+    assert_eq!(
+        pool.status().recycled,
+        0,
+        "failed checks are not passed ones"
+    );
     let io: std::io::Error = err.into();
     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
     assert_settled(&pool, &control);

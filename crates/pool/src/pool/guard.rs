@@ -77,12 +77,11 @@ impl<M: Manager> PoolGuard<M> {
                 if let Some(entry) = &mut self.entry {
                     entry.metrics.recycled += 1;
                 }
-                self.shared.recycled();
                 Ok(self)
             }
             Err(e) => {
                 let entry = self.entry.take();
-                self.shared.discarded(Reason::RecycleFailed);
+                self.shared.check_failed();
                 drop(entry);
                 Err(e)
             }
@@ -173,20 +172,28 @@ impl<M: Manager> Drop for PoolGuard<M> {
         let Some(entry) = self.entry.take() else {
             return;
         };
-        let reason = if std::thread::panicking() {
-            Reason::Panicked
-        } else {
-            match self.fate {
-                Fate::Return => {
-                    drop(self.shared.give_back(entry));
-                    return;
-                }
-                Fate::Broken => Reason::Broken,
-                Fate::Checking => Reason::Cancelled,
+        let panicking = std::thread::panicking();
+        match self.fate {
+            Fate::Return if !panicking => drop(self.shared.give_back(entry)),
+            Fate::Checking => {
+                let reason = if panicking {
+                    Reason::Panicked
+                } else {
+                    Reason::Cancelled
+                };
+                self.shared.check_dropped(reason);
+                drop(entry);
             }
-        };
-        self.shared.forget_one(reason);
-        drop(entry);
+            fate => {
+                let reason = if fate == Fate::Broken && !panicking {
+                    Reason::Broken
+                } else {
+                    Reason::Panicked
+                };
+                self.shared.forget_one(reason);
+                drop(entry);
+            }
+        }
     }
 }
 

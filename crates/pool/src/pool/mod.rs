@@ -151,7 +151,7 @@ impl<M: Manager> Pool<M> {
         let mut slot = self.try_slot();
         if let Some(held) = slot.take() {
             let mut expired = Vec::new();
-            let take = self.shared.take(false, &mut expired);
+            let take = self.shared.take(false, None, &mut expired);
             drop(expired);
             match take {
                 Take::Idle(entry) if !self.shared.config.recycle_on_checkout => {
@@ -212,17 +212,16 @@ impl<M: Manager> Pool<M> {
         Ok(guard)
     }
 
-    /// Takes a slot: at once if one is free, else waiting in the queue
-    /// (the wait, timed from joining the queue, goes into the status).
-    async fn slot(&self) -> Result<Slot<'_, M>, PoolError<M::Error>> {
+    /// Waits in the queue for a slot; with it, how long it waited, if it
+    /// had to (timed from joining the queue).
+    async fn slot(&self) -> Result<(Slot<'_, M>, Option<Duration>), PoolError<M::Error>> {
         let mut acquire = pin!(self.shared.slots.acquire());
         let acquired = acquire.as_mut().await;
         acquired.map_err(|_| PoolError::Closed)?.forget();
-        if let Some(since) = acquire.queued_since() {
-            let waited = anyrt_core::now().saturating_duration_since(since);
-            self.shared.waited(waited);
-        }
-        Ok(Slot(Some(&self.shared)))
+        let waited = acquire
+            .queued_since()
+            .map(|since| anyrt_core::now().saturating_duration_since(since));
+        Ok((Slot(Some(&self.shared)), waited))
     }
 
     /// The rest of a checkout, from the slot if one is held already: an
@@ -232,8 +231,8 @@ impl<M: Manager> Pool<M> {
         slot: Option<Slot<'_, M>>,
         last_error: &mut Option<M::Error>,
     ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
-        let mut slot = match slot {
-            Some(slot) => slot,
+        let (mut slot, mut waited) = match slot {
+            Some(slot) => (slot, None),
             None => self.slot().await?,
         };
         // With `max_creating`, the permit to create is taken only once no
@@ -242,7 +241,7 @@ impl<M: Manager> Pool<M> {
         loop {
             let may_create = self.shared.creators.is_none() || creator.0.is_some();
             let mut expired = Vec::new();
-            let take = self.shared.take(may_create, &mut expired);
+            let take = self.shared.take(may_create, waited.take(), &mut expired);
             drop(expired);
             let entry = match take {
                 Take::Closed => return Err(PoolError::Closed),

@@ -31,6 +31,12 @@ pub(crate) struct State<T> {
     pub(crate) closed: bool,
     created: u64,
     discarded: Discarded,
+    /// Health checks passed, or under way (taken back if one fails or is
+    /// dropped): counted under the lock the checkout takes anyway.
+    recycled: u64,
+    /// Time waited for slots, summed and the longest.
+    total_wait: Duration,
+    max_wait: Duration,
 }
 
 /// What a slot holder found.
@@ -58,12 +64,8 @@ pub(crate) struct Shared<M: Manager> {
     /// `State::closed`, for a checkout to look at without the lock once
     /// its health check is done.
     closed: AtomicBool,
-    /// Counters kept outside the lock, so that a checkout takes it once.
-    recycled: AtomicU64,
+    /// Kept outside the lock: a timed-out `get` may hold nothing.
     timed_out: AtomicU64,
-    /// Nanoseconds waited for slots, summed and the longest.
-    total_wait_ns: AtomicU64,
-    max_wait_ns: AtomicU64,
 }
 
 /// Resources to drop once the lock is released (their `Drop` may be slow).
@@ -85,12 +87,12 @@ impl<M: Manager> Shared<M> {
                 closed: false,
                 created: 0,
                 discarded: Discarded::default(),
+                recycled: 0,
+                total_wait: Duration::ZERO,
+                max_wait: Duration::ZERO,
             }),
             closed: AtomicBool::new(false),
-            recycled: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
-            total_wait_ns: AtomicU64::new(0),
-            max_wait_ns: AtomicU64::new(0),
             manager,
             config,
         }
@@ -142,12 +144,22 @@ impl<M: Manager> Shared<M> {
         (idle_for >= timeout).then_some(Reason::IdleTimeout)
     }
 
-    /// For a slot holder: an idle resource that has not expired, else room
-    /// to create one if it `may_create`. Expired ones are moved into
-    /// `dropped`.
-    pub(crate) fn take(&self, may_create: bool, dropped: &mut Dropped<M::Type>) -> Take<M::Type> {
+    /// For a slot holder that `waited` that long for its slot (counted
+    /// here): an idle resource that has not expired, else room to create
+    /// one if it `may_create`. Expired ones are moved into `dropped`. The
+    /// health check of the resource, if there is one, is counted now.
+    pub(crate) fn take(
+        &self,
+        may_create: bool,
+        waited: Option<Duration>,
+        dropped: &mut Dropped<M::Type>,
+    ) -> Take<M::Type> {
         let now = self.now_if_expiring();
         let mut state = self.lock();
+        if let Some(waited) = waited {
+            state.total_wait = state.total_wait.saturating_add(waited);
+            state.max_wait = state.max_wait.max(waited);
+        }
         if state.closed {
             return Take::Closed;
         }
@@ -158,7 +170,12 @@ impl<M: Manager> Shared<M> {
             };
             let Some(entry) = entry else { break };
             match self.stale(&entry, now) {
-                None => return Take::Idle(entry),
+                None => {
+                    if self.config.recycle_on_checkout {
+                        state.recycled += 1;
+                    }
+                    return Take::Idle(entry);
+                }
                 Some(reason) => {
                     state.discard(reason);
                     dropped.push(entry.resource);
@@ -283,22 +300,20 @@ impl<M: Manager> Shared<M> {
         true
     }
 
-    /// Counts a successful health check.
-    pub(crate) fn recycled(&self) {
-        self.recycled.fetch_add(1, Ordering::Relaxed);
+    /// A health check failed: its resource is discarded, the slot kept.
+    pub(crate) fn check_failed(&self) {
+        let mut state = self.lock();
+        state.recycled -= 1;
+        state.discard(Reason::RecycleFailed);
     }
 
-    /// Counts a resource thrown away by a slot holder without freeing the
-    /// slot (the holder goes on looking).
-    pub(crate) fn discarded(&self, reason: Reason) {
-        self.lock().discard(reason);
-    }
-
-    /// Counts a wait for a slot.
-    pub(crate) fn waited(&self, wait: Duration) {
-        let ns = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
-        self.total_wait_ns.fetch_add(ns, Ordering::Relaxed);
-        self.max_wait_ns.fetch_max(ns, Ordering::Relaxed);
+    /// A health check was dropped unfinished (or panicked): its resource
+    /// is discarded and its slot freed.
+    pub(crate) fn check_dropped(&self, reason: Reason) {
+        let mut state = self.lock();
+        state.recycled -= 1;
+        state.discard(reason);
+        self.release_slot(state);
     }
 
     /// Counts a `get` that timed out.
@@ -317,11 +332,11 @@ impl<M: Manager> Shared<M> {
             waiting,
             creating: state.creating,
             created: state.created,
-            recycled: self.recycled.load(Ordering::Relaxed),
+            recycled: state.recycled,
             discarded: state.discarded,
             timed_out: self.timed_out.load(Ordering::Relaxed),
-            total_wait: Duration::from_nanos(self.total_wait_ns.load(Ordering::Relaxed)),
-            max_wait: Duration::from_nanos(self.max_wait_ns.load(Ordering::Relaxed)),
+            total_wait: state.total_wait,
+            max_wait: state.max_wait,
         }
     }
 

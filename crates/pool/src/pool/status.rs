@@ -36,7 +36,8 @@ pub struct Status {
     pub creating: usize,
     /// Resources created so far.
     pub created: u64,
-    /// Successful recycles (health checks at checkout).
+    /// Successful recycles (health checks at checkout; one under way
+    /// counts from its start until it fails or is dropped).
     pub recycled: u64,
     /// Resources thrown away, by reason.
     pub discarded: Discarded,

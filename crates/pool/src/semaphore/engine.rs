@@ -119,7 +119,7 @@ impl Semaphore {
     pub(super) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         match self.try_take_fast(n) {
             Some(taken) => taken,
-            None => self.lock().try_take(n),
+            None => self.lock().try_take(n, None),
         }
     }
 
@@ -142,13 +142,17 @@ impl Semaphore {
         if key.is_none() && matches!(self.try_take_fast(n), Some(Ok(()))) {
             return Poll::Ready(Ok(()));
         }
+        // A new acquire that has to lock needs the time, to join the queue
+        // or to see whether the oldest waiter is owed the permits: read
+        // before the lock, so the lock is not held across the read.
+        let now = key.is_none().then(anyrt_core::now);
         let mut state = self.lock();
         let Some(k) = *key else {
-            return match state.try_take(n) {
+            return match state.try_take(n, now) {
                 Ok(()) => Poll::Ready(Ok(())),
                 Err(TryAcquireError::Closed) => Poll::Ready(Err(AcquireError(()))),
                 Err(TryAcquireError::NoPermits) => {
-                    let now = anyrt_core::now();
+                    let now = now.expect("read for a new acquire");
                     *since = Some(now);
                     *key = Some(state.queue.push_back(n, cx.waker().clone(), now));
                     Poll::Pending

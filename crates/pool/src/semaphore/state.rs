@@ -2,6 +2,7 @@
 //! waits, and the fairness decisions (barge, hand off, wake).
 
 use std::task::Waker;
+use std::time::Instant;
 
 use super::queue::Queue;
 use super::{MAX_PASSES, MAX_WAIT, TryAcquireError};
@@ -77,11 +78,11 @@ impl State {
         self.passes >= MAX_PASSES
     }
 
-    /// Whether the oldest waiter has waited [`MAX_WAIT`]; if so, permits
-    /// are owed to it from now on. Only a barging acquire asks (the one
-    /// clock read of the release-and-barge path): a waiter nobody passes
-    /// over is served in order anyway.
-    pub(super) fn head_overdue(&mut self) -> bool {
+    /// Whether the oldest waiter has waited [`MAX_WAIT`] at `now` (read
+    /// here if not given); if so, permits are owed to it from now on. Only
+    /// a barging acquire asks: a waiter nobody passes over is served in
+    /// order anyway.
+    pub(super) fn head_overdue(&mut self, now: Option<Instant>) -> bool {
         // The model checker explores thread interleavings, not time.
         if cfg!(all(test, anyrt_loom)) {
             return false;
@@ -89,7 +90,8 @@ impl State {
         let Some(head) = self.queue.head_node() else {
             return false;
         };
-        if anyrt_core::now().saturating_duration_since(head.since) < MAX_WAIT {
+        let now = now.unwrap_or_else(anyrt_core::now);
+        if now.saturating_duration_since(head.since) < MAX_WAIT {
             return false;
         }
         self.passes = MAX_PASSES;
@@ -97,8 +99,13 @@ impl State {
     }
 
     /// Takes `n` permits at once if allowed: when none are owed to a
-    /// waiter. Counts a pass when a waiter is overtaken.
-    pub(super) fn try_take(&mut self, n: usize) -> Result<(), TryAcquireError> {
+    /// waiter (at `now`, read if needed and not given). Counts a pass when
+    /// a waiter is overtaken.
+    pub(super) fn try_take(
+        &mut self,
+        n: usize,
+        now: Option<Instant>,
+    ) -> Result<(), TryAcquireError> {
         if self.closed {
             return Err(TryAcquireError::Closed);
         }
@@ -110,7 +117,7 @@ impl State {
             return Err(TryAcquireError::NoPermits);
         }
         let waiting = self.queue.len() > 0;
-        if waiting && (self.handoff() || self.head_overdue()) {
+        if waiting && (self.handoff() || self.head_overdue(now)) {
             self.dispatch();
             return Err(TryAcquireError::NoPermits);
         }
