@@ -91,3 +91,23 @@ fn the_system_clock_applies_outside_tokio_and_every_timer_override() {
     });
     assert!(!futures::executor::block_on(virtual_time));
 }
+
+#[test]
+fn regression_one_thread_in_and_out_of_a_paused_runtime_sees_each_clock() {
+    // The verdict is asked on every call: a thread that read the system
+    // clock before, and was seen driving a runtime after, answers anew.
+    assert!(anyrt_core::reads_system_clock());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    assert!(!runtime.block_on(async { anyrt_core::reads_system_clock() }));
+    assert!(anyrt_core::reads_system_clock());
+    {
+        let _entered = runtime.enter();
+        assert!(!anyrt_core::reads_system_clock());
+    }
+    assert!(anyrt_core::reads_system_clock());
+    assert!(!runtime.block_on(async { anyrt_core::reads_system_clock() }));
+}

@@ -53,6 +53,7 @@ impl Gcra {
 
     /// Decides a request of `cost` units at tick `now` against the stored
     /// `tat`. A cost of zero is always allowed and changes nothing.
+    #[inline]
     pub(crate) fn decide(&self, tat: u64, now: u64, cost: u64) -> Decision {
         if cost > self.burst {
             return Decision::Never;

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "tokio")]
 mod imp {
+    use std::cell::Cell;
     use std::future::Future;
     use std::pin::Pin;
     use std::task::{Context, Poll};
@@ -65,6 +66,29 @@ mod imp {
     #[inline]
     pub(crate) fn inside() -> bool {
         tokio::runtime::worker_index().is_some() || tokio::runtime::Handle::try_current().is_ok()
+    }
+
+    thread_local! {
+        /// Whether this thread was seen driving a tokio runtime.
+        static DROVE: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// [`inside`], for a check made on every call of an operation that is
+    /// mostly called outside tokio (`reads_system_clock`): a thread never
+    /// seen driving a runtime asks for the handle first, so that the usual
+    /// answer there (no) takes one question instead of two; a thread seen
+    /// driving one (a worker) asks `worker_index` first, as `inside` does,
+    /// and copies no handle.
+    #[inline]
+    pub(crate) fn inside_mostly_outside() -> bool {
+        if DROVE.get() {
+            return inside();
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return false;
+        }
+        DROVE.set(tokio::runtime::worker_index().is_some());
+        true
     }
 }
 

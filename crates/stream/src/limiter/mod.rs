@@ -145,6 +145,7 @@ impl RateLimiter {
     /// assert!(limiter.try_acquire().is_err());
     /// # Ok::<(), anyrt::stream::BuildError>(())
     /// ```
+    #[inline]
     pub fn try_acquire(&self) -> Result<(), RateLimited> {
         if self.shared.nobody_queued() && self.shared.take_now(1).is_ok() {
             Ok(())
@@ -400,7 +401,7 @@ impl RateLimiterBuilder {
             return Err(BuildError::ZeroBurst);
         }
         // The fast clock's base first, so that the epoch is not before it.
-        clock::base();
+        clock::Counter::get();
         let shared = Shared::new(self.rate, self.period, burst, anyrt_core::now())
             .ok_or(BuildError::TooLarge)?;
         Ok(RateLimiter {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::clock;
+use super::clock::Counter;
 use crate::gcra::{Decision, Gcra};
 
 /// The largest number of ticks per nanosecond: with it the clock covers
@@ -48,9 +48,8 @@ pub(crate) struct Shared {
     /// to tick zero, later ones up.
     epoch: Instant,
     behind: u64,
-    /// `epoch` in nanoseconds since the base of the limiter's fast clock
-    /// (see `clock.rs`), if it has one and `epoch` is not before it.
-    epoch_ns: Option<u64>,
+    /// The limiter's fast clock (see `clock.rs`), if it has one.
+    fast: Option<Fast>,
     /// How many waiters are queued: `try_acquire` and new waiters take the
     /// fast path only when it is zero, so they never pass a queued waiter.
     queued: AtomicUsize,
@@ -58,6 +57,45 @@ pub(crate) struct Shared {
     pub(crate) rate: u32,
     pub(crate) period: Duration,
     pub(crate) burst: u32,
+}
+
+/// The system clock read through the counter, and the tick of each of
+/// its readings: a reading of `ns` nanoseconds since the counter's base is
+/// tick `ns * scale + add - sub` (one of the two is zero), the same as
+/// [`Shared::ticks`] of the instant `base + ns`, with no `Instant` between.
+#[derive(Clone, Copy)]
+struct Fast {
+    counter: &'static Counter,
+    add: u64,
+    sub: u64,
+}
+
+impl Fast {
+    /// The fast clock of a limiter whose tick `behind` is at `epoch`, if
+    /// the counter is started and `epoch` is not before its base.
+    fn new(epoch: Instant, behind: u64, scale: u64) -> Option<Fast> {
+        let counter = Counter::get()?;
+        let epoch_ns = epoch.checked_duration_since(counter.base())?.as_nanos();
+        // Tick zero minus the base, in ticks: `behind - epoch_ns * scale`.
+        let offset = i128::from(behind) - i128::try_from(epoch_ns).ok()? * i128::from(scale);
+        let clamp = |ticks: i128| u64::try_from(ticks.max(0)).unwrap_or(u64::MAX);
+        Some(Fast {
+            counter,
+            add: clamp(offset),
+            sub: clamp(-offset),
+        })
+    }
+
+    /// The tick of now, if the system clock applies here.
+    #[inline]
+    fn ticks(&self, scale: u64) -> Option<u64> {
+        let ns = self.counter.now_ns()?;
+        Some(
+            ns.saturating_mul(scale)
+                .saturating_add(self.add)
+                .saturating_sub(self.sub),
+        )
+    }
 }
 
 /// Waiters in arrival order; ids grow, so a waiter is found by binary search.
@@ -83,16 +121,13 @@ impl Shared {
         let behind = BEHIND_NS
             .saturating_mul(scale)
             .min((u64::MAX - gcra.window()) / 2);
-        let epoch_ns = clock::base()
-            .and_then(|base| epoch.checked_duration_since(base))
-            .and_then(|since| u64::try_from(since.as_nanos()).ok());
         Some(Shared {
             tat: AtomicU64::new(0),
             gcra,
             scale,
             epoch,
             behind,
-            epoch_ns,
+            fast: Fast::new(epoch, behind, scale),
             queued: AtomicUsize::new(0),
             queue: Mutex::new(Queue::default()),
             rate,
@@ -115,18 +150,11 @@ impl Shared {
 
     /// The tick of now on the ambient clock, read the cheap way where the
     /// system clock applies (see `clock.rs`), else `ticks(anyrt_core::now())`.
+    #[inline]
     fn ticks_now(&self) -> u64 {
-        let fast = self
-            .epoch_ns
-            .and_then(|epoch_ns| Some((epoch_ns, clock::system_ns()?)));
-        let Some((epoch_ns, now_ns)) = fast else {
-            return self.ticks_ambient();
-        };
-        match now_ns.checked_sub(epoch_ns) {
-            Some(after) => self.behind.saturating_add(after.saturating_mul(self.scale)),
-            None => self
-                .behind
-                .saturating_sub((epoch_ns - now_ns).saturating_mul(self.scale)),
+        match self.fast.and_then(|fast| fast.ticks(self.scale)) {
+            Some(ticks) => ticks,
+            None => self.ticks_ambient(),
         }
     }
 
@@ -164,10 +192,12 @@ impl Shared {
     /// Takes `cost` permits now, if the GCRA allows it, with the clock read
     /// the cheap way (see `ticks_now`): the fast paths of `try_acquire` and
     /// of a new waiter, which queues if refused.
+    #[inline]
     pub(crate) fn take_now(&self, cost: u64) -> Result<(), Refusal> {
         self.take_at(self.ticks_now(), cost, None)
     }
 
+    #[inline]
     fn take_at(&self, mut now: u64, cost: u64, due: Option<u64>) -> Result<(), Refusal> {
         if let Some(due) = due {
             if now > due && now - due < self.scale {
@@ -203,6 +233,7 @@ impl Shared {
     }
 
     /// Whether a newcomer may try the state directly (nobody is queued).
+    #[inline]
     pub(crate) fn nobody_queued(&self) -> bool {
         self.queued.load(Ordering::Acquire) == 0
     }
