@@ -148,6 +148,8 @@
 //! ```
 
 mod admission;
+mod books;
+mod boxes;
 mod child;
 mod handle;
 mod run;

@@ -1,18 +1,16 @@
 //! The future of `Scope::run`: polls the body and the woken children.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use anyrt_core::futures::WithAmbient;
 use pin_project_lite::pin_project;
 
-use crate::scope::{Panic, Scope, Step};
-use crate::wake::{BODY, Ready, SlotWaker};
+use crate::scope::{Panic, Polled, Scope, Step, drop_caught};
+use crate::wake::{BODY, SlotWaker, Wakers, give_back};
 
 /// After how many body or child polls one poll of the run lets the
 /// executor run other tasks (checked between batches: a batch, every key
@@ -27,9 +25,11 @@ pin_project! {
         #[pin]
         body: Option<B>,
         output: Option<R>,
-        wakers: Option<(Arc<Ready>, SlotWaker)>,
-        // The keys being polled; kept for its capacity.
-        batch: VecDeque<usize>,
+        // The run's wakers, until it ends and gives them back.
+        wakers: Option<Wakers>,
+        started: bool,
+        // What the last child's poll left, recorded at the next lock.
+        carry: Option<Polled<'a, E>>,
         ended: bool,
         // How the ended run ends, held until its tasks were dropped.
         outcome: Option<Outcome<R, E>>,
@@ -44,13 +44,14 @@ pin_project! {
             // Keys taken for a poll that unwound go back on the queue, so
             // that their flags, in wakers the next run may reuse, stay
             // true only while queued.
-            if let Some((ready, _)) = this.wakers {
-                ready.put_back(this.batch);
+            if let Some(wakers) = this.wakers.as_mut() {
+                wakers.ready.put_back(&mut wakers.batch);
             }
-            let panic = this.scope.close("the scope's future was dropped");
+            let carried = drop_caught(this.carry.take());
+            let panic = end(*this.scope, this.wakers, "the scope's future was dropped");
             // The body goes too before a destructor's panic is resumed.
             let body = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
-            if let Some(panic) = panic.or(body.err()) {
+            if let Some(panic) = carried.err().or(panic).or(body.err()) {
                 if !std::thread::panicking() {
                     resume_unwind(panic);
                 }
@@ -60,17 +61,28 @@ pin_project! {
 }
 
 impl<'s, 'a, B, R, E> RunInner<'s, 'a, B, R, E> {
-    pub(crate) fn new(scope: &'s Scope<'a, E>, body: B) -> Self {
+    pub(crate) fn new(scope: &'s Scope<'a, E>, body: B, wakers: Wakers) -> Self {
         RunInner {
             scope,
             body: Some(body),
             output: None,
-            wakers: None,
-            batch: VecDeque::new(),
+            wakers: Some(wakers),
+            started: false,
+            carry: None,
             ended: false,
             outcome: None,
         }
     }
+}
+
+/// Closes the scope and gives its wakers and books back to the pool;
+/// returns the first panic of a destructor.
+fn end<E>(scope: &Scope<'_, E>, wakers: &mut Option<Wakers>, reason: &str) -> Option<Panic> {
+    let (panic, books) = scope.close(reason);
+    if let (Some(wakers), Some(books)) = (wakers.take(), books) {
+        give_back(wakers, books);
+    }
+    panic
 }
 
 impl<'a, B, R, E> Future for RunInner<'_, 'a, B, R, E>
@@ -86,31 +98,39 @@ where
         if *this.ended {
             return deliver(scope, this.outcome, cx);
         }
-        let (ready, body_waker) = this.wakers.get_or_insert_with(|| scope.start());
-        let ready = &**ready;
-        ready.register(cx.waker());
-        ready.set_polling(true);
+        let wakers = this
+            .wakers
+            .as_mut()
+            .expect("a run in progress has its wakers");
+        if !std::mem::replace(this.started, true) {
+            wakers.body.node.schedule();
+        }
+        wakers.ready.register(cx.waker());
+        wakers.ready.set_polling(true);
         let mut polls = 0;
-        // A field, not a local: if a poll unwinds, the drop puts its keys
-        // back on the queue.
-        let batch = &mut *this.batch;
-        loop {
+        let failure = 'run: loop {
             // Children spawned first: they came before the wake-ups that
             // their spawner's later awaits queued.
-            scope.take_spawned(batch);
-            ready.take(batch);
-            if batch.is_empty() {
+            if let Err(panic) = scope.take_spawned(&mut wakers.batch, this.carry) {
+                break 'run Err(panic);
+            }
+            wakers.ready.take(&mut wakers.batch);
+            if wakers.batch.is_empty() {
                 // After this, wake-ups and spawns wake the task instead;
                 // look once more for any that came before.
-                let queued = ready.set_polling(false);
-                if queued || scope.take_spawned(batch) {
-                    ready.set_polling(true);
-                    continue;
+                let queued = wakers.ready.set_polling(false);
+                match scope.take_spawned(&mut wakers.batch, this.carry) {
+                    Err(panic) => break 'run Err(panic),
+                    Ok(spawned) if queued || spawned => {
+                        wakers.ready.set_polling(true);
+                        continue;
+                    }
+                    Ok(_) => {}
                 }
                 if this.output.is_some() && scope.is_empty() {
                     *this.ended = true;
                     // Only outputs kept for live handles are left to drop.
-                    *this.outcome = Some(match scope.close("the scope finished") {
+                    *this.outcome = Some(match end(scope, this.wakers, "the scope finished") {
                         Some(panic) => Outcome::Panic(panic),
                         None => Outcome::Value(this.output.take().expect("checked above")),
                     });
@@ -118,36 +138,56 @@ where
                 }
                 return Poll::Pending;
             }
-            polls += batch.len();
-            while let Some(key) = batch.pop_front() {
+            polls += wakers.batch.len();
+            // The keys stay in the batch until polled: if a poll unwinds,
+            // the drop puts them back on the queue.
+            while let Some(key) = wakers.batch.pop_front() {
                 let step = match key {
-                    BODY => poll_body(this.body.as_mut(), this.output, body_waker),
-                    key => scope.poll_child(key),
+                    BODY => match scope.settle(this.carry) {
+                        Ok(()) => poll_body(this.body.as_mut(), this.output, &wakers.body),
+                        Err(panic) => Step::Panic(panic),
+                    },
+                    key => {
+                        // Before the poll: a wake-up during it queues the
+                        // child again.
+                        let slot = wakers.slot(key);
+                        slot.node.dequeued();
+                        scope.poll_child(key, &slot.waker, this.carry)
+                    }
                 };
-                let failure = match step {
-                    Step::Continue => continue,
-                    Step::Fail(error) => Ok(error),
-                    Step::Panic(panic) => Err(panic),
-                };
-                ready.put_back(batch);
-                ready.set_polling(false);
-                *this.ended = true;
-                let closing = scope.close("a child or the body of the scope failed");
-                let body = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
-                // A panic of a destructor wins over an error; the first
-                // panic wins over later ones.
-                *this.outcome = Some(match (failure, closing.or(body.err())) {
-                    (Err(panic), _) | (Ok(_), Some(panic)) => Outcome::Panic(panic),
-                    (Ok(error), None) => Outcome::Error(error),
-                });
-                return deliver(scope, this.outcome, cx);
+                match step {
+                    Step::Continue => {}
+                    Step::Fail(error) => break 'run Ok(error),
+                    Step::Panic(panic) => break 'run Err(panic),
+                }
             }
             if polls >= BUDGET {
-                ready.set_polling(false);
+                if let Err(panic) = scope.settle(this.carry) {
+                    break 'run Err(panic);
+                }
+                wakers.ready.set_polling(false);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-        }
+        };
+        wakers.ready.put_back(&mut wakers.batch);
+        wakers.ready.set_polling(false);
+        *this.ended = true;
+        // The child polled last goes with the others.
+        let carried = drop_caught(this.carry.take()).err();
+        let closing = end(
+            scope,
+            this.wakers,
+            "a child or the body of the scope failed",
+        );
+        let body = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
+        // A panic of a destructor wins over an error; the first panic wins
+        // over later ones.
+        *this.outcome = Some(match (failure, carried.or(closing).or(body.err())) {
+            (Err(panic), _) | (Ok(_), Some(panic)) => Outcome::Panic(panic),
+            (Ok(error), None) => Outcome::Error(error),
+        });
+        deliver(scope, this.outcome, cx)
     }
 }
 

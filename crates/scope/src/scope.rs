@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use crate::admission::{Admission, Admitted, Ticket};
+use crate::books::{Books, Entry, State};
+use crate::boxes::Boxes;
 use crate::child::{BoxChild, Cell};
 use crate::handle::{Handle, SpawnWait};
 use crate::run::{Run, RunInner};
-use crate::slab::Slab;
 use crate::tasks::Tasks;
 use crate::token::CancelToken;
-use crate::wake::{Ready, SlotWaker, Wakers, set_waker};
+use crate::wake::{set_waker, take_set};
 
 /// The token of the scope being run, kept in the ambient context.
 #[derive(Clone)]
@@ -31,40 +32,27 @@ enum Phase {
     Closing,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Spawned while the scope was full; not polled yet.
-    Queued,
-    Running,
-    /// Taken out of the slab for a poll.
-    Polling,
-    /// Finished; the box holds the output until the handle takes it.
-    Done,
-}
-
-struct Entry<'a, E> {
-    id: u64,
-    child: Option<BoxChild<'a, E>>,
-    state: State,
-    handle_alive: bool,
-    handle_waker: Option<Waker>,
-}
-
 struct Inner<'a, E> {
     phase: Phase,
     // Never dropped by the scope's own drop glue (the run drains it), so
     // that children may borrow the scope itself: see ARCHITECTURE.md.
-    entries: ManuallyDrop<Slab<Entry<'a, E>>>,
-    /// The wakers, while a run is in progress.
-    wakers: Option<Wakers>,
+    boxes: ManuallyDrop<Boxes<BoxChild<'a, E>>>,
+    /// The children's entries, under the keys of their boxes, while a run
+    /// is in progress.
+    books: Option<Books>,
     next_id: u64,
     /// Children spawned and not finished (queued ones included).
     live: usize,
-    /// Keys of children spawned while the run is inside a poll: it takes
-    /// them with the ready queue, so a spawn needs no second lock.
-    spawned: Vec<usize>,
     admission: Admission,
     token: CancelToken,
+}
+
+/// What a child's poll left for the scope to record. It is recorded at
+/// the next lock the run takes anyway (to take the next child, or the
+/// next batch), so a poll costs one lock, not two.
+pub(crate) enum Polled<'a, E> {
+    Pending(usize, BoxChild<'a, E>),
+    Done(usize, BoxChild<'a, E>),
 }
 
 /// The payload of a panic.
@@ -149,11 +137,10 @@ impl<'a, E> Scope<'a, E> {
         Scope {
             inner: Mutex::new(Inner {
                 phase: Phase::Idle,
-                entries: ManuallyDrop::new(Slab::new()),
-                wakers: None,
+                boxes: ManuallyDrop::new(Boxes::new()),
+                books: None,
                 next_id: 0,
                 live: 0,
-                spawned: Vec::new(),
                 admission: Admission::new(usize::MAX),
                 token: CancelToken::new(),
             }),
@@ -228,17 +215,18 @@ impl<'a, E> Scope<'a, E> {
     /// the lock, so their destructors may use the scope; spawns meanwhile
     /// are rejected). A destructor that panics does not stop the others
     /// nor leave the scope closing: the first such panic is returned, for
-    /// the run to resume once everything was dropped.
-    pub(crate) fn close(&self, reason: &str) -> Option<Panic> {
-        let (children, token) = {
+    /// the run to resume once everything was dropped, with the books, for
+    /// the run to give back with its wakers.
+    pub(crate) fn close(&self, reason: &str) -> (Option<Panic>, Option<Books>) {
+        let (children, token, books) = {
             let mut inner = self.lock();
             if inner.phase == Phase::Idle {
-                return None;
+                return (None, None);
             }
             inner.phase = Phase::Closing;
             inner.live = 0;
             inner.admission.reset();
-            (inner.entries.drain(), inner.token.clone())
+            (inner.boxes.drain(), inner.token.clone(), inner.books.take())
         };
         token.cancel_with(reason);
         let mut panic = None;
@@ -247,23 +235,8 @@ impl<'a, E> Scope<'a, E> {
                 panic.get_or_insert(payload);
             }
         }
-        let wakers = {
-            let mut inner = self.lock();
-            inner.phase = Phase::Idle;
-            let spawned = std::mem::take(&mut inner.spawned);
-            let wakers = inner.wakers.take();
-            // Keys never taken: their flags must not say "queued" any more.
-            for key in spawned {
-                if let Some(slot) = wakers.as_ref().and_then(|w| w.slots.get(key)) {
-                    slot.node.dequeued();
-                }
-            }
-            wakers
-        };
-        if let Some(wakers) = wakers {
-            wakers.give_back();
-        }
-        panic
+        self.lock().phase = Phase::Idle;
+        (panic, books)
     }
 
     /// Ready once the runtime has dropped every `spawn_task` future.
@@ -277,7 +250,7 @@ impl<'a, E> Scope<'a, E> {
     pub(crate) fn cancel_place(&self, ticket: u64) {
         let mut inner = self.lock();
         if let Some(next) = inner.admission.cancel(ticket) {
-            admit(&mut inner, next);
+            inner.admit(next);
         }
     }
 
@@ -335,6 +308,7 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     {
         let parent = CancelToken::current();
         let token = parent.map_or_else(CancelToken::new, |parent| parent.child());
+        let (wakers, books) = take_set();
         {
             let mut inner = self.lock();
             assert!(
@@ -343,9 +317,9 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             );
             inner.phase = Phase::Running;
             inner.token = token.clone();
-            inner.wakers = Some(Wakers::take());
+            inner.books = Some(books);
         }
-        let inner = RunInner::new(self, body);
+        let inner = RunInner::new(self, body, wakers);
         Run::new(anyrt_core::with_value(CurrentToken(token), inner))
     }
 
@@ -465,9 +439,9 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         let id = inner.next_id;
         inner.next_id += 1;
         let admitted = reserved || inner.admission.try_enter();
-        let key = inner.entries.insert(Entry {
+        let books = inner.books.as_mut().expect("a running scope has its books");
+        let key = books.entries.insert(Entry {
             id,
-            child: Some(child),
             state: if admitted {
                 State::Running
             } else {
@@ -476,44 +450,48 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             handle_alive: true,
             handle_waker: None,
         });
+        inner.boxes.put(key, child);
         inner.live += 1;
-        let wakers = inner
-            .wakers
-            .as_mut()
-            .expect("a running scope has its wakers");
-        let polling = wakers.ready.is_polling();
-        let slot = wakers.slot(key);
-        if admitted && polling {
-            if slot.node.mark_queued() {
-                inner.spawned.push(key);
-            }
-        } else if admitted {
-            slot.node.schedule();
+        if admitted {
+            books.schedule(key);
         } else {
             inner.admission.queue_child(key, id);
         }
         Handle::new(self, key, id)
     }
 
-    /// Called at the run's first poll: queues the body; returns the ready
-    /// queue and the body's waker.
-    pub(crate) fn start(&self) -> (Arc<Ready>, SlotWaker) {
-        let inner = self.lock();
-        let wakers = inner
-            .wakers
-            .as_ref()
-            .expect("a running scope has its wakers");
-        wakers.body.node.schedule();
-        (wakers.ready.clone(), wakers.body.clone())
+    /// Records what the last child's poll left (if anything), then moves
+    /// the keys of children spawned since the last call into `batch`;
+    /// `true` if there were any. Fails with the panic of an unread output
+    /// dropped here.
+    pub(crate) fn take_spawned(
+        &self,
+        batch: &mut VecDeque<usize>,
+        carry: &mut Option<Polled<'a, E>>,
+    ) -> Result<bool, Panic> {
+        let (found, unread) = {
+            let mut inner = self.lock();
+            let unread = carry.take().and_then(|polled| inner.settle(polled));
+            let spawned = inner.books.as_mut().map(|books| &mut books.spawned);
+            let found = spawned.is_some_and(|spawned| {
+                if batch.is_empty() {
+                    std::mem::swap(spawned, batch);
+                } else {
+                    batch.extend(spawned.drain(..));
+                }
+                !batch.is_empty()
+            });
+            (found, unread)
+        };
+        drop_caught(unread).map(|()| found)
     }
 
-    /// Moves the keys of children spawned during the run's poll into
-    /// `batch`; `true` if there were any.
-    pub(crate) fn take_spawned(&self, batch: &mut VecDeque<usize>) -> bool {
-        let mut inner = self.lock();
-        let found = !inner.spawned.is_empty();
-        batch.extend(inner.spawned.drain(..));
-        found
+    /// Records what the last child's poll left, if anything.
+    pub(crate) fn settle(&self, carry: &mut Option<Polled<'a, E>>) -> Result<(), Panic> {
+        match carry.take() {
+            Some(polled) => drop_caught(self.lock().settle(polled)),
+            None => Ok(()),
+        }
     }
 
     /// Whether no child is left.
@@ -521,44 +499,40 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         self.lock().live == 0
     }
 
-    /// Polls the child in slot `key`, if it is there and runnable.
-    pub(crate) fn poll_child(&self, key: usize) -> Step<E> {
-        let (mut child, waker) = {
+    /// Polls the child in slot `key`, if it is there and runnable, with
+    /// `waker`. What the last poll left in `carry` is recorded first, in
+    /// the same lock, and this poll's result is left there in its turn.
+    pub(crate) fn poll_child(
+        &self,
+        key: usize,
+        waker: &Waker,
+        carry: &mut Option<Polled<'a, E>>,
+    ) -> Step<E> {
+        let (child, unread) = {
             let mut inner = self.lock();
-            let Some(slot) = inner.wakers.as_ref().and_then(|w| w.slots.get(key)) else {
-                return Step::Continue;
-            };
-            slot.node.dequeued();
-            let waker = slot.waker.clone();
-            let Some(entry) = inner.entries.get_mut(key) else {
-                return Step::Continue;
-            };
-            if entry.state != State::Running {
-                return Step::Continue;
-            }
-            entry.state = State::Polling;
-            let child = entry.child.take().expect("a running child is in its slot");
-            (child, waker)
+            let unread = carry.take().and_then(|polled| inner.settle(polled));
+            (inner.take_child(key), unread)
         };
-        let mut cx = Context::from_waker(&waker);
+        let Some(mut child) = child else {
+            return step(drop_caught(unread));
+        };
+        if let Err(panic) = drop_caught(unread) {
+            *carry = Some(Polled::Pending(key, child));
+            return Step::Panic(panic);
+        }
+        let mut cx = Context::from_waker(waker);
         match catch_unwind(AssertUnwindSafe(|| child.as_mut().poll_child(&mut cx))) {
             Ok(Poll::Pending) => {
-                let mut inner = self.lock();
-                if let Some(entry) = inner.entries.get_mut(key) {
-                    entry.child = Some(child);
-                    entry.state = State::Running;
-                }
+                *carry = Some(Polled::Pending(key, child));
                 Step::Continue
             }
-            // A destructor that panics (the future's, or the output's when
-            // nobody will read it) fails the scope like a panic in a poll.
-            Ok(Poll::Ready(Ok(()))) => match drop_caught(self.finished(key, child)) {
-                Ok(()) => Step::Continue,
-                Err(panic) => Step::Panic(panic),
-            },
+            Ok(Poll::Ready(Ok(()))) => {
+                *carry = Some(Polled::Done(key, child));
+                Step::Continue
+            }
             Ok(Poll::Ready(Err(error))) => {
                 let dropped = drop_caught(child);
-                self.lock().entries.remove(key);
+                self.lock().remove(key);
                 match dropped {
                     Ok(()) => Step::Fail(error),
                     Err(panic) => Step::Panic(panic),
@@ -566,31 +540,10 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             }
             Err(panic) => {
                 let _ = drop_caught(child);
-                self.lock().entries.remove(key);
+                self.lock().remove(key);
                 Step::Panic(panic)
             }
         }
-    }
-
-    /// A child finished: its place goes to the next in line, its output to
-    /// its handle; returns its box if nobody will read it.
-    fn finished(&self, key: usize, child: BoxChild<'a, E>) -> Option<BoxChild<'a, E>> {
-        let mut inner = self.lock();
-        inner.live -= 1;
-        if let Some(next) = inner.admission.release() {
-            admit(&mut inner, next);
-        }
-        let entry = inner.entries.get_mut(key)?;
-        if !entry.handle_alive {
-            inner.entries.remove(key);
-            return Some(child);
-        }
-        entry.child = Some(child);
-        entry.state = State::Done;
-        if let Some(waker) = entry.handle_waker.take() {
-            waker.wake();
-        }
-        None
     }
 
     /// Polls a `spawn_wait` ticket (taking a new one if `ticket` is `None`):
@@ -623,20 +576,88 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     }
 }
 
-/// Lets in who got a freed place.
-fn admit<E>(inner: &mut Inner<'_, E>, next: Admitted) {
-    match next {
-        Admitted::Child(key, id) => {
-            if let Some(entry) = inner.entries.get_mut(key).filter(|e| e.id == id) {
-                entry.state = State::Running;
-                if let Some(slot) = inner.wakers.as_ref().and_then(|w| w.slots.get(key)) {
-                    slot.node.schedule();
-                }
+/// A step that only dropped something: a panic of that drop fails the
+/// scope like a panic in a poll.
+fn step<E>(dropped: Result<(), Panic>) -> Step<E> {
+    match dropped {
+        Ok(()) => Step::Continue,
+        Err(panic) => Step::Panic(panic),
+    }
+}
+
+impl<'a, E> Inner<'a, E> {
+    /// Takes the box of the child in slot `key` out for a poll, if it is
+    /// there and runnable.
+    fn take_child(&mut self, key: usize) -> Option<BoxChild<'a, E>> {
+        let entry = self.books.as_mut()?.entries.get_mut(key)?;
+        if entry.state != State::Running {
+            return None;
+        }
+        entry.state = State::Polling;
+        self.boxes.take(key)
+    }
+
+    /// Records a poll's result: a pending child's box goes back to its
+    /// slot; a finished child's place goes to the next in line, its output
+    /// to its handle. Returns the box if nobody will read it, to be
+    /// dropped outside the lock.
+    fn settle(&mut self, polled: Polled<'a, E>) -> Option<BoxChild<'a, E>> {
+        let (key, child, done) = match polled {
+            Polled::Pending(key, child) => (key, child, false),
+            Polled::Done(key, child) => (key, child, true),
+        };
+        if self.books.is_none() {
+            return Some(child);
+        }
+        if done {
+            self.live -= 1;
+            if let Some(next) = self.admission.release() {
+                self.admit(next);
             }
         }
-        Admitted::Waiter(waker) => {
-            if let Some(waker) = waker {
+        let Some(entries) = self.books.as_mut().map(|books| &mut books.entries) else {
+            return Some(child);
+        };
+        let Some(entry) = entries.get_mut(key) else {
+            return Some(child);
+        };
+        if !done {
+            entry.state = State::Running;
+        } else if entry.handle_alive {
+            entry.state = State::Done;
+            if let Some(waker) = entry.handle_waker.take() {
                 waker.wake();
+            }
+        } else {
+            entries.remove(key);
+            return Some(child);
+        }
+        self.boxes.put(key, child);
+        None
+    }
+
+    /// Forgets the entry in slot `key`.
+    fn remove(&mut self, key: usize) {
+        if let Some(books) = self.books.as_mut() {
+            books.entries.remove(key);
+        }
+    }
+
+    /// Lets in who got a freed place.
+    fn admit(&mut self, next: Admitted) {
+        match next {
+            Admitted::Child(key, id) => {
+                if let Some(books) = self.books.as_mut() {
+                    if let Some(entry) = books.entry(key, id) {
+                        entry.state = State::Running;
+                        books.schedule(key);
+                    }
+                }
+            }
+            Admitted::Waiter(waker) => {
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
             }
         }
     }
@@ -655,16 +676,23 @@ pub(crate) trait Slots: Sync {
 impl<'a, E: Send + 'a> Slots for Scope<'a, E> {
     fn poll_output(&self, key: usize, id: u64, waker: &Waker, slot: &mut dyn Any) -> Poll<bool> {
         let mut child = {
-            let mut inner = self.lock();
-            let Some(entry) = inner.entries.get_mut(key).filter(|e| e.id == id) else {
+            let mut guard = self.lock();
+            let inner = &mut *guard;
+            let Some(books) = inner.books.as_mut() else {
+                return Poll::Ready(false);
+            };
+            let Some(entry) = books.entry(key, id) else {
                 return Poll::Ready(false);
             };
             if entry.state != State::Done {
                 set_waker(&mut entry.handle_waker, waker);
                 return Poll::Pending;
             }
-            let entry = inner.entries.remove(key).expect("found above");
-            entry.child.expect("a finished child keeps its box")
+            books.entries.remove(key);
+            inner
+                .boxes
+                .take(key)
+                .expect("a finished child keeps its box")
         };
         child.as_mut().take_output(slot);
         Poll::Ready(true)
@@ -672,16 +700,21 @@ impl<'a, E: Send + 'a> Slots for Scope<'a, E> {
 
     fn release(&self, key: usize, id: u64) {
         let freed = {
-            let mut inner = self.lock();
-            let Some(entry) = inner.entries.get_mut(key).filter(|e| e.id == id) else {
+            let mut guard = self.lock();
+            let inner = &mut *guard;
+            let Some(books) = inner.books.as_mut() else {
+                return;
+            };
+            let Some(entry) = books.entry(key, id) else {
                 return;
             };
             entry.handle_alive = false;
             entry.handle_waker = None;
-            match entry.state {
-                State::Done => inner.entries.remove(key),
-                _ => None,
+            if entry.state != State::Done {
+                return;
             }
+            books.entries.remove(key);
+            inner.boxes.take(key)
         };
         drop(freed);
     }

@@ -10,7 +10,6 @@ pub(crate) struct Slab<T> {
     slots: Vec<Slot<T>>,
     /// The first vacant slot, or `slots.len()` when none is.
     free: usize,
-    len: usize,
 }
 
 impl<T> Slab<T> {
@@ -18,7 +17,6 @@ impl<T> Slab<T> {
         Slab {
             slots: Vec::new(),
             free: 0,
-            len: 0,
         }
     }
 
@@ -38,7 +36,6 @@ impl<T> Slab<T> {
                 self.free = self.slots.len();
             }
         }
-        self.len += 1;
         key
     }
 
@@ -58,19 +55,12 @@ impl<T> Slab<T> {
             unreachable!("checked above")
         };
         self.free = key;
-        self.len -= 1;
         Some(value)
     }
 
-    /// The values, leaving the slab empty (its capacity kept).
-    pub(crate) fn drain(&mut self) -> Vec<T> {
-        let mut values = Vec::with_capacity(self.len);
-        values.extend(self.slots.drain(..).filter_map(|slot| match slot {
-            Slot::Occupied(value) => Some(value),
-            Slot::Vacant(_) => None,
-        }));
+    /// Removes every value, keeping the capacity.
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
         self.free = 0;
-        self.len = 0;
-        values
     }
 }

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Wake, Waker};
 
+use crate::books::Books;
+
 /// The key the body's waker queues.
 pub(crate) const BODY: usize = usize::MAX;
 
@@ -46,11 +48,6 @@ impl Ready {
         }
     }
 
-    /// Whether the scope's future is inside a poll.
-    pub(crate) fn is_polling(&self) -> bool {
-        self.polling.load(Ordering::SeqCst)
-    }
-
     /// Puts back keys taken but not polled, so that their `queued` flags
     /// stay true only while they are queued.
     pub(crate) fn put_back(&self, batch: &mut VecDeque<usize>) {
@@ -69,15 +66,22 @@ impl Ready {
     }
 
     /// Queues `key`; wakes the scope's future if the queue was empty (if
-    /// not, it was woken already and has not drained the queue yet) and
-    /// it is not inside a poll.
+    /// not, it was woken already and has not drained the queue yet).
     fn push(&self, key: usize) {
         let was_empty = {
             let mut queue = lock(&self.queue);
             queue.push_back(key);
             queue.len() == 1
         };
-        if was_empty && !self.polling.load(Ordering::SeqCst) {
+        if was_empty {
+            self.wake_unless_polling();
+        }
+    }
+
+    /// Wakes the scope's future unless it is inside a poll (it looks for
+    /// new work again before it returns).
+    pub(crate) fn wake_unless_polling(&self) {
+        if !self.polling.load(Ordering::SeqCst) {
             let parent = lock(&self.parent).clone();
             if let Some(parent) = parent {
                 parent.wake();
@@ -98,12 +102,6 @@ impl Node {
     /// the poll queues it again.
     pub(crate) fn dequeued(&self) {
         self.queued.store(false, Ordering::Release);
-    }
-
-    /// Marks the child as queued, for a caller that queues its key itself;
-    /// `false` if it already was.
-    pub(crate) fn mark_queued(&self) -> bool {
-        !self.queued.swap(true, Ordering::AcqRel)
     }
 
     /// Queues the child unless it already is.
@@ -147,57 +145,65 @@ impl SlotWaker {
     }
 }
 
-/// A ready queue with the wakers of its slots and of the body: what a run
-/// needs to wake its children. Kept in a small per-thread pool between
-/// runs, so a new scope reuses the wakers of a finished one instead of
-/// allocating one per slot again.
+/// What a run needs to wake and poll its children: the ready queue, the
+/// wakers of the slots and of the body, and the keys of the batch being
+/// polled. The run owns it, so it polls a child with a waker it holds,
+/// neither cloned nor looked up under a lock. Kept in a small per-thread
+/// pool between runs, with the scope's [`Books`], so a new scope reuses
+/// the wakers of a finished one instead of allocating one per slot again.
 pub(crate) struct Wakers {
     pub(crate) ready: Arc<Ready>,
-    pub(crate) slots: Vec<SlotWaker>,
+    slots: Vec<SlotWaker>,
     pub(crate) body: SlotWaker,
+    /// The keys being polled, taken from the queue in one batch.
+    pub(crate) batch: VecDeque<usize>,
 }
 
-/// Sets of wakers kept per thread, and the most slots one may keep: the
-/// pool never holds more than `POOLED_SETS * POOLED_SLOTS` wakers.
+/// Sets kept per thread, and the most slots one may keep: the pool never
+/// holds more than `POOLED_SETS * POOLED_SLOTS` wakers.
 const POOLED_SETS: usize = 4;
 const POOLED_SLOTS: usize = 16_384;
 
 thread_local! {
-    static POOL: std::cell::RefCell<Vec<Wakers>> = const { std::cell::RefCell::new(Vec::new()) };
+    static POOL: std::cell::RefCell<Vec<(Wakers, Books)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A set from this thread's pool, or a new one.
+///
+/// A pooled set may still get wake-ups from wakers that a past child left
+/// behind: they queue a key and cost one spurious poll, and the `queued`
+/// flags stay true only for keys in the queue, so no wake-up of the new
+/// run's children is lost.
+pub(crate) fn take_set() -> (Wakers, Books) {
+    let pooled = POOL.try_with(|pool| pool.borrow_mut().pop()).ok().flatten();
+    pooled.unwrap_or_else(|| {
+        let ready = Arc::<Ready>::default();
+        let wakers = Wakers {
+            body: SlotWaker::new(BODY, &ready),
+            slots: Vec::new(),
+            batch: VecDeque::new(),
+            ready: ready.clone(),
+        };
+        (wakers, Books::new(ready))
+    })
+}
+
+/// Gives a set back to this thread's pool (or drops it if full).
+pub(crate) fn give_back(mut wakers: Wakers, mut books: Books) {
+    wakers.slots.truncate(POOLED_SLOTS);
+    wakers.batch.clear();
+    books.clear();
+    *lock(&wakers.ready.parent) = None;
+    wakers.ready.polling.store(false, Ordering::SeqCst);
+    let _ = POOL.try_with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < POOLED_SETS {
+            pool.push((wakers, books));
+        }
+    });
 }
 
 impl Wakers {
-    /// A set from this thread's pool, or a new one.
-    ///
-    /// A pooled set may still get wake-ups from wakers that a past child
-    /// left behind: they queue a key and cost one spurious poll, and the
-    /// `queued` flags stay true only for keys in the queue, so no wake-up
-    /// of the new run's children is lost.
-    pub(crate) fn take() -> Wakers {
-        let pooled = POOL.try_with(|pool| pool.borrow_mut().pop()).ok().flatten();
-        pooled.unwrap_or_else(|| {
-            let ready = Arc::<Ready>::default();
-            Wakers {
-                body: SlotWaker::new(BODY, &ready),
-                slots: Vec::new(),
-                ready,
-            }
-        })
-    }
-
-    /// Gives the set back to this thread's pool (or drops it if full).
-    pub(crate) fn give_back(mut self) {
-        self.slots.truncate(POOLED_SLOTS);
-        *lock(&self.ready.parent) = None;
-        self.ready.polling.store(false, Ordering::SeqCst);
-        let _ = POOL.try_with(|pool| {
-            let mut pool = pool.borrow_mut();
-            if pool.len() < POOLED_SETS {
-                pool.push(self);
-            }
-        });
-    }
-
     /// The waker of slot `key`, made if the slot is new.
     pub(crate) fn slot(&mut self, key: usize) -> &SlotWaker {
         while self.slots.len() <= key {
