@@ -6,7 +6,9 @@
 //!   two (box and slot waker) the first time;
 //! - a million items through `spawn_wait` under `limit(64)` keep memory
 //!   bounded: the live bytes never grow past a small fixed amount;
-//! - a `TaskGroup` task costs a bounded number of allocations.
+//! - a `TaskGroup` task costs a bounded number of allocations;
+//! - a scope of many children leaves no memory behind once dropped, and
+//!   the per-thread pool keeps a bounded set whatever the scope's size.
 
 use std::num::NonZeroUsize;
 use std::pin::pin;
@@ -124,10 +126,49 @@ fn task_group_tasks() {
     );
 }
 
+/// The memory a large scope leaves on its thread: with the scope dropped,
+/// and once the thread (and its pool) is gone.
+fn regression_a_large_scope_leaves_bounded_memory() {
+    const N: usize = 100_000;
+    let before = live_bytes();
+    let pooled = std::thread::spawn(move || {
+        {
+            let s = Scope::<()>::new();
+            drive(s.run(async {
+                for _ in 0..N {
+                    s.spawn(async {
+                        anyrt_core::yield_now().await;
+                        Ok(())
+                    });
+                }
+                Ok(())
+            }))
+            .unwrap();
+        }
+        live_bytes() - before
+    })
+    .join()
+    .unwrap();
+    let left = live_bytes() - before;
+    println!("{N} children: {pooled} bytes pooled after the scope, {left} after its thread");
+    // One pooled set of at most 16,384 slots is under 2 MB; the scope's
+    // own entries, queues and wakers for 100,000 children are several
+    // times that.
+    assert!(
+        pooled < 3 << 20,
+        "the pool keeps a bounded set: {pooled} bytes"
+    );
+    assert!(
+        left < 4096,
+        "a dropped scope frees its boxes' memory: {left} bytes left"
+    );
+}
+
 fn main() {
     let ((), counted) = count_allocations(|| drop(std::hint::black_box(Box::new(1_u8))));
     assert_eq!(counted, 1, "the counter sees allocations");
     in_place_children();
     a_million_items_under_a_limit_stay_bounded();
     task_group_tasks();
+    regression_a_large_scope_leaves_bounded_memory();
 }

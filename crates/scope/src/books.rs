@@ -61,9 +61,10 @@ impl Books {
         }
     }
 
-    /// Forgets every child, keeping the memory.
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
+    /// Forgets every child, keeping the memory of up to `keep` of them.
+    pub(crate) fn clear(&mut self, keep: usize) {
+        self.entries.clear(keep);
         self.spawned.clear();
+        self.spawned.shrink_to(keep);
     }
 }

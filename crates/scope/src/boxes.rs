@@ -46,16 +46,15 @@ impl<T> Boxes<T> {
         value
     }
 
-    /// Every value, in key order; the chunks are kept for reuse.
+    /// Every value, in key order. The chunks go with them: the owner
+    /// never drops this (see `Scope`), so memory kept here would outlive
+    /// the scope.
     pub(crate) fn drain(&mut self) -> Vec<T> {
-        if self.len == 0 {
-            return Vec::new();
-        }
         let mut values = Vec::with_capacity(self.len);
-        for chunk in &mut self.chunks {
-            values.extend(chunk.iter_mut().filter_map(Option::take));
-        }
         self.len = 0;
+        for chunk in std::mem::take(&mut self.chunks) {
+            values.extend(chunk.into_iter().flatten());
+        }
         values
     }
 }

@@ -58,9 +58,10 @@ impl<T> Slab<T> {
         Some(value)
     }
 
-    /// Removes every value, keeping the capacity.
-    pub(crate) fn clear(&mut self) {
+    /// Removes every value, keeping the capacity up to `keep` slots.
+    pub(crate) fn clear(&mut self, keep: usize) {
         self.slots.clear();
+        self.slots.shrink_to(keep);
         self.free = 0;
     }
 }

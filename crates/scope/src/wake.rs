@@ -190,9 +190,14 @@ pub(crate) fn take_set() -> (Wakers, Books) {
 
 /// Gives a set back to this thread's pool (or drops it if full).
 pub(crate) fn give_back(mut wakers: Wakers, mut books: Books) {
+    // A pooled set keeps the memory of at most `POOLED_SLOTS` children,
+    // however many the run had.
     wakers.slots.truncate(POOLED_SLOTS);
+    wakers.slots.shrink_to(POOLED_SLOTS);
     wakers.batch.clear();
-    books.clear();
+    wakers.batch.shrink_to(POOLED_SLOTS);
+    lock(&wakers.ready.queue).shrink_to(POOLED_SLOTS);
+    books.clear(POOLED_SLOTS);
     *lock(&wakers.ready.parent) = None;
     wakers.ready.polling.store(false, Ordering::SeqCst);
     let _ = POOL.try_with(|pool| {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 
 use super::shared::{Entry, Shared};
@@ -82,7 +83,12 @@ impl<M: Manager> PoolGuard<M> {
             Err(e) => {
                 let entry = self.entry.take();
                 self.shared.check_failed();
-                drop(entry);
+                // The checkout keeps the slot for its next try; if the
+                // destructor panics there is no next try, so it goes back.
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(entry))) {
+                    self.shared.release_slot(self.shared.lock());
+                    resume_unwind(panic);
+                }
                 Err(e)
             }
         }
