@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 
 use super::shared::{Entry, Shared};
@@ -60,9 +59,10 @@ impl<M: Manager> PoolGuard<M> {
 
     /// Runs the health check of a checkout on the guard's resource; if the
     /// check is dropped unfinished (or panics), so is the resource. A
-    /// failed check discards the resource but keeps the slot, which the
-    /// caller holds again.
-    pub(crate) async fn check(mut self) -> Result<Self, M::Error> {
+    /// failed check is counted as a discard and hands the resource back
+    /// with the error; the slot stays the caller's, who holds it again
+    /// before dropping the resource (so a destructor that panics frees it).
+    pub(crate) async fn check(mut self) -> Result<Self, (M::Error, M::Type)> {
         self.fate = Fate::Checking;
         let shared = &*self.shared;
         let Entry {
@@ -73,23 +73,19 @@ impl<M: Manager> PoolGuard<M> {
             .expect("a guard holds its resource until dropped");
         let checked = shared.manager.recycle(resource, metrics).await;
         self.fate = Fate::Return;
+        let entry = self
+            .entry
+            .as_mut()
+            .expect("a guard holds its resource until dropped");
         match checked {
             Ok(()) => {
-                if let Some(entry) = &mut self.entry {
-                    entry.metrics.recycled += 1;
-                }
+                entry.metrics.recycled += 1;
                 Ok(self)
             }
             Err(e) => {
-                let entry = self.entry.take();
+                let entry = self.entry.take().expect("checked above");
                 self.shared.check_failed();
-                // The checkout keeps the slot for its next try; if the
-                // destructor panics there is no next try, so it goes back.
-                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(entry))) {
-                    self.shared.release_slot(self.shared.lock());
-                    resume_unwind(panic);
-                }
-                Err(e)
+                Err((e, entry.resource))
             }
         }
     }

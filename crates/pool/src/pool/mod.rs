@@ -14,7 +14,7 @@ use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use builder::{PoolBuilder, Reuse};
 use create::Outcome;
@@ -145,35 +145,9 @@ impl<M: Manager> Pool<M> {
     /// ```
     pub async fn get(&self) -> Result<PoolGuard<M>, PoolError<M::Error>> {
         let mut last_error = None;
-        let mut limit = Limit::new(self.shared.config.acquire_timeout);
-        // At once when a slot is free and a resource idle: no queue, and no
-        // timer or clock read unless the health check has to wait.
-        let mut slot = self.try_slot();
-        if let Some(held) = slot.take() {
-            let mut expired = Vec::new();
-            let take = self.shared.take(false, None, &mut expired);
-            drop(expired);
-            match take {
-                Take::Idle(entry) if !self.shared.config.recycle_on_checkout => {
-                    return self.hand_out(self.guard(held, entry));
-                }
-                Take::Idle(entry) => {
-                    let check = pin!(self.guard(held, entry).check());
-                    match limit.bound(check).await {
-                        Some(Ok(guard)) => return self.hand_out(guard),
-                        Some(Err(e)) => last_error = Some(e),
-                        None => return self.timed_out(last_error),
-                    }
-                    // The failed check kept the slot.
-                    slot = Some(Slot(Some(&self.shared)));
-                }
-                Take::Closed => return Err(PoolError::Closed),
-                Take::Empty | Take::Create => slot = Some(held),
-            }
-        }
         let outcome = {
-            let checkout = pin!(self.checkout(slot, &mut last_error));
-            limit.bound(checkout).await
+            let checkout = pin!(self.checkout(&mut last_error));
+            bound(self.shared.config.acquire_timeout, checkout).await
         };
         match outcome {
             Some(Ok(guard)) => Ok(guard),
@@ -224,14 +198,13 @@ impl<M: Manager> Pool<M> {
         Ok((Slot(Some(&self.shared)), waited))
     }
 
-    /// The rest of a checkout, from the slot if one is held already: an
-    /// idle resource (checked) or a new one.
+    /// A checkout: a slot (at once if one is free: no queue, no clock
+    /// read), then an idle resource (checked) or a new one.
     async fn checkout(
         &self,
-        slot: Option<Slot<'_, M>>,
         last_error: &mut Option<M::Error>,
     ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
-        let (mut slot, mut waited) = match slot {
+        let (mut slot, mut waited) = match self.try_slot() {
             Some(slot) => (slot, None),
             None => self.slot().await?,
         };
@@ -259,10 +232,14 @@ impl<M: Manager> Pool<M> {
             }
             match guard.check().await {
                 Ok(guard) => return self.hand_out(guard),
-                Err(e) => *last_error = Some(e),
+                Err((e, failed)) => {
+                    // The failed check kept the slot: armed again before
+                    // the resource is dropped.
+                    slot = Slot(Some(&self.shared));
+                    drop(failed);
+                    *last_error = Some(e);
+                }
             }
-            // The failed check kept the slot.
-            slot = Slot(Some(&self.shared));
         }
     }
 
@@ -309,51 +286,42 @@ impl<M: Manager> Pool<M> {
     }
 }
 
-/// The bound of one `get`: `acquire_timeout`, counted from the first time
-/// the call has to wait, and the ambient deadline, whichever is earlier.
-/// Neither the clock nor the ambient deadline is read until a wait needs
-/// the bound (the ambient deadline is the same for every poll of a call).
-struct Limit {
+/// Runs `checkout` within the bound of one `get`: `acquire_timeout`,
+/// counted from the first time the call has to wait, and the ambient
+/// deadline, whichever is earlier; `None` if the bound passed first.
+/// Neither the clock nor the ambient deadline is read, and no timer is
+/// made, until the checkout has to wait (the ambient deadline is the same
+/// for every poll of a call).
+async fn bound<F: Future>(
     timeout: Option<Duration>,
-    /// Once read: the instant the call must end by, if any.
-    at: Option<Option<Instant>>,
-}
-
-impl Limit {
-    fn new(timeout: Option<Duration>) -> Self {
-        Limit { timeout, at: None }
-    }
-
-    fn deadline(&mut self) -> Option<Instant> {
-        let timeout = self.timeout;
-        *self.at.get_or_insert_with(|| {
+    mut checkout: Pin<&mut F>,
+) -> Option<F::Output> {
+    let mut sleep = pin!(None);
+    let mut unbounded = false;
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = checkout.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        if unbounded {
+            return Poll::Pending;
+        }
+        if sleep.is_none() {
             let ambient = anyrt_deadline::current().map(|deadline| deadline.instant());
             let own = timeout.map(|limit| anyrt_core::deadline_after(anyrt_core::now(), limit));
-            match (own, ambient) {
-                (Some(own), Some(ambient)) => Some(own.min(ambient)),
-                (own, ambient) => own.or(ambient),
-            }
-        })
-    }
-
-    /// Runs `future` within the bound; `None` if the bound passed first.
-    async fn bound<F: Future>(&mut self, mut future: Pin<&mut F>) -> Option<F::Output> {
-        let mut sleep = pin!(None);
-        poll_fn(|cx| {
-            if let Poll::Ready(output) = future.as_mut().poll(cx) {
-                return Poll::Ready(Some(output));
-            }
-            if sleep.is_none() {
-                let Some(at) = self.deadline() else {
+            let at = match (own, ambient) {
+                (Some(own), Some(ambient)) => own.min(ambient),
+                (Some(at), None) | (None, Some(at)) => at,
+                (None, None) => {
+                    unbounded = true;
                     return Poll::Pending;
-                };
-                sleep.set(Some(anyrt_core::sleep_until(at)));
-            }
-            let sleep = sleep.as_mut().as_pin_mut().expect("set above");
-            sleep.poll(cx).map(|()| None)
-        })
-        .await
-    }
+                }
+            };
+            sleep.set(Some(anyrt_core::sleep_until(at)));
+        }
+        let sleep = sleep.as_mut().as_pin_mut().expect("set above");
+        sleep.poll(cx).map(|()| None)
+    })
+    .await
 }
 
 /// A slot taken from the semaphore; given back if dropped armed.
