@@ -14,7 +14,7 @@ use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use builder::{PoolBuilder, Reuse};
 use create::Outcome;
@@ -145,9 +145,36 @@ impl<M: Manager> Pool<M> {
     /// ```
     pub async fn get(&self) -> Result<PoolGuard<M>, PoolError<M::Error>> {
         let mut last_error = None;
+        let mut limit = Limit::new(self.shared.config.acquire_timeout);
+        // At once when a slot is free and a resource idle: no queue, and no
+        // timer or clock read unless the health check has to wait.
+        let mut slot = self.try_slot();
+        if let Some(held) = slot.take() {
+            let mut expired = Vec::new();
+            let take = self.shared.take(false, None, &mut expired);
+            drop(expired);
+            match take {
+                Take::Idle(entry) if !self.shared.config.recycle_on_checkout => {
+                    return self.hand_out(self.guard(held, entry));
+                }
+                Take::Idle(entry) => {
+                    let check = pin!(self.guard(held, entry).check());
+                    match limit.bound(check).await {
+                        Some(Ok(guard)) => return self.hand_out(guard),
+                        Some(Err((e, failed))) => {
+                            slot = Some(self.rearmed(failed));
+                            last_error = Some(e);
+                        }
+                        None => return self.timed_out(last_error),
+                    }
+                }
+                Take::Closed => return Err(PoolError::Closed),
+                Take::Empty | Take::Create => slot = Some(held),
+            }
+        }
         let outcome = {
-            let checkout = pin!(self.checkout(&mut last_error));
-            bound(self.shared.config.acquire_timeout, checkout).await
+            let checkout = pin!(self.checkout(slot, &mut last_error));
+            limit.bound(checkout).await
         };
         match outcome {
             Some(Ok(guard)) => Ok(guard),
@@ -175,6 +202,14 @@ impl<M: Manager> Pool<M> {
         PoolGuard::new(entry, self.shared.clone())
     }
 
+    /// The slot a failed check kept, held again before the check's
+    /// resource is dropped, so that a destructor that panics frees it.
+    fn rearmed(&self, failed: M::Type) -> Slot<'_, M> {
+        let slot = Slot(Some(&self.shared));
+        drop(failed);
+        slot
+    }
+
     /// Hands a guard out, unless the pool was closed during its check
     /// (`close` fails every waiter); dropped then, it discards its
     /// resource and frees its slot.
@@ -198,13 +233,14 @@ impl<M: Manager> Pool<M> {
         Ok((Slot(Some(&self.shared)), waited))
     }
 
-    /// A checkout: a slot (at once if one is free: no queue, no clock
-    /// read), then an idle resource (checked) or a new one.
+    /// The rest of a checkout, from the slot if one is held already: an
+    /// idle resource (checked) or a new one.
     async fn checkout(
         &self,
+        slot: Option<Slot<'_, M>>,
         last_error: &mut Option<M::Error>,
     ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
-        let (mut slot, mut waited) = match self.try_slot() {
+        let (mut slot, mut waited) = match slot {
             Some(slot) => (slot, None),
             None => self.slot().await?,
         };
@@ -233,10 +269,7 @@ impl<M: Manager> Pool<M> {
             match guard.check().await {
                 Ok(guard) => return self.hand_out(guard),
                 Err((e, failed)) => {
-                    // The failed check kept the slot: armed again before
-                    // the resource is dropped.
-                    slot = Slot(Some(&self.shared));
-                    drop(failed);
+                    slot = self.rearmed(failed);
                     *last_error = Some(e);
                 }
             }
@@ -286,42 +319,51 @@ impl<M: Manager> Pool<M> {
     }
 }
 
-/// Runs `checkout` within the bound of one `get`: `acquire_timeout`,
-/// counted from the first time the call has to wait, and the ambient
-/// deadline, whichever is earlier; `None` if the bound passed first.
-/// Neither the clock nor the ambient deadline is read, and no timer is
-/// made, until the checkout has to wait (the ambient deadline is the same
-/// for every poll of a call).
-async fn bound<F: Future>(
+/// The bound of one `get`: `acquire_timeout`, counted from the first time
+/// the call has to wait, and the ambient deadline, whichever is earlier.
+/// Neither the clock nor the ambient deadline is read until a wait needs
+/// the bound (the ambient deadline is the same for every poll of a call).
+struct Limit {
     timeout: Option<Duration>,
-    mut checkout: Pin<&mut F>,
-) -> Option<F::Output> {
-    let mut sleep = pin!(None);
-    let mut unbounded = false;
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = checkout.as_mut().poll(cx) {
-            return Poll::Ready(Some(output));
-        }
-        if unbounded {
-            return Poll::Pending;
-        }
-        if sleep.is_none() {
+    /// Once read: the instant the call must end by, if any.
+    at: Option<Option<Instant>>,
+}
+
+impl Limit {
+    fn new(timeout: Option<Duration>) -> Self {
+        Limit { timeout, at: None }
+    }
+
+    fn deadline(&mut self) -> Option<Instant> {
+        let timeout = self.timeout;
+        *self.at.get_or_insert_with(|| {
             let ambient = anyrt_deadline::current().map(|deadline| deadline.instant());
             let own = timeout.map(|limit| anyrt_core::deadline_after(anyrt_core::now(), limit));
-            let at = match (own, ambient) {
-                (Some(own), Some(ambient)) => own.min(ambient),
-                (Some(at), None) | (None, Some(at)) => at,
-                (None, None) => {
-                    unbounded = true;
+            match (own, ambient) {
+                (Some(own), Some(ambient)) => Some(own.min(ambient)),
+                (own, ambient) => own.or(ambient),
+            }
+        })
+    }
+
+    /// Runs `future` within the bound; `None` if the bound passed first.
+    async fn bound<F: Future>(&mut self, mut future: Pin<&mut F>) -> Option<F::Output> {
+        let mut sleep = pin!(None);
+        poll_fn(|cx| {
+            if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                return Poll::Ready(Some(output));
+            }
+            if sleep.is_none() {
+                let Some(at) = self.deadline() else {
                     return Poll::Pending;
-                }
-            };
-            sleep.set(Some(anyrt_core::sleep_until(at)));
-        }
-        let sleep = sleep.as_mut().as_pin_mut().expect("set above");
-        sleep.poll(cx).map(|()| None)
-    })
-    .await
+                };
+                sleep.set(Some(anyrt_core::sleep_until(at)));
+            }
+            let sleep = sleep.as_mut().as_pin_mut().expect("set above");
+            sleep.poll(cx).map(|()| None)
+        })
+        .await
+    }
 }
 
 /// A slot taken from the semaphore; given back if dropped armed.
