@@ -203,3 +203,56 @@ fn errors_say_what_happened() {
     assert_eq!(PoolError::<TestError>::Closed.to_string(), "pool closed");
     assert_eq!(timeout.into_backend(), Some(TestError("unhealthy")));
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn get_timeout_bounds_one_call_in_place_of_acquire_timeout(clock: VirtualClock) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(1)
+        .acquire_timeout(30 * SEC)
+        .build()
+        .unwrap();
+    let held = pool.get().await.unwrap();
+    let err = pool.get_timeout(SEC).await.unwrap_err();
+    assert!(err.is_timeout());
+    assert_eq!(
+        clock.elapsed(),
+        SEC,
+        "the call's own timeout, not the pool's"
+    );
+    // A longer one than the pool's also holds: the slot comes back at 3 s.
+    let short = Pool::builder(TestManager::new().0)
+        .max_size(1)
+        .acquire_timeout(SEC)
+        .build()
+        .unwrap();
+    let short_held = short.get().await.unwrap();
+    let release = anyrt_core::spawn(async move {
+        anyrt_core::sleep(2 * SEC).await;
+        drop(short_held);
+    });
+    assert!(short.get_timeout(5 * SEC).await.is_ok());
+    assert_eq!(clock.elapsed(), 3 * SEC);
+    release.await;
+    assert_eq!(pool.status().timed_out, 1);
+    drop(held);
+    assert_settled(&pool, &control);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn get_timeout_of_zero_takes_only_what_needs_no_wait(clock: VirtualClock) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(1)
+        .recycle_on_checkout(false)
+        .build()
+        .unwrap();
+    drop(pool.get().await.unwrap());
+    let guard = pool.get_timeout(Duration::ZERO).await;
+    let guard = guard.expect("an idle resource, which needs no wait");
+    let err = pool.get_timeout(Duration::ZERO).await.unwrap_err();
+    assert!(err.is_timeout());
+    assert_eq!(clock.elapsed(), Duration::ZERO);
+    drop(guard);
+    assert_settled(&pool, &control);
+}

@@ -143,9 +143,55 @@ impl<M: Manager> Pool<M> {
     /// assert_eq!(*guard, 1);
     /// # });
     /// ```
-    pub async fn get(&self) -> Result<PoolGuard<M>, PoolError<M::Error>> {
+    pub fn get(&self) -> impl Future<Output = Result<PoolGuard<M>, PoolError<M::Error>>> + '_ {
+        self.get_within(self.shared.config.acquire_timeout)
+    }
+
+    /// As [`get`](Self::get), with `timeout` in place of the pool's
+    /// `acquire_timeout` for this call (deadpool's `timeout_get`): longer
+    /// or shorter, and still bounded by the ambient deadline if that is
+    /// earlier. `Duration::MAX` means no limit of the call's own; `ZERO`
+    /// hands out only what needs no wait (a free slot with an idle
+    /// resource whose check completes at once), else it times out at once.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get); [`PoolError::Timeout`] once `timeout` passes.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(1) })
+    ///     .max_size(1)
+    ///     .build()
+    ///     .unwrap();
+    /// let held = pool.get().await.unwrap();
+    /// let err = pool.get_timeout(Duration::from_millis(10)).await.unwrap_err();
+    /// assert!(err.is_timeout(), "the one slot is held");
+    /// drop(held);
+    /// assert!(pool.get_timeout(Duration::from_millis(10)).await.is_ok());
+    /// # });
+    /// ```
+    pub fn get_timeout(
+        &self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<PoolGuard<M>, PoolError<M::Error>>> + '_ {
+        self.get_within((timeout != Duration::MAX).then_some(timeout))
+    }
+
+    async fn get_within(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
         let mut last_error = None;
-        let mut limit = Limit::new(self.shared.config.acquire_timeout);
+        let mut limit = Limit::new(timeout);
         // At once when a slot is free and a resource idle: no queue, and no
         // timer or clock read unless the health check has to wait.
         let mut slot = self.try_slot();
