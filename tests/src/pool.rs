@@ -25,6 +25,13 @@ pub struct Control {
     pub recycles: AtomicUsize,
     /// `recycle` sleeps this long (nanoseconds) first.
     pub recycle_delay_ns: AtomicU64,
+    /// `is_broken` calls.
+    pub return_checks: AtomicUsize,
+    /// `is_broken` says yes for the resource with this id plus one (0:
+    /// for none, `usize::MAX`: for all).
+    pub broken_id: AtomicUsize,
+    /// `is_broken` panics.
+    pub panic_on_return: AtomicBool,
 }
 
 impl Control {
@@ -127,6 +134,19 @@ impl anyrt_pool::Manager for TestManager {
             return Err(TestError("unhealthy"));
         }
         Ok(())
+    }
+
+    fn is_broken(&self, resource: &mut Resource, _: &anyrt_pool::Metrics) -> bool {
+        let control = &self.0;
+        control.return_checks.fetch_add(1, Ordering::SeqCst);
+        if control.panic_on_return.load(Ordering::SeqCst) {
+            panic!("is_broken panicked");
+        }
+        match control.broken_id.load(Ordering::SeqCst) {
+            0 => false,
+            usize::MAX => true,
+            id => resource.id + 1 == id,
+        }
     }
 }
 

@@ -151,6 +151,35 @@ impl<M: Manager> PoolGuard<M> {
     }
 }
 
+impl<M: Manager> PoolGuard<M> {
+    /// Gives a resource in use back, unless the manager finds it broken.
+    fn give_back(&self, mut entry: Entry<M::Type>) {
+        // Should the check panic, the slot goes back before the resource
+        // is dropped and the panic goes on.
+        let unwinding = ForgetOnUnwind(&self.shared);
+        let broken = self
+            .shared
+            .manager
+            .is_broken(&mut entry.resource, &entry.metrics);
+        std::mem::forget(unwinding);
+        if broken {
+            self.shared.forget_one(Reason::Broken);
+            drop(entry);
+        } else {
+            drop(self.shared.give_back(entry));
+        }
+    }
+}
+
+/// Frees the slot of a resource whose return check panicked.
+struct ForgetOnUnwind<'a, M: Manager>(&'a Shared<M>);
+
+impl<M: Manager> Drop for ForgetOnUnwind<'_, M> {
+    fn drop(&mut self) {
+        self.0.forget_one(Reason::Panicked);
+    }
+}
+
 impl<M: Manager> Deref for PoolGuard<M> {
     type Target = M::Type;
 
@@ -176,7 +205,7 @@ impl<M: Manager> Drop for PoolGuard<M> {
         };
         let panicking = std::thread::panicking();
         match self.fate {
-            Fate::Return if !panicking => drop(self.shared.give_back(entry)),
+            Fate::Return if !panicking => self.give_back(entry),
             Fate::Checking => {
                 let reason = if panicking {
                     Reason::Panicked

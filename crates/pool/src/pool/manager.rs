@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Instant;
 
-/// Creates the pool's resources and checks them at checkout.
+/// Creates the pool's resources and checks them at checkout and at return.
 ///
 /// Both methods return `Send` futures, so a pool can be used from
 /// multi-threaded runtimes and its creations can run as tasks.
@@ -102,6 +102,60 @@ pub trait Manager: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
         let _ = (resource, metrics);
         async { Ok(()) }
+    }
+
+    /// Checks a resource as its guard gives it back, synchronously and
+    /// without waiting: `true` discards it there (counted as broken in
+    /// [`Status::discarded`](crate::Status)) and frees its slot for the
+    /// next `get`. The default keeps it.
+    ///
+    /// This is the place for what the resource knows about itself without
+    /// asking the backend: an exchange that was cut short (its reply would
+    /// reach the next user), a connection in the middle of a transaction,
+    /// an error state. It runs in the guard's `drop`, so it must be cheap
+    /// and must not block; a check that needs the backend belongs in
+    /// [`recycle`](Self::recycle). It runs before the pool's lock is
+    /// taken, once per guard that gives its resource back, and is not
+    /// asked about a resource the guard discards anyway (marked broken,
+    /// detached, or dropped while the thread panics). If it panics, the
+    /// resource is dropped, its slot freed (counted as panicked), and the
+    /// panic goes on to the guard's dropper.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::pool::{Manager, Metrics, Pool};
+    ///
+    /// /// A connection that knows whether a request on it was cut short.
+    /// struct Conn {
+    ///     in_flight: bool,
+    /// }
+    ///
+    /// struct Conns;
+    ///
+    /// impl Manager for Conns {
+    ///     type Type = Conn;
+    ///     type Error = std::io::Error;
+    ///
+    ///     async fn create(&self) -> std::io::Result<Conn> {
+    ///         Ok(Conn { in_flight: false })
+    ///     }
+    ///
+    ///     fn is_broken(&self, conn: &mut Conn, _: &Metrics) -> bool {
+    ///         conn.in_flight
+    ///     }
+    /// }
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let pool = Pool::builder(Conns).max_size(1).build().unwrap();
+    /// pool.get().await.unwrap().in_flight = true; // a request cancelled midway
+    /// assert_eq!(pool.status().discarded.broken, 1);
+    /// assert_eq!(pool.status().size, 0, "its slot is free again");
+    /// # });
+    /// ```
+    fn is_broken(&self, resource: &mut Self::Type, metrics: &Metrics) -> bool {
+        let _ = (resource, metrics);
+        false
     }
 }
 

@@ -66,7 +66,8 @@ pub struct Status {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Discarded {
-    /// Marked broken with `mark_broken`.
+    /// Marked broken with `mark_broken`, or found broken at return by
+    /// [`Manager::is_broken`](crate::Manager::is_broken).
     pub broken: u64,
     /// Dropped by a guard while its thread panicked, or by a health check
     /// that panicked.
