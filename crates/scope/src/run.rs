@@ -143,10 +143,16 @@ where
             // the drop puts them back on the queue.
             while let Some(key) = wakers.batch.pop_front() {
                 let step = match key {
-                    BODY => match scope.settle(this.carry) {
-                        Ok(()) => poll_body(this.body.as_mut(), this.output, &wakers.body),
-                        Err(panic) => Step::Panic(panic),
-                    },
+                    BODY => {
+                        // Before anything that may fail: a key out of the
+                        // queue must not stay marked as queued, or a later
+                        // run on these wakers never polls its body.
+                        wakers.body.node.dequeued();
+                        match scope.settle(this.carry) {
+                            Ok(()) => poll_body(this.body.as_mut(), this.output, &wakers.body),
+                            Err(panic) => Step::Panic(panic),
+                        }
+                    }
                     key => {
                         // Before the poll: a wake-up during it queues the
                         // child again.
@@ -226,7 +232,6 @@ fn poll_body<B, R, E>(
 where
     B: Future<Output = Result<R, E>>,
 {
-    waker.node.dequeued();
     let Some(future) = body.as_mut().as_pin_mut() else {
         return Step::Continue;
     };

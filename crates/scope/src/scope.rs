@@ -45,6 +45,31 @@ struct Inner<'a, E> {
     live: usize,
     admission: Admission,
     token: CancelToken,
+    /// Wakers a locked step found to wake: see [`Scope::unlock`].
+    later: Later,
+}
+
+/// Wakers woken only once the scope's lock is released, so that a waker
+/// that panics, or runs its task in place, finds the books consistent and
+/// the lock free. Each is woken by its own drop, so a panic of the first
+/// still wakes the second.
+#[derive(Default)]
+struct Later {
+    /// A finished child's handle.
+    handle: WakeOnDrop,
+    /// A `spawn_wait` that got a place.
+    admitted: WakeOnDrop,
+}
+
+#[derive(Default)]
+struct WakeOnDrop(Option<Waker>);
+
+impl Drop for WakeOnDrop {
+    fn drop(&mut self) {
+        if let Some(waker) = self.0.take() {
+            waker.wake();
+        }
+    }
 }
 
 /// What a child's poll left for the scope to record. It is recorded at
@@ -143,6 +168,7 @@ impl<'a, E> Scope<'a, E> {
                 live: 0,
                 admission: Admission::new(usize::MAX),
                 token: CancelToken::new(),
+                later: Later::default(),
             }),
             tasks: OnceLock::new(),
         }
@@ -252,10 +278,23 @@ impl<'a, E> Scope<'a, E> {
         if let Some(next) = inner.admission.cancel(ticket) {
             inner.admit(next);
         }
+        if let Err(panic) = Self::unlock(inner) {
+            std::panic::resume_unwind(panic);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<'a, E>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Releases the lock, then wakes what the locked step found to wake.
+    /// A waker's panic is caught: the books are consistent by then, and
+    /// the run ends the scope with it as with a child's panic (the waker
+    /// was installed by the body or a child polling a handle).
+    fn unlock(mut inner: MutexGuard<'_, Inner<'a, E>>) -> Result<(), Panic> {
+        let later = std::mem::take(&mut inner.later);
+        drop(inner);
+        drop_caught(later)
     }
 }
 
@@ -469,27 +508,30 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         batch: &mut VecDeque<usize>,
         carry: &mut Option<Polled<'a, E>>,
     ) -> Result<bool, Panic> {
-        let (found, unread) = {
-            let mut inner = self.lock();
-            let unread = carry.take().and_then(|polled| inner.settle(polled));
-            let spawned = inner.books.as_mut().map(|books| &mut books.spawned);
-            let found = spawned.is_some_and(|spawned| {
-                if batch.is_empty() {
-                    std::mem::swap(spawned, batch);
-                } else {
-                    batch.extend(spawned.drain(..));
-                }
-                !batch.is_empty()
-            });
-            (found, unread)
-        };
-        drop_caught(unread).map(|()| found)
+        let mut inner = self.lock();
+        let unread = carry.take().and_then(|polled| inner.settle(polled));
+        let spawned = inner.books.as_mut().map(|books| &mut books.spawned);
+        let found = spawned.is_some_and(|spawned| {
+            if batch.is_empty() {
+                std::mem::swap(spawned, batch);
+            } else {
+                batch.extend(spawned.drain(..));
+            }
+            !batch.is_empty()
+        });
+        let woken = Self::unlock(inner);
+        drop_caught(unread).and(woken).map(|()| found)
     }
 
     /// Records what the last child's poll left, if anything.
     pub(crate) fn settle(&self, carry: &mut Option<Polled<'a, E>>) -> Result<(), Panic> {
         match carry.take() {
-            Some(polled) => drop_caught(self.lock().settle(polled)),
+            Some(polled) => {
+                let mut inner = self.lock();
+                let unread = inner.settle(polled);
+                let woken = Self::unlock(inner);
+                drop_caught(unread).and(woken)
+            }
             None => Ok(()),
         }
     }
@@ -508,15 +550,15 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         waker: &Waker,
         carry: &mut Option<Polled<'a, E>>,
     ) -> Step<E> {
-        let (child, unread) = {
-            let mut inner = self.lock();
-            let unread = carry.take().and_then(|polled| inner.settle(polled));
-            (inner.take_child(key), unread)
-        };
+        let mut inner = self.lock();
+        let unread = carry.take().and_then(|polled| inner.settle(polled));
+        let child = inner.take_child(key);
+        let woken = Self::unlock(inner);
+        let settled = drop_caught(unread).and(woken);
         let Some(mut child) = child else {
-            return step(drop_caught(unread));
+            return step(settled);
         };
-        if let Err(panic) = drop_caught(unread) {
+        if let Err(panic) = settled {
             *carry = Some(Polled::Pending(key, child));
             return Step::Panic(panic);
         }
@@ -599,8 +641,8 @@ impl<'a, E> Inner<'a, E> {
 
     /// Records a poll's result: a pending child's box goes back to its
     /// slot; a finished child's place goes to the next in line, its output
-    /// to its handle. Returns the box if nobody will read it, to be
-    /// dropped outside the lock.
+    /// to its handle (woken once the lock is released). Returns the box if
+    /// nobody will read it, to be dropped outside the lock.
     fn settle(&mut self, polled: Polled<'a, E>) -> Option<BoxChild<'a, E>> {
         let (key, child, done) = match polled {
             Polled::Pending(key, child) => (key, child, false),
@@ -625,9 +667,7 @@ impl<'a, E> Inner<'a, E> {
             entry.state = State::Running;
         } else if entry.handle_alive {
             entry.state = State::Done;
-            if let Some(waker) = entry.handle_waker.take() {
-                waker.wake();
-            }
+            self.later.handle.0 = entry.handle_waker.take();
         } else {
             entries.remove(key);
             return Some(child);
@@ -654,11 +694,7 @@ impl<'a, E> Inner<'a, E> {
                     }
                 }
             }
-            Admitted::Waiter(waker) => {
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
-            }
+            Admitted::Waiter(waker) => self.later.admitted.0 = waker,
         }
     }
 }
