@@ -4,7 +4,8 @@
 use std::future::{Future, ready};
 
 use anyrt_scope::futures::{
-    Cancelled, JoinAll, JoinNext, Run, Shutdown, SpawnWait, SupervisedRun, TryJoinAll,
+    Cancelled, JoinAll, JoinNext, Run, RunUntilCancelled, RunUntilCancelledOwned, Shutdown,
+    SpawnWait, SupervisedRun, TryJoinAll,
 };
 use anyrt_scope::{CancelReason, CancelToken, DropGuard, Handle, Scope, Supervisor, TaskGroup};
 
@@ -25,6 +26,8 @@ fn the_types_are_send_and_sync() {
     send_sync::<JoinAll<u8>>();
     send_sync::<TryJoinAll<u8, String>>();
     send_sync::<Shutdown<'static, u8>>();
+    send_sync::<RunUntilCancelled<'static, std::future::Ready<u8>>>();
+    send_sync::<RunUntilCancelledOwned<std::future::Ready<u8>>>();
 }
 
 #[test]

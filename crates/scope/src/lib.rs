@@ -17,6 +17,8 @@
 //! - [`CancelToken`]: cooperative cancellation in a tree, with a
 //!   [`CancelReason`]; every scope run has one, a child of the enclosing
 //!   scope's, reachable from its children with [`CancelToken::current`].
+//!   [`CancelToken::run_until_cancelled`] (and `_owned`, for a task) runs
+//!   a future until it ends or the token is cancelled, and drops it then.
 //! - The named futures in [`futures`].
 //!
 //! Children see the ambient context (deadline of `anyrt::deadline`, timer,
@@ -159,6 +161,7 @@ mod supervisor;
 mod task_group;
 mod tasks;
 mod token;
+mod until_cancelled;
 mod wake;
 
 pub use handle::Handle;
@@ -174,4 +177,5 @@ pub mod futures {
     pub use crate::supervisor::{OkBody, SuperviseWait, Supervised, SupervisedRun};
     pub use crate::task_group::{JoinAll, JoinNext, Shutdown, TryJoinAll};
     pub use crate::token::Cancelled;
+    pub use crate::until_cancelled::{RunUntilCancelled, RunUntilCancelledOwned};
 }
