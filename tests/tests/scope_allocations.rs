@@ -7,6 +7,8 @@
 //! - a million items through `spawn_wait` under `limit(64)` keep memory
 //!   bounded: the live bytes never grow past a small fixed amount;
 //! - a `TaskGroup` task costs a bounded number of allocations;
+//! - `run_until_cancelled` allocates nothing for a future ready at once,
+//!   and only the token's listener for one that waits;
 //! - a scope of many children leaves no memory behind once dropped, and
 //!   the per-thread pool keeps a bounded set whatever the scope's size.
 
@@ -15,7 +17,7 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
 use std::task::{Context, Poll, Waker};
 
-use anyrt_scope::{Scope, TaskGroup};
+use anyrt_scope::{CancelToken, Scope, TaskGroup};
 use anyrt_tests::alloc::{allocations, count_allocations, live_bytes};
 
 /// Polls `future` to its end with a no-op waker (every child here is
@@ -126,6 +128,45 @@ fn task_group_tasks() {
     );
 }
 
+/// Ready on its second poll, after waking itself once.
+fn ready_on_second_poll() -> impl std::future::Future<Output = u8> {
+    let mut polled = false;
+    std::future::poll_fn(move |cx| {
+        if std::mem::replace(&mut polled, true) {
+            return Poll::Ready(1);
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+}
+
+fn run_until_cancelled_allocates_only_its_listener() {
+    const N: u64 = 1_000;
+    let token = CancelToken::new();
+    // The token's event makes its shared part on the first listener.
+    drive(token.run_until_cancelled(ready_on_second_poll()));
+    let (sum, ready) = count_allocations(|| {
+        (0..N)
+            .map(|_| drive(token.run_until_cancelled(async { 1_u64 })).unwrap())
+            .sum::<u64>()
+    });
+    assert_eq!(
+        (sum, ready),
+        (N, 0),
+        "a future ready at once allocates nothing"
+    );
+    let ((), waiting) = count_allocations(|| {
+        for _ in 0..N {
+            drive(token.run_until_cancelled(ready_on_second_poll()));
+        }
+    });
+    println!("run_until_cancelled: {waiting} allocations for {N} futures that waited once");
+    assert!(
+        waiting <= N,
+        "one listener at most per wait: {waiting} for {N}"
+    );
+}
+
 /// The memory a large scope leaves on its thread: with the scope dropped,
 /// and once the thread (and its pool) is gone.
 fn regression_a_large_scope_leaves_bounded_memory() {
@@ -170,5 +211,6 @@ fn main() {
     in_place_children();
     a_million_items_under_a_limit_stay_bounded();
     task_group_tasks();
+    run_until_cancelled_allocates_only_its_listener();
     regression_a_large_scope_leaves_bounded_memory();
 }

@@ -4,9 +4,12 @@
 use std::future::{Future, ready};
 
 use anyrt_scope::futures::{
-    Cancelled, JoinAll, JoinNext, Run, Shutdown, SpawnWait, SupervisedRun, TryJoinAll,
+    Cancelled, GroupSpawnWait, JoinAll, JoinNext, Run, RunUntilCancelled, RunUntilCancelledOwned,
+    Shutdown, SpawnWait, SupervisedRun, TryJoinAll,
 };
-use anyrt_scope::{CancelReason, CancelToken, DropGuard, Handle, Scope, Supervisor, TaskGroup};
+use anyrt_scope::{
+    CancelReason, CancelToken, DropGuard, Handle, Scope, Supervisor, TaskGroup, TrySpawnError,
+};
 
 fn send_sync<T: Send + Sync>() {}
 fn send<T: Send>(_: &T) {}
@@ -25,6 +28,10 @@ fn the_types_are_send_and_sync() {
     send_sync::<JoinAll<u8>>();
     send_sync::<TryJoinAll<u8, String>>();
     send_sync::<Shutdown<'static, u8>>();
+    send_sync::<RunUntilCancelled<'static, std::future::Ready<u8>>>();
+    send_sync::<RunUntilCancelledOwned<std::future::Ready<u8>>>();
+    send_sync::<GroupSpawnWait<'static, u8, std::future::Ready<u8>>>();
+    send_sync::<TrySpawnError<std::future::Ready<u8>>>();
 }
 
 #[test]
@@ -51,6 +58,11 @@ fn the_futures_are_send_when_their_parts_are() {
     let next = group.join_next();
     send(&next);
     assert_eq!(futures::executor::block_on(next), Some(3));
+    let mut limited = TaskGroup::<u8>::with_limit(std::num::NonZeroUsize::MIN);
+    let wait = limited.spawn_wait(ready(4));
+    send(&wait);
+    futures::executor::block_on(wait);
+    assert_eq!(futures::executor::block_on(limited.join_next()), Some(4));
     fn is_future<F: Future>(_: &F) {}
     is_future(&group.shutdown());
 }

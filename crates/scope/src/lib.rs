@@ -13,10 +13,15 @@
 //!   every child runs to its end, outcomes come back in spawn order.
 //! - [`TaskGroup`]: parallel `Send + 'static` tasks with the lifetime of
 //!   the group (no detach), `join_next`, `join_all`, `try_join_all`,
-//!   `abort_all`, `shutdown`.
+//!   `abort_all`, `shutdown`. [`TaskGroup::with_limit`] bounds how many
+//!   run at once, first come, first served; [`TaskGroup::spawn_wait`]
+//!   waits for room before it spawns, [`TaskGroup::try_spawn`] hands the
+//!   future back when the group is full.
 //! - [`CancelToken`]: cooperative cancellation in a tree, with a
 //!   [`CancelReason`]; every scope run has one, a child of the enclosing
 //!   scope's, reachable from its children with [`CancelToken::current`].
+//!   [`CancelToken::run_until_cancelled`] (and `_owned`, for a task) runs
+//!   a future until it ends or the token is cancelled, and drops it then.
 //! - The named futures in [`futures`].
 //!
 //! Children see the ambient context (deadline of `anyrt::deadline`, timer,
@@ -33,7 +38,8 @@
 //! | outcomes in spawn order | through handles | yes | `join_all`, `try_join_all` | completion order | through handles | completion order |
 //! | a panic resumed with its payload | yes, after dropping the others | yes, after the others ended | yes, after cancelling the others | as a `JoinError` | - | - |
 //! | a wake-up polls only the woken child | yes | yes | (runtime tasks) | (runtime tasks) | yes | yes |
-//! | at most `n` running, first come first served | `limit` | `limit` | no | no | no | no |
+//! | at most `n` running, first come first served | `limit` | `limit` | `with_limit` | no | no | no |
+//! | a spawn that waits for room / hands the future back | `spawn_wait` / - | `spawn_wait` / - | `spawn_wait` / `try_spawn` | no | no | no |
 //! | cancel token with a reason, reaching nested scopes | yes | yes | the creator's | no | no | no |
 //! | the scope's future is `Send` for `tokio::spawn` | yes | yes | yes | yes | yes | yes |
 //!
@@ -159,12 +165,13 @@ mod supervisor;
 mod task_group;
 mod tasks;
 mod token;
+mod until_cancelled;
 mod wake;
 
 pub use handle::Handle;
 pub use scope::Scope;
 pub use supervisor::Supervisor;
-pub use task_group::TaskGroup;
+pub use task_group::{TaskGroup, TrySpawnError};
 pub use token::{CancelReason, CancelToken, DropGuard};
 
 /// The named futures of this crate.
@@ -172,6 +179,7 @@ pub mod futures {
     pub use crate::handle::SpawnWait;
     pub use crate::run::Run;
     pub use crate::supervisor::{OkBody, SuperviseWait, Supervised, SupervisedRun};
-    pub use crate::task_group::{JoinAll, JoinNext, Shutdown, TryJoinAll};
+    pub use crate::task_group::{GroupSpawnWait, JoinAll, JoinNext, Shutdown, TryJoinAll};
     pub use crate::token::Cancelled;
+    pub use crate::until_cancelled::{RunUntilCancelled, RunUntilCancelledOwned};
 }

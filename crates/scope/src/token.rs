@@ -334,6 +334,29 @@ impl CancelToken {
     pub fn drop_guard(self) -> DropGuard {
         DropGuard { token: Some(self) }
     }
+
+    /// Ready once the token is cancelled; otherwise `listener` is left
+    /// registered, to wake `cx`. The listener is made only when needed.
+    pub(crate) fn poll_cancelled(
+        &self,
+        listener: &mut Option<EventListener>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        loop {
+            if self.is_cancelled() {
+                *listener = None;
+                return Poll::Ready(());
+            }
+            match listener {
+                // Listen first, then check again: a cancel in between is seen.
+                None => *listener = Some(self.node.event.listen()),
+                Some(registered) => {
+                    ready!(Pin::new(registered).poll(cx));
+                    *listener = None;
+                }
+            }
+        }
+    }
 }
 
 impl Default for CancelToken {
@@ -417,20 +440,8 @@ impl Future for Cancelled<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            if self.token.is_cancelled() {
-                self.listener = None;
-                return Poll::Ready(());
-            }
-            match &mut self.listener {
-                // Listen first, then check again: a cancel in between is seen.
-                None => self.listener = Some(self.token.node.event.listen()),
-                Some(listener) => {
-                    ready!(Pin::new(listener).poll(cx));
-                    self.listener = None;
-                }
-            }
-        }
+        let this = &mut *self;
+        this.token.poll_cancelled(&mut this.listener, cx)
     }
 }
 

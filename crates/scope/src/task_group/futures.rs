@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use super::TaskGroup;
+use super::limit::Place;
 
 /// Outputs ordered by task id, that is in spawn order.
 fn in_spawn_order<T>(mut outputs: Vec<(u64, T)>) -> Vec<T> {
@@ -231,5 +232,85 @@ impl<T> fmt::Debug for Shutdown<'_, T> {
         f.debug_struct("Shutdown")
             .field("group", &self.group)
             .finish()
+    }
+}
+
+/// Waits for a place in a limited group, then spawns its future; made by
+/// [`TaskGroup::spawn_wait`].
+///
+/// # Cancel safety
+///
+/// Dropping it drops the future unspawned and gives up its place in line
+/// (or the place it was granted, to the next in line): no place is lost.
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+///
+/// # futures_lite::future::block_on(async {
+/// let mut group = anyrt::scope::TaskGroup::with_limit(NonZeroUsize::MIN);
+/// let waiting: anyrt::scope::futures::GroupSpawnWait<'_, _, _> =
+///     group.spawn_wait(async { 3 });
+/// waiting.await;
+/// assert_eq!(group.join_next().await, Some(3));
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct GroupSpawnWait<'g, T, F> {
+    group: &'g mut TaskGroup<T>,
+    future: Option<F>,
+    /// The ticket in line, once the first poll found the group full.
+    place: Option<Place>,
+}
+
+// The task's future is moved into its task, never pinned here.
+impl<T, F> Unpin for GroupSpawnWait<'_, T, F> {}
+
+impl<'g, T, F> GroupSpawnWait<'g, T, F> {
+    pub(super) fn new(group: &'g mut TaskGroup<T>, future: F) -> Self {
+        GroupSpawnWait {
+            group,
+            future: Some(future),
+            place: None,
+        }
+    }
+}
+
+impl<T, F> Future for GroupSpawnWait<'_, T, F>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let place = match &mut this.place {
+            Some(place) => {
+                ready!(place.poll_enter(cx));
+                this.place.take().expect("matched above")
+            }
+            None => {
+                let place = this.group.place_or_queue(cx.waker());
+                if place.is_waiting() {
+                    this.place = Some(place);
+                    return Poll::Pending;
+                }
+                place
+            }
+        };
+        let future = this.future.take().expect("polled after completion");
+        this.group.spawn_placed(future, place);
+        Poll::Ready(())
+    }
+}
+
+impl<T, F> fmt::Debug for GroupSpawnWait<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupSpawnWait")
+            .field("group", &self.group)
+            .field("waiting", &self.place.is_some())
+            .finish_non_exhaustive()
     }
 }

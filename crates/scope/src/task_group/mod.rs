@@ -1,6 +1,8 @@
 //! `TaskGroup`: parallel `Send + 'static` children on the runtime.
 
+mod error;
 mod futures;
+mod limit;
 mod shared;
 
 use std::collections::VecDeque;
@@ -14,7 +16,9 @@ use std::task::{Context, Poll, Waker};
 use anyrt_core::{Ambient, Task};
 
 use crate::wake::set_waker;
-pub use futures::{JoinAll, JoinNext, Shutdown, TryJoinAll};
+pub use error::TrySpawnError;
+pub use futures::{GroupSpawnWait, JoinAll, JoinNext, Shutdown, TryJoinAll};
+use limit::{Place, Slots};
 use shared::{Outcome, Shared, Wrapped};
 
 /// A group of `Send + 'static` tasks run in parallel on the runtime
@@ -35,6 +39,12 @@ use shared::{Outcome, Shared, Wrapped};
 ///   future has been dropped.
 /// - A task's panic is resumed, with its payload, where its output would
 ///   have been returned.
+/// - [`with_limit(n)`](TaskGroup::with_limit) runs at most `n` tasks at
+///   once, admitted first come, first served:
+///   [`spawn_wait`](TaskGroup::spawn_wait) waits for a place before it
+///   spawns, [`try_spawn`](TaskGroup::try_spawn) hands the future back
+///   when the group is full, and [`spawn`](TaskGroup::spawn) spawns at
+///   once a task that waits, unpolled, for its place.
 ///
 /// # Examples
 ///
@@ -62,6 +72,8 @@ pub struct TaskGroup<T> {
     /// Handles held.
     len: usize,
     ambient: Ambient,
+    /// The places under a limit; `None` without one.
+    slots: Option<Arc<Slots>>,
 }
 
 impl<T: Send + 'static> TaskGroup<T> {
@@ -82,10 +94,18 @@ impl<T: Send + 'static> TaskGroup<T> {
             first: 0,
             len: 0,
             ambient: Ambient::capture(),
+            slots: None,
         }
     }
 
     /// Starts `future` as a task of the group, at once.
+    ///
+    /// Under a limit ([`with_limit`](Self::with_limit)) the task is
+    /// spawned at once too, but polls `future` only once it has a place,
+    /// in line with the group's other spawns; it never waits in the
+    /// caller. [`spawn_wait`](Self::spawn_wait) waits in the caller
+    /// instead, so that a full group holds no more futures, and
+    /// [`try_spawn`](Self::try_spawn) hands the future back.
     ///
     /// # Examples
     ///
@@ -101,8 +121,18 @@ impl<T: Send + 'static> TaskGroup<T> {
     where
         F: Future<Output = T> + Send + 'static,
     {
+        let place = self.place_for_spawn();
+        self.spawn_placed(future, place);
+    }
+
+    /// Spawns `future` as the group's next task, holding or waiting for
+    /// `place`.
+    fn spawn_placed<F>(&mut self, future: F, place: Place)
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
         let id = self.first + self.tasks.len() as u64;
-        let task = Wrapped::new(future, self.shared.track(id));
+        let task = Wrapped::new(future, place, self.shared.track(id));
         self.tasks.push_back(Some(spawn_in(&self.ambient, task)));
         self.len += 1;
     }
@@ -223,7 +253,11 @@ impl<T: Send + 'static> TaskGroup<T> {
     }
 
     /// Cancels every task without waiting; the group is empty afterwards
-    /// and outputs not yet joined are discarded.
+    /// and outputs not yet joined are discarded. Under a limit no task
+    /// that was waiting for a place starts its future, and a task's place
+    /// comes free once its runtime has dropped its future (at once for a
+    /// task still waiting for one); after [`shutdown`](Self::shutdown)
+    /// every place is free.
     ///
     /// # Examples
     ///
@@ -237,6 +271,7 @@ impl<T: Send + 'static> TaskGroup<T> {
     /// # });
     /// ```
     pub fn abort_all(&mut self) {
+        self.stop_starting();
         self.first += self.tasks.len() as u64;
         let tasks = std::mem::take(&mut self.tasks);
         self.len = 0;
@@ -448,6 +483,23 @@ where
 impl<T: Send + 'static> Default for TaskGroup<T> {
     fn default() -> Self {
         TaskGroup::new()
+    }
+}
+
+impl<T> TaskGroup<T> {
+    /// Under a limit: no task held now polls its future again, so that
+    /// the places the cancelled tasks give back start none of the others
+    /// while the runtime drops them.
+    fn stop_starting(&self) {
+        if let Some(slots) = &self.slots {
+            slots.cancel_all();
+        }
+    }
+}
+
+impl<T> Drop for TaskGroup<T> {
+    fn drop(&mut self) {
+        self.stop_starting();
     }
 }
 

@@ -21,6 +21,7 @@ use futures_lite::FutureExt;
 use futures_lite::future::CatchUnwind;
 use pin_project_lite::pin_project;
 
+use super::limit::Place;
 use crate::wake::set_waker;
 
 /// A task's panic payload.
@@ -168,23 +169,26 @@ impl<T> Drop for Alive<T> {
 }
 
 pin_project! {
-    /// A task's future in its group: catches a panic, hands the outcome
-    /// on once the future is dropped, and counts itself alive until it is
-    /// dropped (fields drop in order: the future first).
+    /// A task's future in its group: waits for its place under a limit,
+    /// catches a panic, hands the outcome on once the future is dropped
+    /// and its place given back, and counts itself alive until it is
+    /// dropped (fields drop in order: the future, the place, the count).
     pub(super) struct Wrapped<F, T> {
         #[pin]
         future: Option<CatchUnwind<AssertUnwindSafe<F>>>,
+        place: Place,
         alive: Alive<T>,
     }
 }
 
 impl<F, T> Wrapped<F, T> {
-    pub(super) fn new(future: F, alive: Alive<T>) -> Self
+    pub(super) fn new(future: F, place: Place, alive: Alive<T>) -> Self
     where
         F: Future<Output = T>,
     {
         Wrapped {
             future: Some(AssertUnwindSafe(future).catch_unwind()),
+            place,
             alive,
         }
     }
@@ -200,9 +204,12 @@ impl<F: Future<Output = T>, T> Future for Wrapped<F, T> {
             // Runtimes poll a future no more once it is ready.
             return Poll::Ready(None);
         };
+        ready!(this.place.poll_enter(cx));
         let outcome = ready!(future.poll(cx));
-        // The task's destructors run before its output is seen.
+        // The task's destructors run, and its place is free, before its
+        // output is seen.
         this.future.set(None);
+        this.place.release();
         Poll::Ready(this.alive.shared.finish(this.alive.id, outcome))
     }
 }
