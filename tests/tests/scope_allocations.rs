@@ -7,6 +7,8 @@
 //! - a million items through `spawn_wait` under `limit(64)` keep memory
 //!   bounded: the live bytes never grow past a small fixed amount;
 //! - a `TaskGroup` task costs a bounded number of allocations;
+//! - 100,000 tasks through `TaskGroup::spawn_wait` under a limit of 64,
+//!   joined as they finish, keep memory bounded by the limit;
 //! - `run_until_cancelled` allocates nothing for a future ready at once,
 //!   and only the token's listener for one that waits;
 //! - a scope of many children leaves no memory behind once dropped, and
@@ -129,6 +131,43 @@ fn task_group_tasks() {
 }
 
 /// Ready on its second poll, after waking itself once.
+fn a_limited_task_group_stays_bounded() {
+    const ITEMS: u64 = 100_000;
+    static PEAK: AtomicI64 = AtomicI64::new(0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let baseline = live_bytes();
+    let sum = runtime.block_on(async {
+        let mut group = TaskGroup::with_limit(NonZeroUsize::new(64).unwrap());
+        let mut sum = 0;
+        for i in 0..ITEMS {
+            while let Some(done) = group.try_join_next() {
+                sum += done;
+            }
+            group
+                .spawn_wait(async move {
+                    anyrt_core::yield_now().await;
+                    PEAK.fetch_max(live_bytes() - baseline, Relaxed);
+                    i
+                })
+                .await;
+        }
+        while let Some(done) = group.join_next().await {
+            sum += done;
+        }
+        sum
+    });
+    let peak = PEAK.load(Relaxed);
+    println!("TaskGroup, 100,000 tasks, limit 64: peak {peak} live bytes");
+    assert_eq!(sum, ITEMS * (ITEMS - 1) / 2);
+    assert!(
+        peak < 256 * 1024,
+        "memory stays bounded by the limit, not the task count: peak {peak} bytes"
+    );
+}
+
 fn ready_on_second_poll() -> impl std::future::Future<Output = u8> {
     let mut polled = false;
     std::future::poll_fn(move |cx| {
@@ -211,6 +250,7 @@ fn main() {
     in_place_children();
     a_million_items_under_a_limit_stay_bounded();
     task_group_tasks();
+    a_limited_task_group_stays_bounded();
     run_until_cancelled_allocates_only_its_listener();
     regression_a_large_scope_leaves_bounded_memory();
 }
