@@ -186,13 +186,15 @@ mod timer;
 mod wake_set;
 
 pub use ext::StreamOps;
-pub use limiter::{BuildError, ExceedsBurst, RateLimited, RateLimiter, RateLimiterBuilder};
+pub use limiter::{
+    BuildError, ExceedsBurst, KeyedRateLimiter, RateLimited, RateLimiter, RateLimiterBuilder,
+};
 pub use merge::{MergeEvent, MergeGroup, StreamKey, merge};
 pub use ops::Rejected;
 
 /// The named futures and streams of this crate.
 pub mod futures {
-    pub use crate::limiter::{Acquire, AcquireN};
+    pub use crate::limiter::{Acquire, AcquireN, AcquireNOwned, AcquireOwned};
     pub use crate::merge::{Merge, NextEvent};
     pub use crate::ops::{
         Buffer, ChunksTimeout, MapConcurrent, MapConcurrentUnordered, Pace, RateLimit, RateLimitBy,

@@ -4,6 +4,7 @@
 mod acquire;
 mod clock;
 mod error;
+mod keyed;
 #[cfg(all(test, anyrt_loom))]
 mod loom_model;
 mod shared;
@@ -13,8 +14,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use acquire::{Acquire, AcquireN};
+pub use acquire::{Acquire, AcquireN, AcquireNOwned, AcquireOwned};
 pub use error::{BuildError, ExceedsBurst, RateLimited};
+pub use keyed::KeyedRateLimiter;
 pub(crate) use shared::Shared;
 pub(crate) use waiter::Waiter;
 
@@ -212,7 +214,7 @@ impl RateLimiter {
     /// # }).unwrap();
     /// ```
     pub fn acquire(&self) -> Acquire<'_> {
-        Acquire::new(Waiter::new(&*self.shared))
+        Acquire::new(&self.shared)
     }
 
     /// Waits for `n` permits at once, in turn behind the waiters queued
@@ -242,7 +244,61 @@ impl RateLimiter {
     /// # }).unwrap();
     /// ```
     pub fn acquire_n(&self, n: u32) -> AcquireN<'_> {
-        AcquireN::new(Waiter::new(&*self.shared), n)
+        AcquireN::new(&self.shared, n)
+    }
+
+    /// [`acquire`](RateLimiter::acquire) as a future that holds the
+    /// limiter's state rather than borrowing it, for a `'static` task.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`acquire`](RateLimiter::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::RateLimiter;
+    ///
+    /// fn later(limiter: &RateLimiter) -> impl std::future::Future<Output = ()> + 'static {
+    ///     limiter.acquire_owned()
+    /// }
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let limiter = RateLimiter::new(1000, Duration::from_secs(1))?;
+    /// later(&limiter).await;
+    /// # Ok::<(), anyrt::stream::BuildError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn acquire_owned(&self) -> AcquireOwned {
+        AcquireOwned::new(self.shared.clone())
+    }
+
+    /// [`acquire_n`](RateLimiter::acquire_n) as a future that holds the
+    /// limiter's state rather than borrowing it, for a `'static` task.
+    ///
+    /// # Errors
+    ///
+    /// [`ExceedsBurst`] at once if `n` is more than the burst.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`acquire`](RateLimiter::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::RateLimiter;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let limiter = RateLimiter::builder(1000, Duration::from_secs(1)).burst(4).build()?;
+    /// limiter.acquire_n_owned(4).await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn acquire_n_owned(&self, n: u32) -> AcquireNOwned {
+        AcquireNOwned::new(self.shared.clone(), n)
     }
 
     /// Permits that could be taken now, if nobody were queued.
