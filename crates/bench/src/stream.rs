@@ -11,6 +11,9 @@
 //!   futures-concurrency's `co().limit(64).map(..)`, over futures
 //!   that are ready at once and over futures that are pending once (they
 //!   wake themselves), so the per-future waker path is measured.
+//! - `KeyedRateLimiter::try_acquire` vs governor's `check_key` on its
+//!   default keyed limiter (a `DashMap`, std's hasher on both sides),
+//!   1,000 keys made before timing and used in turn.
 //! - `RateLimiter::try_acquire` vs governor's `check` on a direct
 //!   (unkeyed) `governor::RateLimiter`, with its default clock
 //!   (`QuantaClock`: the TSC read on every call, as ours) and no
@@ -85,6 +88,10 @@ pub(crate) fn cases() -> Vec<Case> {
         Case {
             name: "stream: RateLimiter::try_acquire on 2 threads, per 1,000 calls, vs governor check",
             build: || limiter_vs_governor(2),
+        },
+        Case {
+            name: "stream: KeyedRateLimiter::try_acquire, 1,000 keys in turn, vs governor check_key",
+            build: keyed_vs_governor,
         },
     ]
 }
@@ -299,5 +306,38 @@ fn limiter_vs_governor(threads: u64) -> Pair {
     Pair {
         ours: threaded(threads, Arc::new(move || ours.try_acquire().is_ok())),
         peer: threaded(threads, Arc::new(move || peer.check().is_ok())),
+    }
+}
+
+/// Keys cycled through by the keyed rows, all made before timing.
+const KEYS: u64 = 1_000;
+
+fn keyed_vs_governor() -> Pair {
+    let ours = RateLimiter::builder(u32::MAX, Duration::from_nanos(1))
+        .burst(u32::MAX)
+        .build_keyed::<u64>()
+        .expect("a valid quota");
+    let max = NonZeroU32::new(u32::MAX).expect("not zero");
+    let quota = governor::Quota::per_second(max).allow_burst(max);
+    let peer = governor::RateLimiter::keyed(quota);
+    for key in 0..KEYS {
+        assert!(ours.try_acquire(&key).is_ok());
+        assert!(peer.check_key(&key).is_ok());
+    }
+    Pair {
+        ours: Box::new(move |n| {
+            let start = Instant::now();
+            for i in 0..n {
+                assert!(black_box(ours.try_acquire(&(i % KEYS))).is_ok());
+            }
+            start.elapsed()
+        }),
+        peer: Box::new(move |n| {
+            let start = Instant::now();
+            for i in 0..n {
+                assert!(black_box(peer.check_key(&(i % KEYS))).is_ok());
+            }
+            start.elapsed()
+        }),
     }
 }

@@ -4,7 +4,7 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -59,7 +59,105 @@ struct Keyed<K> {
     period: Duration,
     burst: u32,
     hasher: RandomState,
-    shards: Box<[Mutex<HashMap<K, RateLimiter>>]>,
+    shards: Box<[Mutex<Shard<K>>]>,
+}
+
+/// One shard of the keys. A key is hashed once per call: the hash picks
+/// the shard, and the shard's map takes it as it is.
+type Shard<K> = HashMap<Hashed<K>, RateLimiter, BuildHasherDefault<PassThrough>>;
+
+/// A key and its hash.
+struct Hashed<K> {
+    hash: u64,
+    key: K,
+}
+
+/// What a shard's map compares: a stored key, or a borrowed one looked
+/// up, each with its hash.
+trait Probe<Q: ?Sized> {
+    fn hashed(&self) -> u64;
+    fn key(&self) -> &Q;
+}
+
+impl<K: Borrow<Q>, Q: ?Sized> Probe<Q> for Hashed<K> {
+    fn hashed(&self) -> u64 {
+        self.hash
+    }
+
+    fn key(&self) -> &Q {
+        self.key.borrow()
+    }
+}
+
+/// A key looked up, borrowed, with its hash.
+struct Lookup<'q, Q: ?Sized> {
+    hash: u64,
+    key: &'q Q,
+}
+
+impl<Q: ?Sized> Probe<Q> for Lookup<'_, Q> {
+    fn hashed(&self) -> u64 {
+        self.hash
+    }
+
+    fn key(&self) -> &Q {
+        self.key
+    }
+}
+
+impl<'a, K: Borrow<Q> + 'a, Q: ?Sized + 'a> Borrow<dyn Probe<Q> + 'a> for Hashed<K> {
+    fn borrow(&self) -> &(dyn Probe<Q> + 'a) {
+        self
+    }
+}
+
+impl<Q: ?Sized + Eq> PartialEq for dyn Probe<Q> + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.hashed() == other.hashed() && self.key() == other.key()
+    }
+}
+
+impl<Q: ?Sized + Eq> Eq for dyn Probe<Q> + '_ {}
+
+impl<Q: ?Sized> Hash for dyn Probe<Q> + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hashed());
+    }
+}
+
+impl<K: Eq> PartialEq for Hashed<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.key == other.key
+    }
+}
+
+impl<K: Eq> Eq for Hashed<K> {}
+
+impl<K> Hash for Hashed<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of a shard's map: the key's hash, already computed.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is called, by the `Hash` impls above.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl<K: Hash + Eq> KeyedRateLimiter<K> {
@@ -365,13 +463,19 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         let keyed = &*self.keyed;
-        let shard = keyed.hasher.hash_one(key) as usize % SHARDS;
+        let hash = keyed.hasher.hash_one(key);
+        // The high bits pick the shard; the map's table uses the low ones.
+        let shard = (hash >> 60) as usize % SHARDS;
         let mut keys = lock(&keyed.shards[shard]);
-        if let Some(limiter) = keys.get(key) {
+        let lookup = Lookup { hash, key };
+        if let Some(limiter) = keys.get(&lookup as &dyn Probe<Q>) {
             return f(limiter);
         }
-        let limiter = keys.entry(key.to_owned()).or_insert_with(|| keyed.make());
-        f(limiter)
+        let key = Hashed {
+            hash,
+            key: key.to_owned(),
+        };
+        f(keys.entry(key).or_insert_with(|| keyed.make()))
     }
 }
 
@@ -420,7 +524,7 @@ impl RateLimiterBuilder {
             period: probe.period(),
             burst: probe.burst(),
             hasher: RandomState::new(),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         };
         Ok(KeyedRateLimiter {
             keyed: Arc::new(keyed),
