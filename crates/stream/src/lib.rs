@@ -16,8 +16,9 @@
 //!   to push streams in at any time and hear which one ended
 //!   ([`MergeEvent`], [`StreamKey`]).
 //! - [`RateLimiter`]: GCRA on one atomic, waiters served in order, one
-//!   state for every clone; [`BuildError`], [`RateLimited`],
-//!   [`ExceedsBurst`], [`Rejected`].
+//!   state for every clone; [`KeyedRateLimiter`], one such limiter per key
+//!   (per client, per tenant), forgotten once at rest;
+//!   [`BuildError`], [`RateLimited`], [`ExceedsBurst`], [`Rejected`].
 //! - The named futures and streams in [`futures`].
 //!
 //! Every operator holds its state in the stream, never in a `next()`
