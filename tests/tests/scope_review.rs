@@ -2,12 +2,15 @@
 //! after what went wrong.
 
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use anyrt_scope::TaskGroup;
+use anyrt_scope::{CancelToken, TaskGroup};
 use futures::FutureExt;
 
 /// Long enough for any task here; the clock is virtual, so a hang shows
@@ -50,4 +53,52 @@ async fn regression_a_task_destructor_that_panics_is_the_tasks_panic() {
     );
     assert!(group.is_empty());
     assert_eq!(group.join_next().await, None);
+}
+
+/// A waker that says it was woken, then panics.
+#[derive(Default)]
+struct PanicsOnWake(AtomicBool);
+
+impl Wake for PanicsOnWake {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, SeqCst);
+        panic!("the waker panicked");
+    }
+}
+
+/// A finished task hands its place to the `spawn_wait` first in line and
+/// wakes it; when that waker panicked, the finished task's outcome was
+/// lost with the unwinding and `join_next` waited forever. Now the panic
+/// is the finished task's, as a waker's panic is the in-place scope's.
+#[anyrt_test::test(virtual_time)]
+async fn regression_a_panicking_spawn_wait_waker_does_not_lose_an_outcome() {
+    let mut group = TaskGroup::with_limit(NonZeroUsize::MIN);
+    let token = CancelToken::new();
+    group.spawn(
+        token
+            .clone()
+            .run_until_cancelled_owned(std::future::pending::<()>()),
+    );
+    {
+        let mut waiting = pin!(group.spawn_wait(async { Some(()) }));
+        let woken = Arc::new(PanicsOnWake::default());
+        let waker = Waker::from(woken.clone());
+        let first = waiting.as_mut().poll(&mut Context::from_waker(&waker));
+        assert!(first.is_pending(), "the group is full");
+        token.cancel();
+        // The first task ends and hands its place on, waking the wait.
+        while !woken.0.load(SeqCst) {
+            anyrt_core::yield_now().await;
+        }
+    }
+    let joined = AssertUnwindSafe(group.join_next()).catch_unwind();
+    let payload = anyrt_deadline::timeout(HOUR, joined)
+        .await
+        .expect("join_next returns")
+        .expect_err("the waker's panic is resumed");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"the waker panicked"));
+    // No place was lost.
+    assert!(group.try_spawn(std::future::pending()).is_ok());
+    assert!(group.try_spawn(std::future::pending()).is_err());
+    group.shutdown().await;
 }
