@@ -11,7 +11,7 @@
 use std::any::Any;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -207,9 +207,12 @@ impl<F: Future<Output = T>, T> Future for Wrapped<F, T> {
         ready!(this.place.poll_enter(cx));
         let outcome = ready!(future.poll(cx));
         // The task's destructors run, and its place is free, before its
-        // output is seen.
-        this.future.set(None);
-        this.place.release();
+        // output is seen. A destructor that panics fails the task, and so
+        // does the waker of a `spawn_wait` handed the place: the outcome
+        // must still reach the group, which waits for it.
+        let dropped = catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
+        let released = catch_unwind(AssertUnwindSafe(|| this.place.release()));
+        let outcome = dropped.and(released).and(outcome);
         Poll::Ready(this.alive.shared.finish(this.alive.id, outcome))
     }
 }
