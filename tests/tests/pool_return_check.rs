@@ -107,3 +107,17 @@ async fn a_check_that_panics_discards_the_resource_and_keeps_the_slot() {
     drop((c, d));
     assert_settled(&pool, &control);
 }
+
+#[anyrt_test::test]
+async fn the_check_is_not_asked_after_close() {
+    let (manager, control) = TestManager::new();
+    control.broken_id.store(usize::MAX, Ordering::SeqCst);
+    let pool = Pool::builder(manager).max_size(2).build().unwrap();
+    let guard = pool.get().await.unwrap();
+    pool.close();
+    drop(guard);
+    assert_eq!(control.return_checks.load(Ordering::SeqCst), 0);
+    let status = pool.status();
+    assert_eq!((status.discarded.closed, status.discarded.broken), (1, 0));
+    assert_settled(&pool, &control);
+}

@@ -154,6 +154,11 @@ impl<M: Manager> PoolGuard<M> {
 impl<M: Manager> PoolGuard<M> {
     /// Gives a resource in use back, unless the manager finds it broken.
     fn give_back(&self, mut entry: Entry<M::Type>) {
+        if self.shared.is_closed() {
+            // Dropped as closed, whatever the manager would say.
+            drop(self.shared.give_back(entry));
+            return;
+        }
         // Should the check panic, the slot goes back before the resource
         // is dropped and the panic goes on.
         let unwinding = ForgetOnUnwind(&self.shared);

@@ -115,11 +115,15 @@ pub trait Manager: Send + Sync + 'static {
     /// an error state. It runs in the guard's `drop`, so it must be cheap
     /// and must not block; a check that needs the backend belongs in
     /// [`recycle`](Self::recycle). It runs before the pool's lock is
-    /// taken, once per guard that gives its resource back, and is not
-    /// asked about a resource the guard discards anyway (marked broken,
-    /// detached, or dropped while the thread panics). If it panics, the
-    /// resource is dropped, its slot freed (counted as panicked), and the
-    /// panic goes on to the guard's dropper.
+    /// taken, once per guard that gives its resource back while the pool
+    /// is open, and is not asked about a resource the guard discards
+    /// anyway (marked broken, detached, or dropped while the thread
+    /// panics) nor after [`close`](crate::Pool::close). It is asked about
+    /// a resource the pool would then drop for its lifetime or a smaller
+    /// size, which is counted as broken if it says so. If it panics, the
+    /// resource is dropped, its slot
+    /// freed (counted as panicked), and the panic goes on to the guard's
+    /// dropper.
     ///
     /// # Examples
     ///
