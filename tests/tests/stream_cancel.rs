@@ -176,3 +176,43 @@ async fn buffer() {
         (0..200).collect::<Vec<_>>()
     );
 }
+
+/// The arrival times of `slow(count, gap)`: item `i` at the sum of the
+/// gaps up to and including its own.
+fn arrivals(count: u64, gap: fn(u64) -> u64) -> Vec<(u64, u64)> {
+    let mut at = 0;
+    (0..count)
+        .map(|i| {
+            at += gap(i);
+            (at, i)
+        })
+        .collect()
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce(clock: VirtualClock) {
+    // The specification: an item goes out when the next one comes at least
+    // 7 ms later (gaps of 7 and 12), and the last one at the end.
+    let times = arrivals(40, gaps);
+    let expected: Vec<u64> = times
+        .iter()
+        .zip(times.iter().skip(1).map(Some).chain([None]))
+        .filter(|((at, _), next)| next.is_none_or(|(next, _)| next - at >= 7))
+        .map(|((_, i), _)| *i)
+        .collect();
+    assert!(expected.len() > 5 && expected.len() < 20);
+    let mut quiet = slow(40, gaps).debounce(7 * MS);
+    assert_eq!(drain_with_cancels(&mut quiet).await, expected);
+    drop(quiet);
+    assert_eq!(clock.pending_sleepers(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_dropped_next_leaves_the_debounced_item_pending(clock: VirtualClock) {
+    let source = futures::stream::iter([1]).chain(futures::stream::pending());
+    let mut quiet = source.debounce(10 * MS);
+    assert_eq!(cancel_after(1, quiet.next()).await, None);
+    assert_eq!(quiet.size_hint(), (1, Some(1)), "1 is kept in the stream");
+    assert_eq!(quiet.next().await, Some(1));
+    assert_eq!(clock.elapsed(), 10 * MS, "its due time was kept too");
+}

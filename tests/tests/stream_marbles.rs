@@ -248,3 +248,60 @@ async fn pace_after_a_rate_limit_spreads_a_burst() {
     // 5 needs a new permit at 100 ms, its slot is at 100 ms too.
     assert_eq!(out, [(0, 0), (20, 1), (40, 2), (60, 3), (80, 4), (100, 5)]);
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_keeps_the_last_item_of_each_burst() {
+    let start = anyrt_core::now();
+    let source = timed(
+        vec![
+            (0, 'a'),
+            (3, 'b'),
+            (6, 'c'),
+            (20, 'd'),
+            (30, 'e'),
+            (45, 'f'),
+            (50, 'g'),
+        ],
+        53,
+    );
+    let (out, end) = record(source.debounce(10 * MS), start).await;
+    assert_eq!(
+        out,
+        [
+            (16, 'c'), // a and b were replaced; 10 ms after c
+            (30, 'd'), // e came exactly 10 ms after d: d's quiet spell was over
+            (40, 'e'),
+            (53, 'g'), // f was replaced; the end lets g out at once
+        ]
+    );
+    assert_eq!(end, 53);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_treats_errors_as_items() {
+    let start = anyrt_core::now();
+    let source = timed(
+        vec![(0, Ok(1)), (2, Err("x")), (20, Ok(2)), (25, Ok(3))],
+        40,
+    );
+    let (out, end) = record(source.debounce(10 * MS), start).await;
+    assert_eq!(out, [(12, Err("x")), (35, Ok(3))]);
+    assert_eq!(end, 40, "the end comes when the upstream ends");
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_with_zero_duration_passes_every_item() {
+    let start = anyrt_core::now();
+    let source = timed(vec![(0, 1), (0, 2), (5, 3), (5, 4), (9, 5)], 9);
+    let (out, _) = record(source.debounce(Duration::ZERO), start).await;
+    assert_eq!(out, [(0, 1), (0, 2), (5, 3), (5, 4), (9, 5)]);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_with_a_huge_duration_waits_for_the_end() {
+    let start = anyrt_core::now();
+    let source = timed(vec![(0, 'a'), (100, 'b'), (400, 'c')], 1_000);
+    let (out, end) = record(source.debounce(Duration::MAX), start).await;
+    assert_eq!(out, [(1_000, 'c')]);
+    assert_eq!(end, 1_000);
+}

@@ -8,7 +8,7 @@ use futures_core::stream::Stream;
 
 use crate::RateLimiter;
 use crate::ops::{
-    Batch, Buffer, ChunksTimeout, MapConcurrent, MapConcurrentUnordered, Pace, RateLimit,
+    Batch, Buffer, ChunksTimeout, Debounce, MapConcurrent, MapConcurrentUnordered, Pace, RateLimit,
     RateLimitBy, TimeoutEach, TryChunksTimeout,
 };
 
@@ -190,6 +190,35 @@ pub trait StreamOps: Stream {
         Self: Sized,
     {
         Pace::new(self, interval)
+    }
+
+    /// Only items followed by `duration` without a newer one; a newer item
+    /// replaces the pending one, and the upstream's end yields the pending
+    /// item at once. See [`Debounce`].
+    ///
+    /// # Cancel safety
+    ///
+    /// The pending item lives in the stream: dropping a `next()` future
+    /// loses nothing; see [`Debounce`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::StreamOps;
+    /// use futures_lite::StreamExt;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// // Three items at once: each replaces the one before, the end lets the last out.
+    /// let last = futures_lite::stream::iter([1, 2, 3]).debounce(Duration::from_secs(3600));
+    /// assert_eq!(last.collect::<Vec<_>>().await, [3]);
+    /// # });
+    /// ```
+    fn debounce(self, duration: Duration) -> Debounce<Self>
+    where
+        Self: Sized,
+    {
+        Debounce::new(self, duration)
     }
 
     /// `f(item)` for each item, at most `n` futures in flight, outputs in

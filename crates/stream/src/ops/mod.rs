@@ -3,6 +3,7 @@
 mod batch;
 mod buffer;
 mod chunks_timeout;
+mod debounce;
 mod map_concurrent;
 mod map_concurrent_unordered;
 mod pace;
@@ -13,6 +14,7 @@ mod timeout_each;
 pub(crate) use batch::Batch;
 pub use buffer::Buffer;
 pub use chunks_timeout::{ChunksTimeout, TryChunksTimeout};
+pub use debounce::Debounce;
 pub use map_concurrent::MapConcurrent;
 pub use map_concurrent_unordered::MapConcurrentUnordered;
 pub use pace::Pace;
