@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
+use super::window::pass_through;
 use crate::timer::{POLL_BUDGET, Timer, due_after};
 
 pin_project! {
@@ -140,20 +141,6 @@ impl<S: Stream> Stream for Debounce<S> {
         let low = usize::from(held > 0 || low > 0);
         (low, high.and_then(|high| high.checked_add(held)))
     }
-}
-
-/// The upstream's poll, for a zero duration.
-fn pass_through<S: Stream>(
-    stream: Pin<&mut S>,
-    done: &mut bool,
-    cx: &mut Context<'_>,
-) -> Poll<Option<S::Item>> {
-    if *done {
-        return Poll::Ready(None);
-    }
-    let poll = stream.poll_next(cx);
-    *done = matches!(poll, Poll::Ready(None));
-    poll
 }
 
 /// The pending item once it is due, with the upstream pending.
