@@ -69,7 +69,91 @@ fn main() {
         let limited = futures::stream::iter(0..items).timeout_each(Duration::from_secs(1));
         block_on(limited.count()) as u64
     });
+    per_item("debounce, every item replaced by the next", |items| {
+        let mut pulled = 0;
+        let quiet = futures::stream::iter(0..items)
+            .inspect(|_| pulled += 1)
+            .debounce(Duration::from_secs(3600));
+        assert_eq!(block_on(quiet.collect::<Vec<_>>()), [items - 1]);
+        pulled
+    });
+    let through_the_timer = |items| {
+        let spaced = futures::stream::iter(0..items).then(|i| async move {
+            anyrt_core::sleep(Duration::from_millis(2)).await;
+            i
+        });
+        paused_tokio(spaced.debounce(Duration::from_millis(1)).count()) as u64
+    };
+    through_the_timer(10); // tokio's and anyrt's first use allocates
+    per_item(
+        "debounce, every item out through the timer",
+        through_the_timer,
+    );
+    per_item("debounce(0)", |items| {
+        block_on(
+            futures::stream::iter(0..items)
+                .debounce(Duration::ZERO)
+                .count(),
+        ) as u64
+    });
+    per_item("throttle, every item but the first dropped", |items| {
+        let mut pulled = 0;
+        let calm = futures::stream::iter(0..items)
+            .inspect(|_| pulled += 1)
+            .throttle(Duration::from_secs(3600));
+        assert_eq!(block_on(calm.collect::<Vec<_>>()), [0]);
+        pulled
+    });
+    per_item("throttle, every item out", |items| {
+        let spaced = futures::stream::iter(0..items).then(|i| async move {
+            anyrt_core::sleep(Duration::from_millis(2)).await;
+            i
+        });
+        paused_tokio(spaced.throttle(Duration::from_millis(1)).count()) as u64
+    });
+    per_item("throttle_latest, every item held or dropped", |items| {
+        let mut pulled = 0;
+        let shown = futures::stream::iter(0..items)
+            .inspect(|_| pulled += 1)
+            .throttle_latest(Duration::from_millis(1));
+        assert_eq!(paused_tokio(shown.collect::<Vec<_>>()), [0, items - 1]);
+        pulled
+    });
+    let held_then_out = |items| {
+        let spaced = futures::stream::iter(0..items * 2).then(|i| async move {
+            let gap = if i % 2 == 0 { 2 } else { 0 };
+            anyrt_core::sleep(Duration::from_millis(gap)).await;
+            i
+        });
+        // Pairs 2 ms apart: the first of each out at once, the second held
+        // to the end of its window, 1 ms later, and out through the timer.
+        paused_tokio(spaced.throttle_latest(Duration::from_millis(1)).count()) as u64 / 2
+    };
+    held_then_out(10);
+    per_item(
+        "throttle_latest, half the items out through the timer",
+        held_then_out,
+    );
+    per_item("throttle(0) and throttle_latest(0)", |items| {
+        let both = futures::stream::iter(0..items)
+            .throttle(Duration::ZERO)
+            .throttle_latest(Duration::ZERO);
+        block_on(both.count()) as u64
+    });
     println!("stream_allocations: 1 passed, 0 failed");
+}
+
+/// `future` on a current-thread tokio runtime with its clock paused: time
+/// jumps to the next timer when the runtime is idle, and a tokio sleep
+/// lives in its future (no allocation per sleep), so an operator's own
+/// allocations per timed item can be counted.
+fn paused_tokio<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(future)
 }
 
 /// 40,000 ready items in chunks of 4,000: one allocation per chunk and the

@@ -176,3 +176,109 @@ async fn buffer() {
         (0..200).collect::<Vec<_>>()
     );
 }
+
+/// The arrival times of `slow(count, gap)`: item `i` at the sum of the
+/// gaps up to and including its own.
+fn arrivals(count: u64, gap: fn(u64) -> u64) -> Vec<(u64, u64)> {
+    let mut at = 0;
+    (0..count)
+        .map(|i| {
+            at += gap(i);
+            (at, i)
+        })
+        .collect()
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce(clock: VirtualClock) {
+    // The specification: an item goes out when the next one comes at least
+    // 7 ms later (gaps of 7 and 12), and the last one at the end.
+    let times = arrivals(40, gaps);
+    let expected: Vec<u64> = times
+        .iter()
+        .zip(times.iter().skip(1).map(Some).chain([None]))
+        .filter(|((at, _), next)| next.is_none_or(|(next, _)| next - at >= 7))
+        .map(|((_, i), _)| *i)
+        .collect();
+    assert!(expected.len() > 5 && expected.len() < 20);
+    let mut quiet = slow(40, gaps).debounce(7 * MS);
+    assert_eq!(drain_with_cancels(&mut quiet).await, expected);
+    drop(quiet);
+    assert_eq!(clock.pending_sleepers(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_dropped_next_leaves_the_debounced_item_pending(clock: VirtualClock) {
+    let source = futures::stream::iter([1]).chain(futures::stream::pending());
+    let mut quiet = source.debounce(10 * MS);
+    assert_eq!(cancel_after(1, quiet.next()).await, None);
+    assert_eq!(quiet.size_hint(), (1, Some(1)), "1 is kept in the stream");
+    assert_eq!(quiet.next().await, Some(1));
+    assert_eq!(clock.elapsed(), 10 * MS, "its due time was kept too");
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn throttle() {
+    // The specification: an item goes out when it comes at least 7 ms
+    // after the last one that went out.
+    let mut last = None;
+    let expected: Vec<u64> = arrivals(40, gaps)
+        .into_iter()
+        .filter(|(at, _)| {
+            let out = last.is_none_or(|last| at - last >= 7);
+            if out {
+                last = Some(*at);
+            }
+            out
+        })
+        .map(|(_, i)| i)
+        .collect();
+    assert!(expected.len() > 5 && expected.len() < 35);
+    let mut calm = slow(40, gaps).throttle(7 * MS);
+    assert_eq!(drain_with_cancels(&mut calm).await, expected);
+}
+
+/// What `throttle_latest(window)` yields of items that arrive at the given
+/// times: the first of a quiet spell at once, the newest of each window at
+/// its end, which opens the next window.
+fn throttle_latest_model(arrivals: &[(u64, u64)], window: u64) -> Vec<u64> {
+    let (mut out, mut end, mut held) = (Vec::new(), None, None);
+    for &(at, i) in arrivals {
+        while let Some(until) = end.filter(|until| at >= *until) {
+            end = held.take().map(|h| {
+                out.push(h);
+                until + window
+            });
+        }
+        if end.is_some() {
+            held = Some(i);
+        } else {
+            out.push(i);
+            end = Some(at + window);
+        }
+    }
+    out.extend(held);
+    out
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn throttle_latest(clock: VirtualClock) {
+    let expected = throttle_latest_model(&arrivals(40, gaps), 7);
+    assert!(expected.len() > 5 && expected.len() < 35);
+    assert_eq!(expected.last(), Some(&39), "the last item is never lost");
+    let mut shown = slow(40, gaps).throttle_latest(7 * MS);
+    assert_eq!(drain_with_cancels(&mut shown).await, expected);
+    drop(shown);
+    assert_eq!(clock.pending_sleepers(), 0);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_dropped_next_leaves_the_throttled_item_held(clock: VirtualClock) {
+    let source = futures::stream::iter([1, 2]).chain(futures::stream::pending());
+    let mut shown = source.throttle_latest(10 * MS);
+    assert_eq!(shown.next().await, Some(1));
+    assert_eq!(cancel_after(1, shown.next()).await, None);
+    assert_eq!(shown.size_hint(), (1, Some(1)), "2 is kept in the stream");
+    assert_eq!(shown.next().await, Some(2));
+    assert_eq!(clock.elapsed(), 10 * MS, "at the end of 1's window");
+}

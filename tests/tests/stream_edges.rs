@@ -83,6 +83,12 @@ async fn every_operator_is_fused_after_its_end() {
     ends(src().rate_limit(&limiter)).await;
     ends(src().rate_limit_by(&limiter, |_| 1)).await;
     ends(src().timeout_each(MS)).await;
+    ends(src().debounce(MS)).await;
+    ends(src().debounce(Duration::ZERO)).await;
+    ends(src().throttle(MS)).await;
+    ends(src().throttle(Duration::ZERO)).await;
+    ends(src().throttle_latest(MS)).await;
+    ends(src().throttle_latest(Duration::ZERO)).await;
     ends(src().map_concurrent(n(2), |i| async move { i })).await;
     ends(src().map_concurrent_unordered(n(2), |i| async move { i })).await;
     ends(src().buffer(n(2))).await;
@@ -127,4 +133,112 @@ async fn a_chunk_full_before_its_time_leaves_no_timer_behind(clock: VirtualClock
         0,
         "the ended stream holds no timer"
     );
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_huge_debounce_registers_no_sleep(clock: VirtualClock) {
+    let source = futures::stream::iter([1, 2]).chain(futures::stream::pending());
+    let mut quiet = source.debounce(Duration::MAX);
+    assert!(futures::poll!(quiet.next()).is_pending());
+    assert_eq!(
+        clock.pending_sleepers(),
+        0,
+        "nothing for the clock to jump to"
+    );
+    assert_eq!(quiet.size_hint(), (1, Some(1)), "2 is pending");
+    clock.advance(Duration::from_secs(365 * 24 * 3600));
+    assert!(futures::poll!(quiet.next()).is_pending());
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_size_hints_and_fusing(clock: VirtualClock) {
+    let mut quiet = futures::stream::iter(0..3).debounce(10 * MS);
+    assert_eq!(quiet.size_hint(), (1, Some(3)));
+    assert!(!quiet.is_terminated());
+    assert_eq!(
+        quiet.next().await,
+        Some(2),
+        "the end lets the last item out"
+    );
+    assert!(quiet.is_terminated());
+    assert_eq!(quiet.size_hint(), (0, Some(0)));
+    assert_eq!(quiet.next().await, None);
+    assert_eq!(clock.elapsed(), Duration::ZERO, "no wait at the end");
+
+    let empty = futures::stream::iter(Vec::<u8>::new()).debounce(10 * MS);
+    assert_eq!(empty.size_hint(), (0, Some(0)));
+    let passing = futures::stream::iter(0..3).debounce(Duration::ZERO);
+    assert_eq!(
+        passing.size_hint(),
+        (3, Some(3)),
+        "zero passes the hint through"
+    );
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_keeps_polling_the_upstream_while_an_item_is_pending(clock: VirtualClock) {
+    let source = futures::stream::iter(0..3_u64)
+        .then(|i| anyrt_core::sleep(Duration::from_millis(4 * i)).map(move |()| i))
+        .chain(futures::stream::pending());
+    let mut quiet = Box::pin(source.debounce(5 * MS));
+    // 0 at 0, 1 at 4, 2 at 12: 0 is replaced, 1 is due at 9, 2 at 17.
+    assert_eq!(quiet.next().await, Some(1));
+    assert_eq!(clock.elapsed(), 9 * MS);
+    assert_eq!(quiet.next().await, Some(2));
+    assert_eq!(clock.elapsed(), 17 * MS);
+    assert!(futures::poll!(quiet.next()).is_pending());
+    assert_eq!(clock.pending_sleepers(), 0, "no item pending, no timer due");
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn throttle_size_hints_and_fusing() {
+    let mut calm = futures::stream::iter(0..3).throttle(10 * MS);
+    assert_eq!(calm.size_hint(), (1, Some(3)), "the first item goes out");
+    assert_eq!(calm.next().await, Some(0));
+    assert_eq!(
+        calm.size_hint(),
+        (0, Some(2)),
+        "the rest may fall in its window"
+    );
+    assert_eq!(calm.next().await, None);
+    assert!(calm.is_terminated());
+    assert_eq!(calm.size_hint(), (0, Some(0)));
+    let passing = futures::stream::iter(0..3).throttle(Duration::ZERO);
+    assert_eq!(
+        passing.size_hint(),
+        (3, Some(3)),
+        "zero passes the hint through"
+    );
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn throttle_latest_size_hints_and_fusing(clock: VirtualClock) {
+    let source = futures::stream::iter(0..3).chain(futures::stream::pending());
+    let mut shown = source.throttle_latest(10 * MS);
+    assert_eq!(shown.size_hint(), (1, Some(3)));
+    assert_eq!(shown.next().await, Some(0));
+    assert!(
+        futures::poll!(shown.next()).is_pending(),
+        "2 waits for the window's end"
+    );
+    assert_eq!(shown.size_hint(), (1, Some(1)), "2 is held; 1 was replaced");
+    assert_eq!(shown.next().await, Some(2));
+    assert_eq!(clock.elapsed(), 10 * MS);
+    assert!(futures::poll!(shown.next()).is_pending());
+    assert_eq!(clock.pending_sleepers(), 0, "nothing held, no timer due");
+    assert!(!shown.is_terminated());
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_huge_throttle_latest_registers_no_sleep(clock: VirtualClock) {
+    let source = futures::stream::iter([1, 2, 3]).chain(futures::stream::pending());
+    let mut shown = source.throttle_latest(Duration::MAX);
+    assert_eq!(shown.next().await, Some(1));
+    assert!(futures::poll!(shown.next()).is_pending());
+    assert_eq!(
+        clock.pending_sleepers(),
+        0,
+        "nothing for the clock to jump to"
+    );
+    assert_eq!(shown.size_hint(), (1, Some(1)), "3 is held");
 }

@@ -248,3 +248,161 @@ async fn pace_after_a_rate_limit_spreads_a_burst() {
     // 5 needs a new permit at 100 ms, its slot is at 100 ms too.
     assert_eq!(out, [(0, 0), (20, 1), (40, 2), (60, 3), (80, 4), (100, 5)]);
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_keeps_the_last_item_of_each_burst() {
+    let start = anyrt_core::now();
+    let source = timed(
+        vec![
+            (0, 'a'),
+            (3, 'b'),
+            (6, 'c'),
+            (20, 'd'),
+            (30, 'e'),
+            (45, 'f'),
+            (50, 'g'),
+        ],
+        53,
+    );
+    let (out, end) = record(source.debounce(10 * MS), start).await;
+    assert_eq!(
+        out,
+        [
+            (16, 'c'), // a and b were replaced; 10 ms after c
+            (30, 'd'), // e came exactly 10 ms after d: d's quiet spell was over
+            (40, 'e'),
+            (53, 'g'), // f was replaced; the end lets g out at once
+        ]
+    );
+    assert_eq!(end, 53);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_treats_errors_as_items() {
+    let start = anyrt_core::now();
+    let source = timed(
+        vec![(0, Ok(1)), (2, Err("x")), (20, Ok(2)), (25, Ok(3))],
+        40,
+    );
+    let (out, end) = record(source.debounce(10 * MS), start).await;
+    assert_eq!(out, [(12, Err("x")), (35, Ok(3))]);
+    assert_eq!(end, 40, "the end comes when the upstream ends");
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_with_zero_duration_passes_every_item() {
+    let start = anyrt_core::now();
+    let source = timed(vec![(0, 1), (0, 2), (5, 3), (5, 4), (9, 5)], 9);
+    let (out, _) = record(source.debounce(Duration::ZERO), start).await;
+    assert_eq!(out, [(0, 1), (0, 2), (5, 3), (5, 4), (9, 5)]);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn debounce_with_a_huge_duration_waits_for_the_end() {
+    let start = anyrt_core::now();
+    let source = timed(vec![(0, 'a'), (100, 'b'), (400, 'c')], 1_000);
+    let (out, end) = record(source.debounce(Duration::MAX), start).await;
+    assert_eq!(out, [(1_000, 'c')]);
+    assert_eq!(end, 1_000);
+}
+
+/// Clicks for the throttles: a burst, a gap of exactly 10 ms after an item
+/// that went out, and a pair at the end.
+fn clicks() -> Pin<Box<dyn Stream<Item = char> + Send>> {
+    timed(
+        vec![
+            (0, 'a'),
+            (3, 'b'),
+            (10, 'c'),
+            (12, 'd'),
+            (25, 'e'),
+            (34, 'f'),
+            (35, 'g'),
+        ],
+        36,
+    )
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn throttle_keeps_the_first_item_of_each_window() {
+    let start = anyrt_core::now();
+    let (out, end) = record(clicks().throttle(10 * MS), start).await;
+    assert_eq!(
+        out,
+        [
+            (0, 'a'),  // b falls in a's window
+            (10, 'c'), // exactly 10 ms after a: the window is over
+            (25, 'e'), // d falls in c's window, f in e's
+            (35, 'g'),
+        ]
+    );
+    assert_eq!(end, 36, "nothing waits at the end");
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn throttle_latest_keeps_the_first_and_the_newest_of_each_window() {
+    let start = anyrt_core::now();
+    let (out, end) = record(clicks().throttle_latest(10 * MS), start).await;
+    assert_eq!(
+        out,
+        [
+            (0, 'a'),
+            (10, 'b'), // the end of a's window; c, at that instant, opens none
+            (20, 'd'), // c was replaced by d in b's window
+            (30, 'e'),
+            (40, 'g'), // f was replaced; g waits for its window after the end
+        ]
+    );
+    assert_eq!(end, 40);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn throttle_latest_lets_an_item_after_a_quiet_window_out_at_once() {
+    let start = anyrt_core::now();
+    let source = timed(vec![(0, 1), (10, 2), (25, 3), (30, 4)], 30);
+    let (out, _) = record(source.throttle_latest(10 * MS), start).await;
+    assert_eq!(out, [(0, 1), (10, 2), (25, 3), (35, 4)]);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn the_throttles_treat_errors_as_items() {
+    let start = anyrt_core::now();
+    let source = || {
+        timed(
+            vec![(0, Err("x")), (5, Ok(1)), (10, Ok(2)), (15, Err("y"))],
+            15,
+        )
+    };
+    let (out, _) = record(source().throttle(10 * MS), start).await;
+    assert_eq!(out, [(0, Err("x")), (10, Ok(2))]);
+    let start = anyrt_core::now();
+    let (out, _) = record(source().throttle_latest(10 * MS), start).await;
+    assert_eq!(out, [(0, Err("x")), (10, Ok(1)), (20, Err("y"))]);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn the_throttles_with_zero_duration_pass_every_item() {
+    let start = anyrt_core::now();
+    let (out, _) = record(clicks().throttle(Duration::ZERO), start).await;
+    let all = [0, 3, 10, 12, 25, 34, 35]
+        .into_iter()
+        .zip("abcdefg".chars());
+    assert_eq!(out, all.clone().collect::<Vec<_>>());
+    let start = anyrt_core::now();
+    let (out, _) = record(clicks().throttle_latest(Duration::ZERO), start).await;
+    assert_eq!(out, all.collect::<Vec<_>>());
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn the_throttles_with_a_huge_duration_keep_the_first_and_the_last() {
+    let start = anyrt_core::now();
+    let (out, end) = record(clicks().throttle(Duration::MAX), start).await;
+    assert_eq!((out, end), (vec![(0, 'a')], 36));
+    let start = anyrt_core::now();
+    let (out, end) = record(clicks().throttle_latest(Duration::MAX), start).await;
+    assert_eq!(
+        (out, end),
+        (vec![(0, 'a'), (36, 'g')], 36),
+        "the end of the upstream closes a window that never ends"
+    );
+}

@@ -51,6 +51,9 @@ fn operators_are_send_and_unpin_over_a_send_unpin_stream() {
     send_unpin(&source().rate_limit_by(&limiter, |_| 1));
     send_unpin(&source().pace(d));
     send_unpin(&source().timeout_each(d));
+    send_unpin(&source().debounce(d));
+    send_unpin(&source().throttle(d));
+    send_unpin(&source().throttle_latest(d));
     send_unpin(&source().map_concurrent(n, |i| async move { i }));
     send_unpin(&source().map_concurrent_unordered(n, |i| async move { i }));
     send_unpin(&source().buffer(n));

@@ -8,8 +8,8 @@ use futures_core::stream::Stream;
 
 use crate::RateLimiter;
 use crate::ops::{
-    Batch, Buffer, ChunksTimeout, MapConcurrent, MapConcurrentUnordered, Pace, RateLimit,
-    RateLimitBy, TimeoutEach, TryChunksTimeout,
+    Batch, Buffer, ChunksTimeout, Debounce, MapConcurrent, MapConcurrentUnordered, Pace, RateLimit,
+    RateLimitBy, Throttle, ThrottleLatest, TimeoutEach, TryChunksTimeout,
 };
 
 /// The operators of this crate as methods on every [`Stream`].
@@ -190,6 +190,96 @@ pub trait StreamOps: Stream {
         Self: Sized,
     {
         Pace::new(self, interval)
+    }
+
+    /// Only items followed by `duration` without a newer one; a newer item
+    /// replaces the pending one, and the upstream's end yields the pending
+    /// item at once. See [`Debounce`].
+    ///
+    /// # Cancel safety
+    ///
+    /// The pending item lives in the stream: dropping a `next()` future
+    /// loses nothing; see [`Debounce`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::StreamOps;
+    /// use futures_lite::StreamExt;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// // Three items at once: each replaces the one before, the end lets the last out.
+    /// let last = futures_lite::stream::iter([1, 2, 3]).debounce(Duration::from_secs(3600));
+    /// assert_eq!(last.collect::<Vec<_>>().await, [3]);
+    /// # });
+    /// ```
+    fn debounce(self, duration: Duration) -> Debounce<Self>
+    where
+        Self: Sized,
+    {
+        Debounce::new(self, duration)
+    }
+
+    /// The first item at once, then only items that arrive at least
+    /// `duration` after the last one yielded; the others are dropped (the
+    /// leading edge). See [`Throttle`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping a `next()` future loses nothing; see [`Throttle`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::StreamOps;
+    /// use futures_lite::StreamExt;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// // Three items at once: the first opens an hour's window, the others fall in it.
+    /// let first = futures_lite::stream::iter([1, 2, 3]).throttle(Duration::from_secs(3600));
+    /// assert_eq!(first.collect::<Vec<_>>().await, [1]);
+    /// # });
+    /// ```
+    fn throttle(self, duration: Duration) -> Throttle<Self>
+    where
+        Self: Sized,
+    {
+        Throttle::new(self, duration)
+    }
+
+    /// The first item at once, then the newest item of each `duration`
+    /// window at its end (the leading and the trailing edge): at most one
+    /// item per `duration`, and the latest one never lost. See
+    /// [`ThrottleLatest`].
+    ///
+    /// # Cancel safety
+    ///
+    /// The held item lives in the stream: dropping a `next()` future loses
+    /// nothing; see [`ThrottleLatest`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::StreamOps;
+    /// use futures_lite::StreamExt;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// // On a virtual clock, the window's end comes at once.
+    /// anyrt::VirtualClock::new().auto_advance(async {
+    ///     let shown = futures_lite::stream::iter([1, 2, 3]).throttle_latest(Duration::from_secs(3600));
+    ///     assert_eq!(shown.collect::<Vec<_>>().await, [1, 3]);
+    /// })
+    /// .await;
+    /// # });
+    /// ```
+    fn throttle_latest(self, duration: Duration) -> ThrottleLatest<Self>
+    where
+        Self: Sized,
+    {
+        ThrottleLatest::new(self, duration)
     }
 
     /// `f(item)` for each item, at most `n` futures in flight, outputs in

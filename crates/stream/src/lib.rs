@@ -1,6 +1,6 @@
 //! Stream operators on any executor: batching by size and time, fair
-//! merging, rate limiting, pacing, bounded concurrent maps and a buffer
-//! task, for every `futures_core::Stream`.
+//! merging, rate limiting, pacing, debouncing and throttling, bounded concurrent maps
+//! and a buffer task, for every `futures_core::Stream`.
 //!
 //! - [`StreamOps`], the extension trait (it sits beside `StreamExt`
 //!   without a clash): [`chunks_timeout`](StreamOps::chunks_timeout) and
@@ -8,6 +8,9 @@
 //!   [`rate_limit`](StreamOps::rate_limit) and
 //!   [`rate_limit_by`](StreamOps::rate_limit_by),
 //!   [`pace`](StreamOps::pace),
+//!   [`debounce`](StreamOps::debounce),
+//!   [`throttle`](StreamOps::throttle) and
+//!   [`throttle_latest`](StreamOps::throttle_latest),
 //!   [`map_concurrent`](StreamOps::map_concurrent) and
 //!   [`map_concurrent_unordered`](StreamOps::map_concurrent_unordered),
 //!   [`timeout_each`](StreamOps::timeout_each),
@@ -22,8 +25,10 @@
 //! - The named futures and streams in [`futures`].
 //!
 //! Every operator holds its state in the stream, never in a `next()`
-//! future, so dropping `next()` at any await point loses no item; each
-//! documents its `# Cancel safety`. Counts where zero would hang take
+//! future, so dropping `next()` at any await point loses no item (an
+//! operator that drops items by design (`debounce`, the throttles) drops the
+//! same ones whether or not a `next()` was dropped); each documents its
+//! `# Cancel safety`. Counts where zero would hang take
 //! `NonZeroUsize`. No operator allocates per item; `chunks_timeout`
 //! allocates once per chunk.
 //!
@@ -34,6 +39,8 @@
 //! | buffered generator (fill 100 items inside a resource) | [`chunks_timeout`](StreamOps::chunks_timeout), with a time bound and [`into_remainder`](futures::ChunksTimeout::into_remainder) |
 //! | merge several async streams | [`merge`], [`MergeGroup`] |
 //! | rate-limited generator | [`RateLimiter`] with [`rate_limit`](StreamOps::rate_limit), [`pace`](StreamOps::pace) |
+//! | a burst of updates where only the latest matters | [`debounce`](StreamOps::debounce) (after a quiet spell), [`throttle_latest`](StreamOps::throttle_latest) (at most one per interval) |
+//! | at most one event per interval, the rest dropped | [`throttle`](StreamOps::throttle) |
 //! | batching | [`chunks_timeout`](StreamOps::chunks_timeout), [`try_chunks_timeout`](StreamOps::try_chunks_timeout) |
 //! | pipelining with backpressure | [`map_concurrent`](StreamOps::map_concurrent), [`map_concurrent_unordered`](StreamOps::map_concurrent_unordered), [`buffer`](StreamOps::buffer) |
 //!
@@ -198,7 +205,7 @@ pub mod futures {
     pub use crate::limiter::{Acquire, AcquireN, AcquireNOwned, AcquireOwned};
     pub use crate::merge::{Merge, NextEvent};
     pub use crate::ops::{
-        Buffer, ChunksTimeout, MapConcurrent, MapConcurrentUnordered, Pace, RateLimit, RateLimitBy,
-        TimeoutEach, TryChunksTimeout,
+        Buffer, ChunksTimeout, Debounce, MapConcurrent, MapConcurrentUnordered, Pace, RateLimit,
+        RateLimitBy, Throttle, ThrottleLatest, TimeoutEach, TryChunksTimeout,
     };
 }

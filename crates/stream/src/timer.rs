@@ -5,10 +5,23 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyrt_core::Sleep;
 use anyrt_core::futures::AnySleep;
+
+/// `now + duration`, or `None` where that reaches `far_future` (about 30
+/// years, where `Duration::MAX` saturates): a deadline that never comes, for
+/// which no sleep is registered, so a virtual clock never jumps to it.
+pub(crate) fn due_after(now: Instant, duration: Duration) -> Option<Instant> {
+    let due = anyrt_core::deadline_after(now, duration);
+    (due < anyrt_core::far_future()).then_some(due)
+}
+
+/// Items an operator that drops items takes from a ready upstream in one
+/// poll before it yields to the executor, so that an upstream that is
+/// always ready cannot hold the thread.
+pub(crate) const POLL_BUDGET: usize = 32;
 
 #[derive(Default)]
 pub(crate) struct Timer {
