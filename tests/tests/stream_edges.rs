@@ -150,6 +150,37 @@ async fn a_huge_debounce_registers_no_sleep(clock: VirtualClock) {
     assert!(futures::poll!(quiet.next()).is_pending());
 }
 
+/// Each item after a gap of so many milliseconds: (gap, item).
+fn spaced(items: &'static [(u64, i32)]) -> impl Stream<Item = i32> {
+    futures::stream::iter(items)
+        .then(|&(gap, item)| anyrt_core::sleep(Duration::from_millis(gap)).map(move |()| item))
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn regression_windows_still_end_after_the_clock_jumped_past_far_future(clock: VirtualClock) {
+    // `advance(Duration::MAX)` leaves the clock at `far_future`, where every
+    // duration used to count as one that never ends: debounce held each
+    // item to the upstream's end, the throttles dropped all but the first.
+    clock.advance(Duration::MAX);
+    const ITEMS: &[(u64, i32)] = &[(0, 1), (20, 2), (20, 3)];
+    let quiet: Vec<i32> = pin!(spaced(ITEMS).debounce(10 * MS)).collect().await;
+    assert_eq!(quiet, [1, 2, 3]);
+    let calm: Vec<i32> = pin!(spaced(ITEMS).throttle(10 * MS)).collect().await;
+    assert_eq!(calm, [1, 2, 3]);
+    let latest: Vec<i32> = pin!(spaced(ITEMS).throttle_latest(10 * MS)).collect().await;
+    assert_eq!(latest, [1, 2, 3]);
+
+    // Duration::MAX still never comes due there.
+    let source = futures::stream::iter([1, 2]).chain(futures::stream::pending());
+    let mut huge = source.debounce(Duration::MAX);
+    assert!(futures::poll!(huge.next()).is_pending());
+    assert_eq!(
+        clock.pending_sleepers(),
+        0,
+        "nothing for the clock to jump to"
+    );
+}
+
 #[anyrt_test::test(virtual_time)]
 async fn debounce_size_hints_and_fusing(clock: VirtualClock) {
     let mut quiet = futures::stream::iter(0..3).debounce(10 * MS);

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use anyrt_core::Sleep;
 use anyrt_core::futures::AnySleep;
 
-/// `now + duration`, or `None` where that reaches `far_future` (about 30
-/// years, where `Duration::MAX` saturates): a deadline that never comes, for
-/// which no sleep is registered, so a virtual clock never jumps to it.
+/// `now + duration`, or `None` where that saturates where `Duration::MAX`
+/// does (at `far_future`, about 30 years ahead, or 30 years after a
+/// virtual clock moved past it): a deadline that never comes, for which no
+/// sleep is registered, so a virtual clock never jumps to it.
 pub(crate) fn due_after(now: Instant, duration: Duration) -> Option<Instant> {
     let due = anyrt_core::deadline_after(now, duration);
-    (due < anyrt_core::far_future()).then_some(due)
+    (due < anyrt_core::deadline_after(now, Duration::MAX)).then_some(due)
 }
 
 /// Items an operator that drops items takes from a ready upstream in one

@@ -25,10 +25,10 @@ pin_project! {
     /// then the stream ends.
     ///
     /// A zero `duration` passes every item straight through, with no
-    /// timer. A `duration` that reaches past
-    /// [`far_future`](anyrt_core::far_future) (about 30 years, such as
-    /// `Duration::MAX`) never comes due: the pending item waits for a
-    /// newer one or for the upstream's end, and no sleep is registered.
+    /// timer. A `duration` that saturates as `Duration::MAX` does (at
+    /// [`far_future`](anyrt_core::far_future), about 30 years ahead) never
+    /// comes due: the pending item waits for a newer one or for the
+    /// upstream's end, and no sleep is registered.
     ///
     /// One sleep, boxed on the first wait and reset for every later one:
     /// nothing is allocated per item. At most 32 ready items are taken in

@@ -26,10 +26,10 @@ pin_project! {
     /// [`ThrottleLatest`](crate::futures::ThrottleLatest).
     ///
     /// A zero `duration` passes every item straight through. A `duration`
-    /// that reaches past [`far_future`](anyrt_core::far_future) (about 30
-    /// years, such as `Duration::MAX`) opens a window that never ends:
-    /// only the first item is yielded, and the stream ends with the
-    /// upstream.
+    /// that saturates as `Duration::MAX` does (at
+    /// [`far_future`](anyrt_core::far_future), about 30 years ahead) opens
+    /// a window that never ends: only the first item is yielded, and the
+    /// stream ends with the upstream.
     ///
     /// Nothing is allocated, per item or otherwise. At most 32 items are
     /// taken in one poll before the stream yields to the executor (and

@@ -30,9 +30,9 @@ pin_project! {
     /// When the upstream ends, a held item still waits for its window's
     /// end, so that two items are never closer than `duration`; then the
     /// stream ends. A zero `duration` passes every item straight through,
-    /// with no timer. A `duration` that reaches past
-    /// [`far_future`](anyrt_core::far_future) (about 30 years, such as
-    /// `Duration::MAX`) opens a window that never ends, which the end of
+    /// with no timer. A `duration` that saturates as `Duration::MAX` does
+    /// (at [`far_future`](anyrt_core::far_future), about 30 years ahead)
+    /// opens a window that never ends, which the end of
     /// the upstream closes: the first item at once, the last one at the
     /// end, and no sleep registered meanwhile.
     ///

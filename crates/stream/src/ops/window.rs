@@ -16,7 +16,7 @@ pub(crate) enum Window {
     Closed,
     /// Open until this instant, excluded.
     Until(Instant),
-    /// Open for good: the duration reaches past `far_future`.
+    /// Open for good: the duration saturates as `Duration::MAX` does.
     Forever,
 }
 
