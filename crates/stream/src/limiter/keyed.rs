@@ -464,8 +464,9 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
     {
         let keyed = &*self.keyed;
         let hash = keyed.hasher.hash_one(key);
-        // The high bits pick the shard; the map's table uses the low ones.
-        let shard = (hash >> 60) as usize % SHARDS;
+        // Bits the shard's map does not use pick the shard: its table
+        // indexes by the low bits and tags slots with the top seven.
+        let shard = (hash >> 32) as usize % SHARDS;
         let mut keys = lock(&keyed.shards[shard]);
         let lookup = Lookup { hash, key };
         if let Some(limiter) = keys.get(&lookup as &dyn Probe<Q>) {
