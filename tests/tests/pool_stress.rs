@@ -57,4 +57,8 @@ async fn a_thousand_tasks_with_random_cancellation() {
     let status = pool.status();
     assert!(status.size <= 8, "{status:?}");
     assert!(status.discarded.broken > 0, "{status:?}");
+    // A graceful shutdown finds nothing left out.
+    pool.close();
+    pool.wait_closed().await;
+    assert_eq!(control.alive(), 0, "every resource was dropped");
 }

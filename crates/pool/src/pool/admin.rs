@@ -257,6 +257,40 @@ impl<M: Manager> Pool<M> {
         drop(dropped);
     }
 
+    /// Waits until the pool is closed and holds no resource any more:
+    /// every guard given back (or detached, or dropped broken) and every
+    /// creation in flight ended, so [`status`](Self::status) shows a size
+    /// of zero. For a graceful shutdown: [`close`](Self::close), then wait
+    /// for the work in flight to give its resources back (bound the wait
+    /// with `anyrt::within`). It does not close the pool itself. A
+    /// resource is dropped right after it leaves the pool, outside the
+    /// pool's lock, by the thread that gave it back (or closed the pool):
+    /// the last destructor may still be running there when this
+    /// completes.
+    ///
+    /// # Cancel safety
+    ///
+    /// It only waits: dropping it changes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(()) }).build().unwrap();
+    /// let in_use = pool.get().await.unwrap();
+    /// pool.close();
+    /// let mut done = std::pin::pin!(pool.wait_closed());
+    /// assert!(futures_lite::future::poll_once(done.as_mut()).await.is_none());
+    /// drop(in_use); // dropped, since the pool is closed
+    /// done.await;
+    /// assert_eq!(pool.status().size, 0);
+    /// # });
+    /// ```
+    pub async fn wait_closed(&self) {
+        // Never granted: it fails once the pool is closed and empty.
+        let _closed = self.shared.drained.acquire().await;
+    }
+
     /// Whether [`close`](Self::close) was called.
     ///
     /// # Examples

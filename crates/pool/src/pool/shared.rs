@@ -60,6 +60,9 @@ pub(crate) struct Shared<M: Manager> {
     pub(crate) creators: Option<Semaphore>,
     /// Never has a permit; closed with the pool, which wakes `maintain`.
     pub(crate) closing: Semaphore,
+    /// Never has a permit; closed once the pool is closed and holds no
+    /// resource, which wakes `wait_closed`.
+    pub(crate) drained: Semaphore,
     state: Mutex<State<M::Type>>,
     /// `State::closed`, for a checkout to look at without the lock once
     /// its health check is done.
@@ -77,6 +80,7 @@ impl<M: Manager> Shared<M> {
             slots: Semaphore::new(config.max_size),
             creators: config.max_creating.map(Semaphore::new),
             closing: Semaphore::new(0),
+            drained: Semaphore::new(0),
             state: Mutex::new(State {
                 // Room for the usual case up front; a huge `max_size` grows it.
                 idle: VecDeque::with_capacity(config.max_size.min(1024)),
@@ -107,14 +111,22 @@ impl<M: Manager> Shared<M> {
 
     /// Gives a slot back: to the semaphore, or out of circulation if a
     /// shrink is owed.
+    /// Every place `size` goes down ends here (a discard whose slot the
+    /// checkout keeps is followed by the slot's own release), so this is
+    /// where a closed pool is seen to hold nothing any more.
     pub(crate) fn release_slot(&self, state: MutexGuard<'_, State<M::Type>>) {
         let mut state = state;
+        let drained = state.closed && state.size == 0;
         if state.owed > 0 {
             state.owed -= 1;
-            return;
+            drop(state);
+        } else {
+            drop(state);
+            self.slots.add_permits(1);
         }
-        drop(state);
-        self.slots.add_permits(1);
+        if drained {
+            self.drained.close();
+        }
     }
 
     /// The expiry of a resource created `now`: `max_lifetime` less up to
@@ -428,12 +440,16 @@ impl<M: Manager> Shared<M> {
             state.discard(Reason::Closed);
             dropped.push(entry.resource);
         }
+        let drained = state.size == 0;
         drop(state);
         self.slots.close();
         if let Some(creators) = &self.creators {
             creators.close();
         }
         self.closing.close();
+        if drained {
+            self.drained.close();
+        }
     }
 
     /// For `try_get`: an idle resource that has not expired, with the
