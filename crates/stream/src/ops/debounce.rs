@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use super::window::pass_through;
+use super::window::{held_size_hint, pass_through};
 use crate::timer::{POLL_BUDGET, Timer, due_after};
 
 pin_project! {
@@ -129,17 +129,13 @@ impl<S: Stream> Stream for Debounce<S> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let held = usize::from(self.pending.is_some());
-        if self.done {
-            return (held, Some(held));
-        }
-        let (low, high) = self.stream.size_hint();
-        if self.duration.is_zero() {
-            return (low, high);
-        }
         // Whatever comes, the last item is yielded at the end.
-        let low = usize::from(held > 0 || low > 0);
-        (low, high.and_then(|high| high.checked_add(held)))
+        held_size_hint(
+            self.pending.is_some(),
+            self.done,
+            self.duration.is_zero(),
+            self.stream.size_hint(),
+        )
     }
 }
 

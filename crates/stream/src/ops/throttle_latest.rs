@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use super::window::{Window, pass_through};
+use super::window::{Window, held_size_hint, pass_through};
 use crate::timer::{POLL_BUDGET, Timer};
 
 pin_project! {
@@ -152,18 +152,14 @@ impl<S: Stream> Stream for ThrottleLatest<S> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let held = usize::from(self.held.is_some());
-        if self.done {
-            return (held, Some(held));
-        }
-        let (low, high) = self.stream.size_hint();
-        if self.duration.is_zero() {
-            return (low, high);
-        }
         // An item is yielded at once or held, and a held one is yielded
         // unless a newer one replaces it.
-        let low = usize::from(held > 0 || low > 0);
-        (low, high.and_then(|high| high.checked_add(held)))
+        held_size_hint(
+            self.held.is_some(),
+            self.done,
+            self.duration.is_zero(),
+            self.stream.size_hint(),
+        )
     }
 }
 

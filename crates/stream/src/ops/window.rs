@@ -49,3 +49,23 @@ pub(crate) fn pass_through<S: Stream>(
     *done = matches!(poll, Poll::Ready(None));
     poll
 }
+
+/// The size hint of an operator that holds at most one item and yields at
+/// least one more whenever it holds one or the upstream has one coming
+/// (`debounce`, `throttle_latest`); a zero duration passes items through.
+pub(crate) fn held_size_hint(
+    held: bool,
+    done: bool,
+    zero: bool,
+    (low, high): (usize, Option<usize>),
+) -> (usize, Option<usize>) {
+    let held = usize::from(held);
+    if done {
+        return (held, Some(held));
+    }
+    if zero {
+        return (low, high);
+    }
+    let low = usize::from(held > 0 || low > 0);
+    (low, high.and_then(|high| high.checked_add(held)))
+}
