@@ -55,13 +55,19 @@ impl<M: Manager> Pool<M> {
     /// # });
     /// ```
     pub fn try_get(&self) -> Result<PoolGuard<M>, TryGetError> {
-        let mut expired = Vec::new();
-        let taken = self.shared.try_take_idle(&mut expired);
-        drop(expired);
-        match taken {
-            Ok(entry) => Ok(PoolGuard::new(entry, self.shared.clone())),
-            Err(true) => Err(TryGetError::Closed),
-            Err(false) => Err(TryGetError::NoneIdle),
+        loop {
+            let mut expired = Vec::new();
+            let taken = self.shared.try_take_idle(&mut expired);
+            // Dropped while nothing is held (a destructor may panic); a
+            // fresh resource may still be idle behind them.
+            let retry = !expired.is_empty();
+            drop(expired);
+            return match taken {
+                Ok(entry) => Ok(PoolGuard::new(entry, self.shared.clone())),
+                Err(true) => Err(TryGetError::Closed),
+                Err(false) if retry => continue,
+                Err(false) => Err(TryGetError::NoneIdle),
+            };
         }
     }
 
