@@ -268,7 +268,7 @@ impl<M: Manager> Pool<M> {
     /// creation in flight ended, so [`status`](Self::status) shows a size
     /// of zero. For a graceful shutdown: [`close`](Self::close), then wait
     /// for the work in flight to give its resources back (bound the wait
-    /// with `anyrt::within`). It does not close the pool itself. A
+    /// with `anyrt::deadline::within`). It does not close the pool itself. A
     /// resource is dropped right after it leaves the pool, outside the
     /// pool's lock, by the thread that gave it back (or closed the pool):
     /// the last destructor may still be running there when this

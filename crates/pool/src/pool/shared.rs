@@ -114,9 +114,11 @@ impl<M: Manager> Shared<M> {
 
     /// Gives a slot back: to the semaphore, or out of circulation if a
     /// shrink is owed.
-    /// Every place `size` goes down ends here (a discard whose slot the
-    /// checkout keeps is followed by the slot's own release), so this is
-    /// where a closed pool is seen to hold nothing any more.
+    /// Once the pool is closed its idle set stays empty, so every
+    /// resource left holds a slot and every later decrease of `size` ends
+    /// here (a discard whose slot the checkout keeps is followed by the
+    /// slot's own release): this is where a closed pool is seen to hold
+    /// nothing any more.
     pub(crate) fn release_slot(&self, state: MutexGuard<'_, State<M::Type>>) {
         let mut state = state;
         let drained = state.closed && state.size == 0;
