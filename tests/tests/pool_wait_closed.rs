@@ -4,11 +4,14 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use anyrt_core::VirtualClock;
-use anyrt_pool::Pool;
+use anyrt_pool::{Metrics, Pool, Reuse};
 use anyrt_tests::pool::{TestManager, assert_settled};
+use futures_lite::FutureExt;
 use futures_lite::future::poll_once;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -137,4 +140,124 @@ async fn dropped_at_any_poll_it_changes_nothing() {
     drop(guard);
     pool.wait_closed().await;
     assert_settled(&pool, &control);
+}
+
+/// Numbered resources; the destructor of the one numbered `doomed - 1`
+/// panics (once).
+struct Doomed {
+    id: usize,
+    doomed: Arc<AtomicUsize>,
+}
+
+impl Drop for Doomed {
+    fn drop(&mut self) {
+        if self
+            .doomed
+            .compare_exchange(self.id + 1, 0, SeqCst, SeqCst)
+            .is_ok()
+        {
+            panic!("the expired resource's destructor panics");
+        }
+    }
+}
+
+#[derive(Default)]
+struct Numbered {
+    next: AtomicUsize,
+    doomed: Arc<AtomicUsize>,
+}
+
+impl anyrt_pool::Manager for Numbered {
+    type Type = Doomed;
+    type Error = ();
+
+    async fn create(&self) -> Result<Doomed, ()> {
+        let id = self.next.fetch_add(1, SeqCst);
+        let doomed = self.doomed.clone();
+        Ok(Doomed { id, doomed })
+    }
+
+    async fn recycle(&self, _: &mut Doomed, _: &Metrics) -> Result<(), ()> {
+        Ok(())
+    }
+}
+
+/// Closes the pool and checks that the wait ends with nothing left in it.
+async fn closes_empty<M: anyrt_pool::Manager>(pool: &Pool<M>) {
+    pool.close();
+    let done = anyrt_deadline::within(Duration::from_secs(3600), pool.wait_closed()).await;
+    let status = pool.status();
+    assert!(done.is_ok(), "wait_closed never ends: {status:?}");
+    assert_eq!((status.size, status.creating, status.in_use), (0, 0, 0));
+    assert_eq!(status.created - status.discarded.total(), 0, "{status:?}");
+}
+
+/// A checkout that found only an expired resource counted the creation
+/// it was about to start, then dropped the expired one; its destructor
+/// panicked, the creation never started, and `size` and `creating` kept
+/// it for good: `wait_closed` never ended.
+#[anyrt_test::test(virtual_time)]
+async fn regression_an_expired_destructor_that_panics_leaves_no_creation_counted(
+    clock: VirtualClock,
+) {
+    let manager = Numbered::default();
+    let doomed = manager.doomed.clone();
+    let pool = Pool::builder(manager)
+        .max_size(1)
+        .idle_timeout(SEC)
+        .build()
+        .unwrap();
+    let held = pool.get().await.unwrap();
+    let mut get = Box::pin(pool.get());
+    assert!(
+        poll_once(get.as_mut()).await.is_none(),
+        "queued for the slot"
+    );
+    drop(held); // idle, its slot the waiter's
+    clock.advance(2 * SEC);
+    doomed.store(1, SeqCst);
+    assert!(AssertUnwindSafe(get).catch_unwind().await.is_err());
+    closes_empty(&pool).await;
+}
+
+/// Two idle resources, the first expired and its destructor doomed.
+async fn one_expired_before_one_fresh(clock: &VirtualClock) -> Pool<Numbered> {
+    let manager = Numbered::default();
+    let doomed = manager.doomed.clone();
+    let pool = Pool::builder(manager)
+        .max_size(2)
+        .idle_timeout(2 * SEC)
+        .reuse(Reuse::Fifo)
+        .build()
+        .unwrap();
+    let (a, b) = (pool.get().await.unwrap(), pool.get().await.unwrap());
+    doomed.store(a.id + 1, SeqCst);
+    drop(a);
+    clock.advance(SEC);
+    drop(b);
+    clock.advance(SEC + SEC / 2); // `a` idle past the timeout, `b` not
+    pool
+}
+
+/// The same with a fresh resource behind the expired one: the checkout
+/// took the fresh one, then lost it when the expired one's destructor
+/// panicked, and `size` kept it for good.
+#[anyrt_test::test(virtual_time)]
+async fn regression_an_expired_destructor_that_panics_loses_no_idle_resource(clock: VirtualClock) {
+    let pool = one_expired_before_one_fresh(&clock).await;
+    assert!(AssertUnwindSafe(pool.get()).catch_unwind().await.is_err());
+    assert_eq!(pool.status().idle, 1, "the fresh one is still there");
+    closes_empty(&pool).await;
+}
+
+/// The same through `try_get`.
+#[anyrt_test::test(virtual_time)]
+async fn regression_an_expired_destructor_that_panics_loses_nothing_to_try_get(
+    clock: VirtualClock,
+) {
+    let pool = one_expired_before_one_fresh(&clock).await;
+    assert!(catch_unwind(AssertUnwindSafe(|| pool.try_get().is_ok())).is_err());
+    assert_eq!(pool.status().idle, 1, "the fresh one is still there");
+    assert!(pool.try_get().is_ok());
+    closes_empty(&pool).await;
 }

@@ -55,13 +55,19 @@ impl<M: Manager> Pool<M> {
     /// # });
     /// ```
     pub fn try_get(&self) -> Result<PoolGuard<M>, TryGetError> {
-        let mut expired = Vec::new();
-        let taken = self.shared.try_take_idle(&mut expired);
-        drop(expired);
-        match taken {
-            Ok(entry) => Ok(PoolGuard::new(entry, self.shared.clone())),
-            Err(true) => Err(TryGetError::Closed),
-            Err(false) => Err(TryGetError::NoneIdle),
+        loop {
+            let mut expired = Vec::new();
+            let taken = self.shared.try_take_idle(&mut expired);
+            // Dropped while nothing is held (a destructor may panic); a
+            // fresh resource may still be idle behind them.
+            let retry = !expired.is_empty();
+            drop(expired);
+            return match taken {
+                Ok(entry) => Ok(PoolGuard::new(entry, self.shared.clone())),
+                Err(true) => Err(TryGetError::Closed),
+                Err(false) if retry => continue,
+                Err(false) => Err(TryGetError::NoneIdle),
+            };
         }
     }
 
@@ -262,7 +268,7 @@ impl<M: Manager> Pool<M> {
     /// creation in flight ended, so [`status`](Self::status) shows a size
     /// of zero. For a graceful shutdown: [`close`](Self::close), then wait
     /// for the work in flight to give its resources back (bound the wait
-    /// with `anyrt::within`). It does not close the pool itself. A
+    /// with `anyrt::deadline::within`). It does not close the pool itself. A
     /// resource is dropped right after it leaves the pool, outside the
     /// pool's lock, by the thread that gave it back (or closed the pool):
     /// the last destructor may still be running there when this

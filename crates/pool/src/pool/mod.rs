@@ -215,7 +215,7 @@ impl<M: Manager> Pool<M> {
                     }
                 }
                 Take::Closed => return Err(PoolError::Closed),
-                Take::Empty | Take::Create => slot = Some(held),
+                Take::Empty | Take::Expired | Take::Create => slot = Some(held),
             }
         }
         let outcome = {
@@ -305,6 +305,7 @@ impl<M: Manager> Pool<M> {
                     creator = self.creator().await?;
                     continue;
                 }
+                Take::Expired => continue,
                 Take::Idle(entry) => entry,
             };
             drop(std::mem::replace(&mut creator, Creator(None)));

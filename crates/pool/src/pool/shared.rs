@@ -47,6 +47,9 @@ pub(crate) enum Take<T> {
     Create,
     /// None idle, and the caller may not create yet (`max_creating`).
     Empty,
+    /// Expired resources were discarded and nothing was taken: the caller
+    /// drops them, then takes again.
+    Expired,
     /// The pool was closed.
     Closed,
 }
@@ -111,9 +114,11 @@ impl<M: Manager> Shared<M> {
 
     /// Gives a slot back: to the semaphore, or out of circulation if a
     /// shrink is owed.
-    /// Every place `size` goes down ends here (a discard whose slot the
-    /// checkout keeps is followed by the slot's own release), so this is
-    /// where a closed pool is seen to hold nothing any more.
+    /// Once the pool is closed its idle set stays empty, so every
+    /// resource left holds a slot and every later decrease of `size` ends
+    /// here (a discard whose slot the checkout keeps is followed by the
+    /// slot's own release): this is where a closed pool is seen to hold
+    /// nothing any more.
     pub(crate) fn release_slot(&self, state: MutexGuard<'_, State<M::Type>>) {
         let mut state = state;
         let drained = state.closed && state.size == 0;
@@ -156,10 +161,41 @@ impl<M: Manager> Shared<M> {
         (idle_for >= timeout).then_some(Reason::IdleTimeout)
     }
 
+    /// The next idle resource to reuse, unless expired ones come first:
+    /// those are moved into `dropped` and nothing is taken, so that their
+    /// destructors run (and may panic) before the caller holds anything
+    /// it would have to give back. `dropped` comes in empty.
+    fn pop_idle(
+        &self,
+        state: &mut State<M::Type>,
+        now: Option<Instant>,
+        dropped: &mut Dropped<M::Type>,
+    ) -> Option<Entry<M::Type>> {
+        loop {
+            let entry = match self.config.reuse {
+                Reuse::Lifo => state.idle.pop_back()?,
+                Reuse::Fifo => state.idle.pop_front()?,
+            };
+            let Some(reason) = self.stale(&entry, now) else {
+                if dropped.is_empty() {
+                    return Some(entry);
+                }
+                match self.config.reuse {
+                    Reuse::Lifo => state.idle.push_back(entry),
+                    Reuse::Fifo => state.idle.push_front(entry),
+                }
+                return None;
+            };
+            state.discard(reason);
+            dropped.push(entry.resource);
+        }
+    }
+
     /// For a slot holder that `waited` that long for its slot (counted
     /// here): an idle resource that has not expired, else room to create
-    /// one if it `may_create`. Expired ones are moved into `dropped`. The
-    /// health check of the resource, if there is one, is counted now.
+    /// one if it `may_create`. Expired ones are moved into `dropped`, and
+    /// then nothing is taken ([`Take::Expired`]). The health check of the
+    /// resource, if there is one, is counted now.
     pub(crate) fn take(
         &self,
         may_create: bool,
@@ -175,24 +211,14 @@ impl<M: Manager> Shared<M> {
         if state.closed {
             return Take::Closed;
         }
-        loop {
-            let entry = match self.config.reuse {
-                Reuse::Lifo => state.idle.pop_back(),
-                Reuse::Fifo => state.idle.pop_front(),
-            };
-            let Some(entry) = entry else { break };
-            match self.stale(&entry, now) {
-                None => {
-                    if self.config.recycle_on_checkout {
-                        state.recycled += 1;
-                    }
-                    return Take::Idle(entry);
-                }
-                Some(reason) => {
-                    state.discard(reason);
-                    dropped.push(entry.resource);
-                }
+        if let Some(entry) = self.pop_idle(&mut state, now, dropped) {
+            if self.config.recycle_on_checkout {
+                state.recycled += 1;
             }
+            return Take::Idle(entry);
+        }
+        if !dropped.is_empty() {
+            return Take::Expired;
         }
         if !may_create {
             return Take::Empty;
@@ -453,7 +479,8 @@ impl<M: Manager> Shared<M> {
     }
 
     /// For `try_get`: an idle resource that has not expired, with the
-    /// slot taken for it.
+    /// slot taken for it; else whether the pool is closed. Expired ones
+    /// are moved into `dropped`, and then nothing is taken.
     pub(crate) fn try_take_idle(
         &self,
         dropped: &mut Dropped<M::Type>,
@@ -465,17 +492,8 @@ impl<M: Manager> Shared<M> {
         permit.forget();
         let now = self.now_if_expiring();
         let mut state = self.lock();
-        while let Some(entry) = match self.config.reuse {
-            Reuse::Lifo => state.idle.pop_back(),
-            Reuse::Fifo => state.idle.pop_front(),
-        } {
-            match self.stale(&entry, now) {
-                None => return Ok(entry),
-                Some(reason) => {
-                    state.discard(reason);
-                    dropped.push(entry.resource);
-                }
-            }
+        if let Some(entry) = self.pop_idle(&mut state, now, dropped) {
+            return Ok(entry);
         }
         let closed = state.closed;
         self.release_slot(state);
