@@ -183,6 +183,11 @@ impl<M: Manager> Pool<M> {
     /// Keeps the idle resources for which `keep(resource, metrics)` is
     /// true and discards the others; resources in use are not seen.
     ///
+    /// `keep` runs under the pool's lock, so it must not call the pool
+    /// (`get`, `status`, `retain`, ...): that would deadlock. Decide from
+    /// the resource and its metrics alone; discarded resources are dropped
+    /// after the lock is released.
+    ///
     /// # Panics
     ///
     /// A panic of `keep` goes on to the caller, and no idle resource is
