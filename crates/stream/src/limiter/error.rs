@@ -134,6 +134,15 @@ pub struct ExceedsBurst {
 }
 
 impl ExceedsBurst {
+    /// `Err` if `requested` permits are more than `burst`: that many are
+    /// never granted together.
+    pub(crate) fn check(requested: u32, burst: u32) -> Result<(), ExceedsBurst> {
+        if requested > burst {
+            return Err(ExceedsBurst { requested, burst });
+        }
+        Ok(())
+    }
+
     /// The permits asked for.
     ///
     /// # Examples

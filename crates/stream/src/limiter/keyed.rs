@@ -266,7 +266,7 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        self.exceeds_burst(n)?;
+        ExceedsBurst::check(n, self.keyed.burst)?;
         self.with(key, |limiter| limiter.try_acquire_n(n))
     }
 
@@ -379,11 +379,7 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn len(&self) -> usize {
-        self.keyed
-            .shards
-            .iter()
-            .map(|shard| lock(shard).len())
-            .sum()
+        self.keyed.len()
     }
 
     /// Whether no key has a limiter now.
@@ -444,17 +440,6 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
         self.keyed.burst
     }
 
-    fn exceeds_burst(&self, n: u32) -> Result<(), ExceedsBurst> {
-        let burst = self.keyed.burst;
-        if n > burst {
-            return Err(ExceedsBurst {
-                requested: n,
-                burst,
-            });
-        }
-        Ok(())
-    }
-
     /// Runs `f` on the limiter of `key`, made if the key is new, under its
     /// shard's lock.
     fn with<Q, R>(&self, key: &Q, f: impl FnOnce(&RateLimiter) -> R) -> R
@@ -481,6 +466,11 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
 }
 
 impl<K> Keyed<K> {
+    /// Keys with a limiter now, over every shard.
+    fn len(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
+    }
+
     /// A rested limiter for a new key.
     fn make(&self) -> RateLimiter {
         let shared = Shared::new(self.rate, self.period, self.burst, anyrt_core::now());
@@ -544,12 +534,11 @@ impl<K> Clone for KeyedRateLimiter<K> {
 impl<K> fmt::Debug for KeyedRateLimiter<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let keyed = &*self.keyed;
-        let keys: usize = keyed.shards.iter().map(|shard| lock(shard).len()).sum();
         f.debug_struct("KeyedRateLimiter")
             .field("rate", &keyed.rate)
             .field("period", &keyed.period)
             .field("burst", &keyed.burst)
-            .field("keys", &keys)
+            .field("keys", &keyed.len())
             .finish()
     }
 }

@@ -180,13 +180,7 @@ impl RateLimiter {
     /// # Ok::<(), anyrt::stream::BuildError>(())
     /// ```
     pub fn try_acquire_n(&self, n: u32) -> Result<Result<(), RateLimited>, ExceedsBurst> {
-        let burst = self.shared.burst;
-        if n > burst {
-            return Err(ExceedsBurst {
-                requested: n,
-                burst,
-            });
-        }
+        ExceedsBurst::check(n, self.shared.burst)?;
         let taken =
             n == 0 || (self.shared.nobody_queued() && self.shared.take_now(u64::from(n)).is_ok());
         Ok(if taken { Ok(()) } else { Err(RateLimited) })
