@@ -67,8 +67,8 @@ mod semaphore;
 
 pub use buffer::{BufferError, BufferPool, BufferPoolBuilder, BufferStatus, PooledBuffer};
 pub use pool::{
-    BuildError, Discarded, FnManager, Manager, Metrics, Pool, PoolBuilder, PoolError, PoolGuard,
-    Reuse, Status, TryGetError,
+    AddError, BuildError, Discarded, FnManager, Manager, Metrics, Pool, PoolBuilder, PoolError,
+    PoolGuard, Reuse, Status, TryGetError,
 };
 pub use semaphore::{
     AcquireError, MAX_PASSES, MAX_WAIT, OwnedSemaphorePermit, Semaphore, SemaphorePermit,

@@ -4,9 +4,10 @@
 use std::future::Future;
 
 use super::create::{self, Outcome};
+use super::shared::Entry;
 use super::{
-    BuildError, FnManager, Manager, Metrics, Pool, PoolBuilder, PoolError, PoolGuard, Status,
-    TryGetError,
+    AddError, BuildError, FnManager, Manager, Metrics, Pool, PoolBuilder, PoolError, PoolGuard,
+    Status, TryGetError,
 };
 
 impl<F, Fut, T, E> Pool<FnManager<F>>
@@ -300,6 +301,72 @@ impl<M: Manager> Pool<M> {
     pub async fn wait_closed(&self) {
         // Never granted: it fails once the pool is closed and empty.
         let _closed = self.shared.drained.acquire().await;
+    }
+
+    /// Adds a resource made outside the pool (bb8's `add`, deadpool's
+    /// unmanaged `add`): it joins the idle set at once, counted in `size`
+    /// and in [`Status::added`](crate::Status::added), with its
+    /// [`Metrics`] and `max_lifetime` counted from now. From then on it is
+    /// like any idle resource: handed out in the pool's reuse order,
+    /// health-checked at checkout (`recycle`), expired by `idle_timeout`
+    /// and `max_lifetime`.
+    ///
+    /// The manager's return check ([`Manager::is_broken`]) runs first, as
+    /// at a guard's return; if it panics, the resource is dropped and the
+    /// pool is unchanged. A `get` waiting for a permit of `max_creating`
+    /// finds the added resource when it next looks at the idle set (once
+    /// it has the permit).
+    ///
+    /// # Errors
+    ///
+    /// [`AddError::Full`] if the pool holds `max_size` resources (idle,
+    /// in use or being created), [`AddError::Closed`] if it was closed,
+    /// [`AddError::Broken`] if the return check says so; each gives the
+    /// resource back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(0u32) })
+    ///     .max_size(2)
+    ///     .build()
+    ///     .unwrap();
+    /// pool.add(42).unwrap();
+    /// assert_eq!(*pool.get().await.unwrap(), 42, "no creation needed");
+    /// assert_eq!((pool.status().added, pool.status().created), (1, 0));
+    /// # });
+    /// ```
+    pub fn add(&self, resource: M::Type) -> Result<(), AddError<M::Type>> {
+        let now = anyrt_core::now();
+        let mut entry = Entry {
+            resource,
+            metrics: Metrics::new(now),
+            expires: self.shared.expiry(now),
+        };
+        let manager = &self.shared.manager;
+        if manager.is_broken(&mut entry.resource, &entry.metrics) {
+            return Err(AddError::Broken(entry.resource));
+        }
+        self.shared.add(entry)
+    }
+
+    /// The pool's manager: to make a resource that the pool will not
+    /// manage (bb8's `dedicated_connection`), or to reach its settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::pool::Manager;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(5u8) }).build().unwrap();
+    /// let own = pool.manager().create().await.unwrap();
+    /// assert_eq!((own, pool.status().size), (5, 0), "not the pool's");
+    /// # });
+    /// ```
+    pub fn manager(&self) -> &M {
+        &self.shared.manager
     }
 
     /// Whether [`close`](Self::close) was called.

@@ -166,6 +166,76 @@ impl fmt::Display for TryGetError {
 
 impl Error for TryGetError {}
 
+/// Why [`Pool::add`](crate::Pool::add) gave its resource back, with the
+/// resource, untouched.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::pool::{AddError, Pool};
+///
+/// let pool = Pool::from_fn(|| async { Ok::<_, ()>(0u32) }).max_size(1).build().unwrap();
+/// pool.add(1).unwrap();
+/// let err = pool.add(2).unwrap_err();
+/// assert!(matches!(err, AddError::Full(2)));
+/// assert_eq!(err.into_resource(), 2);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AddError<T> {
+    /// The pool holds `max_size` resources (idle, in use or being
+    /// created).
+    Full(T),
+    /// The pool was closed.
+    Closed(T),
+    /// The manager's return check,
+    /// [`Manager::is_broken`](crate::Manager::is_broken), says it is
+    /// broken.
+    Broken(T),
+}
+
+impl<T> AddError<T> {
+    /// The resource that was not added.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Ok::<_, ()>(0u32) }).build().unwrap();
+    /// pool.close();
+    /// assert_eq!(pool.add(7).unwrap_err().into_resource(), 7);
+    /// ```
+    pub fn into_resource(self) -> T {
+        match self {
+            AddError::Full(resource) | AddError::Closed(resource) | AddError::Broken(resource) => {
+                resource
+            }
+        }
+    }
+}
+
+/// Names the error; the resource is not shown (it need not be `Debug`).
+impl<T> fmt::Debug for AddError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddError::Full(_) => f.write_str("Full(..)"),
+            AddError::Closed(_) => f.write_str("Closed(..)"),
+            AddError::Broken(_) => f.write_str("Broken(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for AddError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddError::Full(_) => f.write_str("the pool is full"),
+            AddError::Closed(_) => f.write_str("the pool is closed"),
+            AddError::Broken(_) => f.write_str("the resource is broken"),
+        }
+    }
+}
+
+impl<T> Error for AddError<T> {}
+
 /// A pool configuration that cannot work.
 ///
 /// # Examples

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use builder::{PoolBuilder, Reuse};
 use create::Outcome;
-pub use error::{BuildError, PoolError, TryGetError};
+pub use error::{AddError, BuildError, PoolError, TryGetError};
 pub use guard::PoolGuard;
 pub use manager::{FnManager, Manager, Metrics};
 use shared::{Entry, Shared, Take};

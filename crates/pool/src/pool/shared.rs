@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::builder::{Config, Reuse};
 use super::status::{Discarded, Reason, Status};
-use super::{Manager, Metrics};
+use super::{AddError, Manager, Metrics};
 use crate::Semaphore;
 
 /// An idle resource with what the pool knows about it.
@@ -30,6 +30,8 @@ pub(crate) struct State<T> {
     owed: usize,
     pub(crate) closed: bool,
     created: u64,
+    /// Resources made outside the pool and given to it with `add`.
+    added: u64,
     discarded: Discarded,
     /// Health checks passed, or under way (taken back if one fails or is
     /// dropped): counted under the lock the checkout takes anyway.
@@ -93,6 +95,7 @@ impl<M: Manager> Shared<M> {
                 owed: 0,
                 closed: false,
                 created: 0,
+                added: 0,
                 discarded: Discarded::default(),
                 recycled: 0,
                 total_wait: Duration::ZERO,
@@ -326,6 +329,22 @@ impl<M: Manager> Shared<M> {
         dropped
     }
 
+    /// A resource made outside the pool joins the idle set if there is
+    /// room (`size < max_size`) and the pool is open; else it comes back.
+    pub(crate) fn add(&self, entry: Entry<M::Type>) -> Result<(), AddError<M::Type>> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(AddError::Closed(entry.resource));
+        }
+        if state.size >= state.max_size {
+            return Err(AddError::Full(entry.resource));
+        }
+        state.size += 1;
+        state.added += 1;
+        state.idle.push_back(entry);
+        Ok(())
+    }
+
     /// For `maintain`, holding a slot: counts a creation in `size` if
     /// there is room.
     pub(crate) fn reserve(&self) -> bool {
@@ -370,6 +389,7 @@ impl<M: Manager> Shared<M> {
             waiting,
             creating: state.creating,
             created: state.created,
+            added: state.added,
             recycled: state.recycled,
             discarded: state.discarded,
             timed_out: self.timed_out.load(Ordering::Relaxed),

@@ -36,6 +36,10 @@ pub struct Status {
     pub creating: usize,
     /// Resources created so far.
     pub created: u64,
+    /// Resources made outside the pool and given to it with
+    /// [`Pool::add`](crate::Pool::add); `created + added -
+    /// discarded.total() == size`.
+    pub added: u64,
     /// Successful recycles (health checks at checkout; one under way
     /// counts from its start until it fails or is dropped).
     pub recycled: u64,
