@@ -170,3 +170,23 @@ async fn a_scope_token_is_cancelled_when_the_scope_ends() {
         "nothing leaks out of the run"
     );
 }
+
+#[anyrt_test::test]
+async fn an_owned_wait_for_cancellation_is_static_and_can_be_dropped() {
+    fn spawnable<F: std::future::Future + Send + 'static>(future: F) -> F {
+        future
+    }
+    let token = CancelToken::new();
+    // Dropped while registered: the token is unaffected, and a later wait
+    // still completes.
+    let mut early = Box::pin(spawnable(token.child().cancelled_owned()));
+    assert!(futures::poll!(early.as_mut()).is_pending());
+    drop(early);
+    let waiter = anyrt_core::spawn(spawnable(token.child().cancelled_owned()));
+    anyrt_core::yield_now().await;
+    assert!(token.cancel_with("shutdown"));
+    waiter.await;
+    // Level-triggered: made after the cancel, ready at its first poll.
+    let late = token.cancelled_owned();
+    assert!(futures::poll!(Box::pin(late)).is_ready());
+}

@@ -180,6 +180,6 @@ pub mod futures {
     pub use crate::run::Run;
     pub use crate::supervisor::{OkBody, SuperviseWait, Supervised, SupervisedRun};
     pub use crate::task_group::{GroupSpawnWait, JoinAll, JoinNext, Shutdown, TryJoinAll};
-    pub use crate::token::Cancelled;
+    pub use crate::token::{Cancelled, CancelledOwned};
     pub use crate::until_cancelled::{RunUntilCancelled, RunUntilCancelledOwned};
 }

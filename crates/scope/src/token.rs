@@ -322,6 +322,32 @@ impl CancelToken {
         }
     }
 
+    /// [`cancelled`](Self::cancelled) on a token it owns (tokio-util's
+    /// `cancelled_owned`): `'static` and `Send`, to be spawned or kept in
+    /// a struct beside other futures.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`cancelled`](Self::cancelled): dropping it unregisters its
+    /// listener and drops its clone of the token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// let token = anyrt::scope::CancelToken::new();
+    /// let task = anyrt::spawn(token.clone().cancelled_owned());
+    /// token.cancel();
+    /// task.await;
+    /// # });
+    /// ```
+    pub fn cancelled_owned(self) -> CancelledOwned {
+        CancelledOwned {
+            token: self,
+            listener: None,
+        }
+    }
+
     /// A guard that cancels the token when dropped, unless disarmed.
     ///
     /// # Examples
@@ -442,6 +468,48 @@ impl Future for Cancelled<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         this.token.poll_cancelled(&mut this.listener, cx)
+    }
+}
+
+/// Completes once its token is cancelled; made by
+/// [`CancelToken::cancelled_owned`].
+///
+/// # Cancel safety
+///
+/// Dropping it unregisters its listener; nothing is lost.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::scope::CancelToken;
+///
+/// # futures_lite::future::block_on(async {
+/// let token = CancelToken::new();
+/// let cancelled: anyrt::scope::futures::CancelledOwned = token.child().cancelled_owned();
+/// token.cancel();
+/// cancelled.await;
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct CancelledOwned {
+    token: CancelToken,
+    listener: Option<EventListener>,
+}
+
+impl Future for CancelledOwned {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        this.token.poll_cancelled(&mut this.listener, cx)
+    }
+}
+
+impl fmt::Debug for CancelledOwned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelledOwned")
+            .field("token", &self.token)
+            .finish_non_exhaustive()
     }
 }
 
