@@ -383,3 +383,53 @@ async fn try_acquire_n_takes_all_or_nothing_and_refuses_more_than_the_burst(cloc
     ));
     waiter.await;
 }
+
+/// The wait a refusal reports, for a `Retry-After` header.
+fn retry_after(refused: Result<(), RateLimited>) -> Duration {
+    refused.expect_err("refused").retry_after()
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn a_refusal_says_how_long_until_the_permits_are_due(clock: VirtualClock) {
+    // 1 per minute, burst 1.
+    let minute = limiter(1, 60 * SEC, 1);
+    assert_eq!(minute.try_acquire(), Ok(()));
+    assert_eq!(retry_after(minute.try_acquire()), 60 * SEC);
+    clock.advance(20 * SEC);
+    assert_eq!(retry_after(minute.try_acquire()), 40 * SEC, "counts down");
+    clock.advance(40 * SEC);
+    assert_eq!(minute.try_acquire(), Ok(()), "due when it said");
+
+    // 10 per second, burst 5: one permit every 100 ms.
+    let tenth = limiter(10, SEC, 5);
+    assert_eq!(tenth.try_acquire_n(4), Ok(Ok(())));
+    let three = tenth.try_acquire_n(3).unwrap();
+    assert_eq!(
+        retry_after(three),
+        200 * MS,
+        "one is free, two more to come"
+    );
+    assert_eq!(tenth.try_acquire(), Ok(()));
+    assert_eq!(retry_after(tenth.try_acquire()), 100 * MS);
+    clock.advance(30 * MS);
+    assert_eq!(retry_after(tenth.try_acquire()), 70 * MS);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn with_waiters_queued_the_wait_reported_is_a_lower_bound(clock: VirtualClock) {
+    let limiter = limiter(1, SEC, 1);
+    assert_eq!(limiter.try_acquire(), Ok(()));
+    let mut waiter = pin!(limiter.acquire());
+    assert!(poll!(waiter.as_mut()).is_pending());
+    // The waiter is owed the permit due in 1 s; the refusal cannot know
+    // how much the queue takes, and says what the rate alone says.
+    assert_eq!(retry_after(limiter.try_acquire()), SEC);
+    clock.advance(SEC);
+    assert_eq!(
+        retry_after(limiter.try_acquire()),
+        Duration::ZERO,
+        "free, but the waiter goes first"
+    );
+    waiter.await;
+    assert_eq!(retry_after(limiter.try_acquire()), SEC);
+}

@@ -2,6 +2,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::time::Duration;
 
 /// Why [`RateLimiterBuilder::build`](crate::RateLimiterBuilder::build)
 /// refused a configuration.
@@ -85,7 +86,8 @@ impl fmt::Display for BuildError {
 impl Error for BuildError {}
 
 /// The error of [`RateLimiter::try_acquire`](crate::RateLimiter::try_acquire):
-/// no permit is free now, or waiters are queued ahead.
+/// no permit is free now, or waiters are queued ahead; with how long until
+/// the permits are due ([`retry_after`](RateLimited::retry_after)).
 ///
 /// # Examples
 ///
@@ -100,8 +102,35 @@ impl Error for BuildError {}
 /// # Ok::<(), anyrt::stream::BuildError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub struct RateLimited;
+pub struct RateLimited {
+    pub(crate) wait_ns: u64,
+}
+
+impl RateLimited {
+    /// How long from the refusal until the permits asked for are due at
+    /// the limiter's rate (governor's `wait_time_from`), rounded up to a
+    /// nanosecond: what an HTTP server puts in `Retry-After`. With waiters
+    /// queued it is a lower bound: they take their permits first, and it
+    /// may be zero (free now, but owed to them).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use anyrt::stream::RateLimiter;
+    ///
+    /// # futures_lite::future::block_on(anyrt::with_timer(anyrt::VirtualClock::new(), async {
+    /// let limiter = RateLimiter::builder(1, Duration::from_secs(60)).burst(1).build()?;
+    /// limiter.try_acquire()?;
+    /// let refused = limiter.try_acquire().unwrap_err();
+    /// assert_eq!(refused.retry_after(), Duration::from_secs(60));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })).unwrap();
+    /// ```
+    pub fn retry_after(&self) -> Duration {
+        Duration::from_nanos(self.wait_ns)
+    }
+}
 
 impl fmt::Display for RateLimited {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -149,11 +149,7 @@ impl RateLimiter {
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Result<(), RateLimited> {
-        if self.shared.nobody_queued() && self.shared.take_now(1).is_ok() {
-            Ok(())
-        } else {
-            Err(RateLimited)
-        }
+        self.shared.try_take(1)
     }
 
     /// Takes `n` permits together if they are all free now and nobody is
@@ -181,9 +177,10 @@ impl RateLimiter {
     /// ```
     pub fn try_acquire_n(&self, n: u32) -> Result<Result<(), RateLimited>, ExceedsBurst> {
         ExceedsBurst::check(n, self.shared.burst)?;
-        let taken =
-            n == 0 || (self.shared.nobody_queued() && self.shared.take_now(u64::from(n)).is_ok());
-        Ok(if taken { Ok(()) } else { Err(RateLimited) })
+        if n == 0 {
+            return Ok(Ok(()));
+        }
+        Ok(self.shared.try_take(u64::from(n)))
     }
 
     /// Waits for one permit, in turn behind the waiters queued before.

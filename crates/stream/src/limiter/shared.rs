@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::RateLimited;
 use super::clock::Counter;
 use crate::gcra::{Decision, Gcra};
 
@@ -195,6 +196,40 @@ impl Shared {
     #[inline]
     pub(crate) fn take_now(&self, cost: u64) -> Result<(), Refusal> {
         self.take_at(self.ticks_now(), cost, None)
+    }
+
+    /// For `try_acquire`: takes `cost` permits (at most the burst) now if
+    /// nobody is queued and the GCRA allows it; else says how long until
+    /// the GCRA would (with waiters queued, a lower bound).
+    #[inline]
+    pub(crate) fn try_take(&self, cost: u64) -> Result<(), RateLimited> {
+        let queued = !self.nobody_queued();
+        let now = self.ticks_now();
+        let until = if queued {
+            match self
+                .gcra
+                .decide(self.tat.load(Ordering::Acquire), now, cost)
+            {
+                Decision::Wait { until } => until,
+                Decision::Allow { .. } | Decision::Never => now,
+            }
+        } else {
+            match self.take_at(now, cost, None) {
+                Ok(()) => return Ok(()),
+                Err(Refusal::Until(until)) => until,
+                // The callers check the burst first.
+                Err(Refusal::Never) => u64::MAX,
+            }
+        };
+        Err(self.refused(until.saturating_sub(now)))
+    }
+
+    /// A refusal `wait` ticks before its permits are due.
+    #[cold]
+    fn refused(&self, wait: u64) -> RateLimited {
+        RateLimited {
+            wait_ns: wait.div_ceil(self.scale),
+        }
     }
 
     #[inline]
