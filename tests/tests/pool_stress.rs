@@ -1,11 +1,13 @@
 //! A bounded stress of `Pool` on multi-threaded runtimes: 1,000 tasks x 200
 //! checkouts, with random cancellation (while waiting, checking or
-//! creating) and random hold times; the books balance afterwards.
+//! creating) and random hold times, and resources taken out with `detach`
+//! and given back with `add` (refused when others filled the room); the
+//! books balance afterwards.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyrt_pool::Pool;
+use anyrt_pool::{AddError, Pool};
 use anyrt_tests::cancel::cancel_after;
 use anyrt_tests::pool::{TestManager, assert_settled};
 
@@ -17,9 +19,11 @@ async fn a_thousand_tasks_with_random_cancellation() {
     let (manager, control) = TestManager::new();
     let pool = Pool::builder(manager).max_size(8).build().unwrap();
     let served = Arc::new(AtomicUsize::new(0));
+    let added = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..TASKS)
         .map(|task| {
             let (pool, served) = (pool.clone(), served.clone());
+            let added = added.clone();
             anyrt_core::spawn(async move {
                 let mut rng = fastrand::Rng::with_seed(task as u64);
                 for _ in 0..GETS {
@@ -37,10 +41,23 @@ async fn a_thousand_tasks_with_random_cancellation() {
                     for _ in 0..rng.u8(..3) {
                         anyrt_core::yield_now().await;
                     }
-                    if rng.u8(..50) == 0 {
-                        guard.mark_broken();
-                    }
                     served.fetch_add(1, Ordering::Relaxed);
+                    match rng.u8(..50) {
+                        0 => guard.mark_broken(),
+                        1 => {
+                            let resource = guard.detach();
+                            anyrt_core::yield_now().await;
+                            match pool.add(resource) {
+                                Ok(()) => {
+                                    added.fetch_add(1, Ordering::Relaxed);
+                                }
+                                // Others filled the room meanwhile: dropped here.
+                                Err(AddError::Full(_)) => {}
+                                Err(e) => panic!("{e}"),
+                            }
+                        }
+                        _ => {}
+                    }
                 }
             })
         })
@@ -57,6 +74,12 @@ async fn a_thousand_tasks_with_random_cancellation() {
     let status = pool.status();
     assert!(status.size <= 8, "{status:?}");
     assert!(status.discarded.broken > 0, "{status:?}");
+    assert_eq!(
+        status.added,
+        added.load(Ordering::Relaxed) as u64,
+        "{status:?}"
+    );
+    assert!(status.added > 0, "{status:?}");
     // A graceful shutdown finds nothing left out.
     pool.close();
     pool.wait_closed().await;
