@@ -433,3 +433,16 @@ async fn with_waiters_queued_the_wait_reported_is_a_lower_bound(clock: VirtualCl
     waiter.await;
     assert_eq!(retry_after(limiter.try_acquire()), SEC);
 }
+
+const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+
+#[anyrt_test::test(virtual_time)]
+async fn a_period_of_centuries_is_kept_exactly(clock: VirtualClock) {
+    // A window near the clock's range: the GCRA must not saturate into
+    // granting early (or reporting too short a wait).
+    let limiter = limiter(1, 500 * YEAR, 1);
+    assert_eq!(limiter.try_acquire(), Ok(()));
+    assert_eq!(retry_after(limiter.try_acquire()), 500 * YEAR);
+    clock.advance_to(clock.now() + 100 * YEAR);
+    assert_eq!(retry_after(limiter.try_acquire()), 400 * YEAR);
+}

@@ -63,11 +63,15 @@ impl Gcra {
         }
         let base = tat.max(now);
         // cost <= burst, so cost * emission <= window: no overflow.
-        let new_tat = base.saturating_add(cost * self.emission);
-        // The earliest `now` at which `new_tat - now <= window`.
-        let allowed_at = new_tat.saturating_sub(self.window);
+        let spent = cost * self.emission;
+        // The earliest `now` at which `base + spent - now <= window`,
+        // computed without forming `base + spent`, which a window near the
+        // clock's range would saturate (and so put too early).
+        let allowed_at = base.saturating_sub(self.window - spent);
         if now >= allowed_at {
-            Decision::Allow { tat: new_tat }
+            Decision::Allow {
+                tat: base.saturating_add(spent),
+            }
         } else {
             Decision::Wait { until: allowed_at }
         }
