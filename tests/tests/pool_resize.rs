@@ -105,3 +105,52 @@ async fn close_wakes_every_waiter_with_closed() {
     assert_eq!((status.size, status.discarded.closed), (0, 1));
     assert_settled(&pool, &control);
 }
+
+#[anyrt_test::test(virtual_time)]
+async fn a_slot_held_across_a_shrink_creates_nothing_past_the_new_size() {
+    // Three slots, one creation at a time: one resource held, one being
+    // created (10 s), and a third `get` holding its slot while it waits to
+    // create. The pool then shrinks to 1: the third slot is one the
+    // shrink takes out, so that `get` must wait for a resource, not make
+    // a third.
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(3)
+        .max_creating(1)
+        .build()
+        .unwrap();
+    let held = pool.get().await.unwrap();
+    control.set_create_delay(Duration::from_secs(10));
+    let spawn_get = || {
+        let pool = pool.clone();
+        anyrt_core::spawn(async move { pool.get().await.map(|g| (g.id, g)) })
+    };
+    let creating = spawn_get();
+    while pool.status().creating == 0 {
+        anyrt_core::yield_now().await;
+    }
+    let waiting = spawn_get();
+    while pool.status().waiting == 0 {
+        anyrt_core::yield_now().await;
+    }
+    pool.resize(1).unwrap();
+    let (id, second) = creating.await.unwrap();
+    assert_eq!(id, 1);
+    // Long enough for a creation (10 s) to have ended, within the
+    // waiting get's 30 s timeout.
+    anyrt_core::sleep(Duration::from_secs(15)).await;
+    let status = pool.status();
+    assert_eq!(
+        control.created.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "no resource past the new size: {status:?}"
+    );
+    assert!(status.size <= 2, "{status:?}");
+    drop(held); // above the new size: discarded
+    drop(second); // kept, and handed to the waiting get
+    let (id, third) = waiting.await.unwrap();
+    assert_eq!(id, 1, "the waiting get took the one kept");
+    drop(third);
+    assert_eq!(pool.status().size, 1);
+    assert_settled(&pool, &control);
+}

@@ -215,6 +215,7 @@ impl<M: Manager> Pool<M> {
                     }
                 }
                 Take::Closed => return Err(PoolError::Closed),
+                Take::Shrunk => held.disarm(),
                 Take::Empty | Take::Expired | Take::Create => slot = Some(held),
             }
         }
@@ -306,6 +307,12 @@ impl<M: Manager> Pool<M> {
                     continue;
                 }
                 Take::Expired => continue,
+                Take::Shrunk => {
+                    slot.disarm();
+                    drop(std::mem::replace(&mut creator, Creator(None)));
+                    (slot, waited) = self.slot().await?;
+                    continue;
+                }
                 Take::Idle(entry) => entry,
             };
             drop(std::mem::replace(&mut creator, Creator(None)));

@@ -52,6 +52,9 @@ pub(crate) enum Take<T> {
     /// Expired resources were discarded and nothing was taken: the caller
     /// drops them, then takes again.
     Expired,
+    /// The pool was shrunk and is full: the caller's slot was taken out of
+    /// circulation (it must not give it back), and it waits for another.
+    Shrunk,
     /// The pool was closed.
     Closed,
 }
@@ -223,11 +226,16 @@ impl<M: Manager> Shared<M> {
         if !dropped.is_empty() {
             return Take::Expired;
         }
+        // Every resource is idle or holds a slot, and none is idle now: a
+        // slot holder finds room, unless a shrink still owes slots. Then
+        // the pool is full and this slot is one the shrink takes out.
+        if state.owed > 0 && state.size >= state.max_size {
+            state.owed -= 1;
+            return Take::Shrunk;
+        }
         if !may_create {
             return Take::Empty;
         }
-        // A slot holder always finds room: every resource is idle or
-        // holds a slot, and no resource is idle now.
         state.size += 1;
         state.creating += 1;
         Take::Create
