@@ -1,9 +1,10 @@
 //! `Pool::resize` up and down at run time, and `Pool::close` with waiters.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyrt_pool::{BuildError, Pool, PoolError};
-use anyrt_tests::pool::{TestManager, assert_settled};
+use anyrt_pool::{BuildError, Pool, PoolError, PoolGuard};
+use anyrt_tests::pool::{Control, TestManager, assert_settled};
 
 #[anyrt_test::test]
 async fn growing_wakes_waiters() {
@@ -113,14 +114,7 @@ async fn a_slot_held_across_a_shrink_creates_nothing_past_the_new_size() {
     // create. The pool then shrinks to 1: the third slot is one the
     // shrink takes out, so that `get` must wait for a resource, not make
     // a third.
-    let (manager, control) = TestManager::new();
-    let pool = Pool::builder(manager)
-        .max_size(3)
-        .max_creating(1)
-        .build()
-        .unwrap();
-    let held = pool.get().await.unwrap();
-    control.set_create_delay(Duration::from_secs(10));
+    let (pool, control, held) = three_slots_one_held().await;
     let spawn_get = || {
         let pool = pool.clone();
         anyrt_core::spawn(async move { pool.get().await.map(|g| (g.id, g)) })
@@ -153,4 +147,63 @@ async fn a_slot_held_across_a_shrink_creates_nothing_past_the_new_size() {
     drop(third);
     assert_eq!(pool.status().size, 1);
     assert_settled(&pool, &control);
+}
+
+/// `c` holds slot 3 (waiting to create) before `d` queues for a slot; the
+/// shrink takes `c`'s slot back, and `c` waits again ahead of `d`, so the
+/// one resource freed goes to `c`.
+#[anyrt_test::test(virtual_time)]
+async fn a_get_whose_slot_a_shrink_took_back_keeps_its_turn() {
+    let (pool, control, held) = three_slots_one_held().await;
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let spawn_get = |tag: &'static str| {
+        let (pool, order) = (pool.clone(), order.clone());
+        anyrt_core::spawn(async move {
+            let got = pool.get().await;
+            order.lock().unwrap().push(tag);
+            got.map(|g| (g.id, g))
+        })
+    };
+    let b = spawn_get("b"); // creating, 10 s
+    while pool.status().creating == 0 {
+        anyrt_core::yield_now().await;
+    }
+    let c = spawn_get("c"); // holds slot 3, waits to create
+    while pool.status().waiting < 1 {
+        anyrt_core::yield_now().await;
+    }
+    anyrt_core::sleep(Duration::from_secs(1)).await;
+    let d = spawn_get("d"); // queued for a slot, after c
+    while pool.status().waiting < 2 {
+        anyrt_core::yield_now().await;
+    }
+    pool.resize(1).unwrap();
+    let (_, second) = b.await.unwrap(); // c is shrunk now, queued behind d
+    anyrt_core::sleep(Duration::from_secs(1)).await;
+    drop(held); // above the new size: discarded, pays the last slot owed
+    drop(second); // kept: the one slot goes to the first in line
+    anyrt_core::sleep(Duration::from_secs(1)).await;
+    let served = order.lock().unwrap().clone();
+    // Both are served in the end (each drops its guard at once).
+    let (c, d) = futures::future::join(async { c.await.map(|(id, _)| id) }, async {
+        d.await.map(|(id, _)| id)
+    })
+    .await;
+    assert!(c.is_ok() && d.is_ok(), "{c:?} {d:?}");
+    assert_settled(&pool, &control);
+    assert_eq!(served, ["b", "c"], "c held a slot before d queued");
+}
+
+/// Three slots, one creation at a time, one resource held; creations take
+/// 10 s from now on.
+async fn three_slots_one_held() -> (Pool<TestManager>, Arc<Control>, PoolGuard<TestManager>) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(3)
+        .max_creating(1)
+        .build()
+        .unwrap();
+    let held = pool.get().await.unwrap();
+    control.set_create_delay(Duration::from_secs(10));
+    (pool, control, held)
 }

@@ -269,9 +269,19 @@ impl<M: Manager> Pool<M> {
     }
 
     /// Waits in the queue for a slot; with it, how long it waited, if it
-    /// had to (timed from joining the queue).
-    async fn slot(&self) -> Result<(Slot<'_, M>, Option<Duration>), PoolError<M::Error>> {
-        let mut acquire = pin!(self.shared.slots.acquire());
+    /// had to (timed from joining the queue). With `first`, ahead of every
+    /// waiter: for a `get` whose slot a shrink took back, so that it keeps
+    /// its turn.
+    async fn slot(
+        &self,
+        first: bool,
+    ) -> Result<(Slot<'_, M>, Option<Duration>), PoolError<M::Error>> {
+        let slots = &self.shared.slots;
+        let mut acquire = pin!(if first {
+            slots.acquire_first()
+        } else {
+            slots.acquire()
+        });
         let acquired = acquire.as_mut().await;
         acquired.map_err(|_| PoolError::Closed)?.forget();
         let waited = acquire
@@ -289,7 +299,7 @@ impl<M: Manager> Pool<M> {
     ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
         let (mut slot, mut waited) = match slot {
             Some(slot) => (slot, None),
-            None => self.slot().await?,
+            None => self.slot(false).await?,
         };
         // With `max_creating`, the permit to create is taken only once no
         // resource is idle, and the idle set is looked at again after it.
@@ -310,7 +320,7 @@ impl<M: Manager> Pool<M> {
                 Take::Shrunk => {
                     slot.disarm();
                     drop(std::mem::replace(&mut creator, Creator(None)));
-                    (slot, waited) = self.slot().await?;
+                    (slot, waited) = self.slot(true).await?;
                     continue;
                 }
                 Take::Idle(entry) => entry,

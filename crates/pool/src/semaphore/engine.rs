@@ -135,6 +135,7 @@ impl Semaphore {
     pub(super) fn poll_acquire(
         &self,
         n: usize,
+        first: bool,
         key: &mut Option<usize>,
         since: &mut Option<Instant>,
         cx: &mut Context<'_>,
@@ -148,13 +149,25 @@ impl Semaphore {
         let now = key.is_none().then(anyrt_core::now);
         let mut state = self.lock();
         let Some(k) = *key else {
-            return match state.try_take(n, now) {
+            let taken = if first {
+                state.take_first(n)
+            } else {
+                state.try_take(n, now)
+            };
+            return match taken {
                 Ok(()) => Poll::Ready(Ok(())),
                 Err(TryAcquireError::Closed) => Poll::Ready(Err(AcquireError(()))),
                 Err(TryAcquireError::NoPermits) => {
                     let now = now.expect("read for a new acquire");
                     *since = Some(now);
-                    *key = Some(state.queue.push_back(n, cx.waker().clone(), now));
+                    let waker = cx.waker().clone();
+                    *key = Some(if first {
+                        // A new oldest waiter, passed over by nobody yet.
+                        state.passes = 0;
+                        state.queue.push_front(n, waker, now)
+                    } else {
+                        state.queue.push_back(n, waker, now)
+                    });
                     Poll::Pending
                 }
             };

@@ -35,6 +35,8 @@ pub struct Acquire<'a> {
     key: Option<usize>,
     /// When it joined the queue, if it did.
     since: Option<Instant>,
+    /// Whether it goes before every waiter (see [`Acquire::first`]).
+    first: bool,
     done: bool,
 }
 
@@ -45,7 +47,20 @@ impl<'a> Acquire<'a> {
             permits,
             key: None,
             since: None,
+            first: false,
             done: false,
+        }
+    }
+
+    /// An acquire that goes before every waiter: it takes free permits
+    /// even when they are owed to the oldest waiter, and if it has to
+    /// wait, it waits at the head of the queue. For an acquire that had
+    /// its turn already and lost what it was given (a pool's slot taken
+    /// back by a shrink), so that it keeps its place in line.
+    pub(crate) fn first(semaphore: &'a Semaphore, permits: usize) -> Self {
+        Acquire {
+            first: true,
+            ..Acquire::new(semaphore, permits)
         }
     }
 
@@ -62,7 +77,8 @@ impl<'a> Future for Acquire<'a> {
         let this = &mut *self;
         assert!(!this.done, "`Acquire` polled after completion");
         let semaphore = this.semaphore;
-        let ready = semaphore.poll_acquire(this.permits, &mut this.key, &mut this.since, cx);
+        let ready =
+            semaphore.poll_acquire(this.permits, this.first, &mut this.key, &mut this.since, cx);
         ready.map(|result| {
             this.done = true;
             result.map(|()| SemaphorePermit::new(semaphore, this.permits))
@@ -134,7 +150,7 @@ impl Future for AcquireOwned {
         let this = &mut *self;
         assert!(!this.done, "`AcquireOwned` polled after completion");
         let semaphore = &this.semaphore;
-        let ready = semaphore.poll_acquire(this.permits, &mut this.key, &mut this.since, cx);
+        let ready = semaphore.poll_acquire(this.permits, false, &mut this.key, &mut this.since, cx);
         ready.map(|result| {
             this.done = true;
             result.map(|()| OwnedSemaphorePermit::new(this.semaphore.clone(), this.permits))

@@ -261,6 +261,11 @@ impl Semaphore {
         Acquire::new(self, n)
     }
 
+    /// One permit, ahead of every waiter (see [`Acquire::first`]).
+    pub(crate) fn acquire_first(&self) -> Acquire<'_> {
+        Acquire::first(self, 1)
+    }
+
     /// Takes one permit if it can without waiting.
     ///
     /// # Errors

@@ -65,21 +65,40 @@ impl Queue {
 
     /// Adds a waiter at the back; returns its key.
     pub(crate) fn push_back(&mut self, needed: usize, waker: Waker, since: Instant) -> usize {
-        let node = Node {
+        self.push(needed, waker, since, false)
+    }
+
+    /// Adds a waiter at the front (it becomes the oldest); returns its key.
+    pub(crate) fn push_front(&mut self, needed: usize, waker: Waker, since: Instant) -> usize {
+        self.push(needed, waker, since, true)
+    }
+
+    fn push(&mut self, needed: usize, waker: Waker, since: Instant, front: bool) -> usize {
+        let (prev, next) = if front {
+            (NIL, self.head)
+        } else {
+            (self.tail, NIL)
+        };
+        let key = self.insert(Node {
             needed,
             assigned: 0,
             waker: Some(waker),
             queued: true,
             since,
-            prev: self.tail,
-            next: NIL,
-        };
-        let key = self.insert(node);
-        match self.tail {
-            NIL => self.head = key,
-            tail => self.node_mut(tail).next = key,
+            prev,
+            next,
+        });
+        match (prev, next) {
+            (NIL, NIL) => (self.head, self.tail) = (key, key),
+            (NIL, head) => {
+                self.node_mut(head).prev = key;
+                self.head = key;
+            }
+            (tail, _) => {
+                self.node_mut(tail).next = key;
+                self.tail = key;
+            }
         }
-        self.tail = key;
         self.len += 1;
         key
     }

@@ -131,6 +131,19 @@ impl State {
         Ok(())
     }
 
+    /// Takes `n` permits at once if they are free, ahead of every waiter
+    /// (for an acquire that goes first: it passes nobody over).
+    pub(super) fn take_first(&mut self, n: usize) -> Result<(), TryAcquireError> {
+        if self.closed {
+            return Err(TryAcquireError::Closed);
+        }
+        if self.permits < n {
+            return Err(TryAcquireError::NoPermits);
+        }
+        self.permits -= n;
+        Ok(())
+    }
+
     /// Gives free permits to the oldest waiters (when they are owed them)
     /// or wakes the oldest one (when it can take them itself).
     pub(super) fn dispatch(&mut self) {
