@@ -4,7 +4,6 @@
 use std::future::Future;
 
 use super::create::{self, Outcome};
-use super::shared::Entry;
 use super::{
     AddError, BuildError, FnManager, Manager, Metrics, Pool, PoolBuilder, PoolError, PoolGuard,
     Status, TryGetError,
@@ -338,12 +337,7 @@ impl<M: Manager> Pool<M> {
     /// # });
     /// ```
     pub fn add(&self, resource: M::Type) -> Result<(), AddError<M::Type>> {
-        let now = anyrt_core::now();
-        let mut entry = Entry {
-            resource,
-            metrics: Metrics::new(now),
-            expires: self.shared.expiry(now),
-        };
+        let mut entry = self.shared.entry(resource);
         let manager = &self.shared.manager;
         if manager.is_broken(&mut entry.resource, &entry.metrics) {
             return Err(AddError::Broken(entry.resource));

@@ -14,8 +14,8 @@ use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+use super::Manager;
 use super::shared::{Entry, Shared};
-use super::{Manager, Metrics};
 
 /// How a creation ended.
 pub(crate) enum Outcome<T, E> {
@@ -59,14 +59,7 @@ pub(crate) async fn run<M: Manager>(shared: &Shared<M>) -> Outcome<M::Type, M::E
         None => shared.manager.create().await,
     };
     match created {
-        Ok(resource) => {
-            let now = anyrt_core::now();
-            Outcome::Created(Entry {
-                resource,
-                metrics: Metrics::new(now),
-                expires: shared.expiry(now),
-            })
-        }
+        Ok(resource) => Outcome::Created(shared.entry(resource)),
         Err(e) => Outcome::Failed(e),
     }
 }

@@ -140,9 +140,20 @@ impl<M: Manager> Shared<M> {
         }
     }
 
+    /// A resource new to the pool (just created, or added), with its
+    /// metrics and expiry counted from now.
+    pub(crate) fn entry(&self, resource: M::Type) -> Entry<M::Type> {
+        let now = anyrt_core::now();
+        Entry {
+            resource,
+            metrics: Metrics::new(now),
+            expires: self.expiry(now),
+        }
+    }
+
     /// The expiry of a resource created `now`: `max_lifetime` less up to
     /// 10% of jitter.
-    pub(crate) fn expiry(&self, now: Instant) -> Option<Instant> {
+    fn expiry(&self, now: Instant) -> Option<Instant> {
         let lifetime = self.config.max_lifetime?;
         let jitter_ns = u64::try_from(lifetime.as_nanos() / 10).unwrap_or(u64::MAX);
         let jitter = Duration::from_nanos(fastrand::u64(0..=jitter_ns));

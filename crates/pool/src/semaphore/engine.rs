@@ -119,7 +119,7 @@ impl Semaphore {
     pub(super) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         match self.try_take_fast(n) {
             Some(taken) => taken,
-            None => self.lock().try_take(n, None),
+            None => self.lock().try_take(n, None, false),
         }
     }
 
@@ -149,12 +149,7 @@ impl Semaphore {
         let now = key.is_none().then(anyrt_core::now);
         let mut state = self.lock();
         let Some(k) = *key else {
-            let taken = if first {
-                state.take_first(n)
-            } else {
-                state.try_take(n, now)
-            };
-            return match taken {
+            return match state.try_take(n, now, first) {
                 Ok(()) => Poll::Ready(Ok(())),
                 Err(TryAcquireError::Closed) => Poll::Ready(Err(AcquireError(()))),
                 Err(TryAcquireError::NoPermits) => {

@@ -99,12 +99,14 @@ impl State {
     }
 
     /// Takes `n` permits at once if allowed: when none are owed to a
-    /// waiter (at `now`, read if needed and not given). Counts a pass when
-    /// a waiter is overtaken.
+    /// waiter (at `now`, read if needed and not given), or whenever they
+    /// are free for an acquire that goes `first` (it passes nobody over).
+    /// Counts a pass when a waiter is overtaken.
     pub(super) fn try_take(
         &mut self,
         n: usize,
         now: Option<Instant>,
+        first: bool,
     ) -> Result<(), TryAcquireError> {
         if self.closed {
             return Err(TryAcquireError::Closed);
@@ -116,7 +118,7 @@ impl State {
         if self.permits < n {
             return Err(TryAcquireError::NoPermits);
         }
-        let waiting = self.queue.len() > 0;
+        let waiting = !first && self.queue.len() > 0;
         if waiting && (self.handoff() || self.head_overdue(now)) {
             self.dispatch();
             return Err(TryAcquireError::NoPermits);
@@ -128,19 +130,6 @@ impl State {
                 self.dispatch();
             }
         }
-        Ok(())
-    }
-
-    /// Takes `n` permits at once if they are free, ahead of every waiter
-    /// (for an acquire that goes first: it passes nobody over).
-    pub(super) fn take_first(&mut self, n: usize) -> Result<(), TryAcquireError> {
-        if self.closed {
-            return Err(TryAcquireError::Closed);
-        }
-        if self.permits < n {
-            return Err(TryAcquireError::NoPermits);
-        }
-        self.permits -= n;
         Ok(())
     }
 
