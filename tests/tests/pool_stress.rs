@@ -16,8 +16,25 @@ const GETS: usize = 200;
 
 #[anyrt_test::test(runtimes(tokio_multi_thread, smol), timeout = 300)]
 async fn a_thousand_tasks_with_random_cancellation() {
+    stress(None).await;
+}
+
+/// The same with two creations at a time: cut gets also wait for a
+/// creation permit, and for resources coming back meanwhile.
+#[anyrt_test::test(runtimes(tokio_multi_thread, smol), timeout = 300)]
+async fn a_thousand_tasks_with_random_cancellation_and_max_creating() {
+    stress(Some(2)).await;
+}
+
+async fn stress(max_creating: Option<usize>) {
     let (manager, control) = TestManager::new();
-    let pool = Pool::builder(manager).max_size(8).build().unwrap();
+    let builder = Pool::builder(manager).max_size(8);
+    let pool = match max_creating {
+        Some(n) => builder.max_creating(n),
+        None => builder,
+    }
+    .build()
+    .unwrap();
     let served = Arc::new(AtomicUsize::new(0));
     let added = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..TASKS)

@@ -220,7 +220,9 @@ impl<M: Manager> PoolBuilder<M> {
         self
     }
 
-    /// At most this many creations run at once.
+    /// At most this many creations run at once. A `get` that finds
+    /// nothing idle waits for its turn to create, and takes a resource
+    /// that comes back to the pool meanwhile instead.
     ///
     /// # Examples
     ///

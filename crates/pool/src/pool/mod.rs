@@ -13,7 +13,7 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Poll, ready};
 use std::time::{Duration, Instant};
 
 pub use builder::{PoolBuilder, Reuse};
@@ -21,7 +21,7 @@ use create::Outcome;
 pub use error::{AddError, BuildError, PoolError, TryGetError};
 pub use guard::PoolGuard;
 pub use manager::{FnManager, Manager, Metrics};
-use shared::{Entry, Shared, Take};
+use shared::{Entry, May, Shared, Take};
 pub use status::{Discarded, Status};
 
 /// A pool of resources (connections, clients, sessions) shared by tasks,
@@ -197,7 +197,7 @@ impl<M: Manager> Pool<M> {
         let mut slot = self.try_slot();
         if let Some(held) = slot.take() {
             let mut expired = Vec::new();
-            let take = self.shared.take(false, None, &mut expired);
+            let take = self.shared.take(May::Not, None, &mut expired);
             drop(expired);
             match take {
                 Take::Idle(entry) if !self.shared.config.recycle_on_checkout => {
@@ -302,18 +302,24 @@ impl<M: Manager> Pool<M> {
             None => self.slot(false).await?,
         };
         // With `max_creating`, the permit to create is taken only once no
-        // resource is idle, and the idle set is looked at again after it.
+        // resource is idle, and the idle set is looked at again after it,
+        // or as soon as a resource comes back while waiting for it.
         let mut creator = Creator(None);
         loop {
-            let may_create = self.shared.creators.is_none() || creator.0.is_some();
+            let may = match self.shared.creators.is_none() || creator.0.is_some() {
+                true => May::Create,
+                false => May::Wait,
+            };
             let mut expired = Vec::new();
-            let take = self.shared.take(may_create, waited.take(), &mut expired);
+            let take = self.shared.take(may, waited.take(), &mut expired);
             drop(expired);
             let entry = match take {
                 Take::Closed => return Err(PoolError::Closed),
                 Take::Create => return self.create(slot, creator).await,
                 Take::Empty => {
-                    creator = self.creator().await?;
+                    if let Some(permit) = self.creator_or_returned().await? {
+                        creator = permit;
+                    }
                     continue;
                 }
                 Take::Expired => continue,
@@ -340,16 +346,33 @@ impl<M: Manager> Pool<M> {
         }
     }
 
-    /// Waits for a permit of `max_creating` (the wait counts as waiting).
-    async fn creator(&self) -> Result<Creator<'_>, PoolError<M::Error>> {
+    /// Waits for a permit of `max_creating` (the wait counts as waiting),
+    /// or for a resource to join the idle set meanwhile: then `None`, and
+    /// the caller looks again. [`Take::Empty`] counted the caller as
+    /// waiting for a resource; it is uncounted on every way out.
+    async fn creator_or_returned(&self) -> Result<Option<Creator<'_>>, PoolError<M::Error>> {
         let creators = self
             .shared
             .creators
             .as_ref()
             .expect("only with max_creating");
-        let permit = creators.acquire().await;
-        permit.map_err(|_| PoolError::Closed)?.forget();
-        Ok(Creator(Some(creators)))
+        // Dropped after the waits below: a permit handed to the one on
+        // `returned` is given back first, so that it can be taken back.
+        let mut wanting = Wanting(Some(&self.shared));
+        let mut returned = pin!(self.shared.returned.acquire());
+        let mut creator = pin!(creators.acquire());
+        poll_fn(|cx| {
+            if let Poll::Ready(back) = returned.as_mut().poll(cx) {
+                let permit = back.map_err(|_| PoolError::Closed)?;
+                permit.forget();
+                wanting.0 = None;
+                return Poll::Ready(Ok(None));
+            }
+            let permit = ready!(creator.as_mut().poll(cx)).map_err(|_| PoolError::Closed)?;
+            permit.forget();
+            Poll::Ready(Ok(Some(Creator(Some(creators)))))
+        })
+        .await
     }
 
     /// Creates a resource for a slot holder (its creation already counted
@@ -443,6 +466,18 @@ impl<M: Manager> Drop for Slot<'_, M> {
     fn drop(&mut self) {
         if let Some(shared) = self.0 {
             shared.release_slot(shared.lock());
+        }
+    }
+}
+
+/// A slot holder counted as waiting for a resource to come back; it is
+/// uncounted when dropped armed.
+struct Wanting<'a, M: Manager>(Option<&'a Shared<M>>);
+
+impl<M: Manager> Drop for Wanting<'_, M> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0 {
+            shared.stop_wanting_idle();
         }
     }
 }

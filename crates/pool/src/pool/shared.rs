@@ -29,6 +29,9 @@ pub(crate) struct State<T> {
     /// shrinking `resize`).
     owed: usize,
     pub(crate) closed: bool,
+    /// Slot holders waiting for a `max_creating` permit that no resource
+    /// joining the idle set has yet woken (see [`Shared::returned`]).
+    idle_wanted: usize,
     created: u64,
     /// Resources made outside the pool and given to it with `add`.
     added: u64,
@@ -41,6 +44,17 @@ pub(crate) struct State<T> {
     max_wait: Duration,
 }
 
+/// Whether a slot holder may create a resource if none is idle.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum May {
+    Create,
+    /// No: it only looks.
+    Not,
+    /// Not yet: it will wait for a `max_creating` permit, and for a
+    /// resource to come back meanwhile.
+    Wait,
+}
+
 /// What a slot holder found.
 pub(crate) enum Take<T> {
     /// An idle resource, now in use.
@@ -48,6 +62,8 @@ pub(crate) enum Take<T> {
     /// Room to create one: `size` and `creating` were counted for it.
     Create,
     /// None idle, and the caller may not create yet (`max_creating`).
+    /// With [`May::Wait`] the caller is counted as waiting for a resource
+    /// to come back: it waits on [`Shared::returned`] too.
     Empty,
     /// Expired resources were discarded and nothing was taken: the caller
     /// drops them, then takes again.
@@ -66,6 +82,13 @@ pub(crate) struct Shared<M: Manager> {
     pub(crate) slots: Semaphore,
     /// Permits for creations in flight (`max_creating`).
     pub(crate) creators: Option<Semaphore>,
+    /// A permit for each resource that joined the idle set while slot
+    /// holders waited for a `max_creating` permit (one per waiter counted
+    /// in `idle_wanted`, which it uncounts), so that such a waiter takes
+    /// the resource instead of waiting for another creation to end. A
+    /// permit left over by a waiter that went without it wakes the next
+    /// one for nothing: it looks at the idle set, and waits again.
+    pub(crate) returned: Semaphore,
     /// Never has a permit; closed with the pool, which wakes `maintain`.
     pub(crate) closing: Semaphore,
     /// Never has a permit; closed once the pool is closed and holds no
@@ -87,6 +110,7 @@ impl<M: Manager> Shared<M> {
         Shared {
             slots: Semaphore::new(config.max_size),
             creators: config.max_creating.map(Semaphore::new),
+            returned: Semaphore::new(0),
             closing: Semaphore::new(0),
             drained: Semaphore::new(0),
             state: Mutex::new(State {
@@ -97,6 +121,7 @@ impl<M: Manager> Shared<M> {
                 max_size: config.max_size,
                 owed: 0,
                 closed: false,
+                idle_wanted: 0,
                 created: 0,
                 added: 0,
                 discarded: Discarded::default(),
@@ -210,12 +235,12 @@ impl<M: Manager> Shared<M> {
 
     /// For a slot holder that `waited` that long for its slot (counted
     /// here): an idle resource that has not expired, else room to create
-    /// one if it `may_create`. Expired ones are moved into `dropped`, and
+    /// one if it [`May::Create`]. Expired ones are moved into `dropped`, and
     /// then nothing is taken ([`Take::Expired`]). The health check of the
     /// resource, if there is one, is counted now.
     pub(crate) fn take(
         &self,
-        may_create: bool,
+        may: May,
         waited: Option<Duration>,
         dropped: &mut Dropped<M::Type>,
     ) -> Take<M::Type> {
@@ -244,8 +269,13 @@ impl<M: Manager> Shared<M> {
             state.owed -= 1;
             return Take::Shrunk;
         }
-        if !may_create {
-            return Take::Empty;
+        match may {
+            May::Create => {}
+            May::Not => return Take::Empty,
+            May::Wait => {
+                state.idle_wanted += 1;
+                return Take::Empty;
+            }
         }
         state.size += 1;
         state.creating += 1;
@@ -268,18 +298,41 @@ impl<M: Manager> Shared<M> {
         } else {
             None
         };
-        let dropped = match reason {
+        let (dropped, woken) = match reason {
             Some(reason) => {
                 state.discard(reason);
-                Some(entry.resource)
+                (Some(entry.resource), false)
             }
-            None => {
-                state.idle.push_back(entry);
-                None
-            }
+            None => (None, state.push_idle(entry)),
         };
         self.release_slot(state);
+        self.wake_for_idle(woken);
         dropped
+    }
+
+    /// Wakes a slot holder waiting for a `max_creating` permit, if
+    /// [`State::push_idle`] said so (after the lock is released).
+    fn wake_for_idle(&self, woken: bool) {
+        if woken {
+            self.returned.add_permits(1);
+        }
+    }
+
+    /// A slot holder that [`Take::Empty`] counted as waiting for a
+    /// resource to come back stopped waiting without the permit of
+    /// [`returned`](Shared::returned) (it got a creation permit, or was
+    /// dropped). If a permit was already given for it, one is taken back
+    /// when free; one handed to a queued waiter wakes it for nothing.
+    pub(crate) fn stop_wanting_idle(&self) {
+        let mut state = self.lock();
+        if state.idle_wanted > 0 {
+            state.idle_wanted -= 1;
+            return;
+        }
+        drop(state);
+        if let Ok(permit) = self.returned.try_acquire() {
+            permit.forget();
+        }
     }
 
     /// A guard's resource leaves the pool (broken, panicked, detached):
@@ -328,6 +381,7 @@ impl<M: Manager> Shared<M> {
     pub(crate) fn created_idle(&self, entry: Option<Entry<M::Type>>) -> Option<M::Type> {
         let mut state = self.lock();
         state.creating -= 1;
+        let mut woken = false;
         let dropped = match entry {
             None => {
                 state.size -= 1;
@@ -340,11 +394,12 @@ impl<M: Manager> Shared<M> {
             }
             Some(entry) => {
                 state.created += 1;
-                state.idle.push_back(entry);
+                woken = state.push_idle(entry);
                 None
             }
         };
         self.release_slot(state);
+        self.wake_for_idle(woken);
         dropped
     }
 
@@ -360,7 +415,9 @@ impl<M: Manager> Shared<M> {
         }
         state.size += 1;
         state.added += 1;
-        state.idle.push_back(entry);
+        let woken = state.push_idle(entry);
+        drop(state);
+        self.wake_for_idle(woken);
         Ok(())
     }
 
@@ -511,6 +568,7 @@ impl<M: Manager> Shared<M> {
         if let Some(creators) = &self.creators {
             creators.close();
         }
+        self.returned.close();
         self.closing.close();
         if drained {
             self.drained.close();
@@ -541,6 +599,15 @@ impl<M: Manager> Shared<M> {
 }
 
 impl<T> State<T> {
+    /// Puts `entry` into the idle set; whether a slot holder waiting for
+    /// a `max_creating` permit is to be woken for it (it is uncounted).
+    fn push_idle(&mut self, entry: Entry<T>) -> bool {
+        self.idle.push_back(entry);
+        let woken = self.idle_wanted > 0;
+        self.idle_wanted -= usize::from(woken);
+        woken
+    }
+
     /// Counts a resource thrown away and frees its place.
     pub(crate) fn discard(&mut self, reason: Reason) {
         self.size -= 1;
