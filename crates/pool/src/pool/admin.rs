@@ -74,7 +74,8 @@ impl<M: Manager> Pool<M> {
     /// Runs until the pool is closed (it ends as soon as it is): every
     /// `maintain_interval`, reaps and refills as
     /// [`maintain_once`](Self::maintain_once) does; a pass that fails is
-    /// simply tried again at the next interval. Drive it on a task:
+    /// tried again at the next interval, and its error goes to
+    /// [`on_background_error`](crate::PoolBuilder::on_background_error). Drive it on a task:
     /// `anyrt::spawn(async move { pool.maintain().await }).detach()`.
     ///
     /// # Cancel safety
@@ -101,7 +102,9 @@ impl<M: Manager> Pool<M> {
     pub async fn maintain(&self) {
         let interval = self.shared.config.maintain_interval;
         while !self.is_closed() {
-            let _ = self.maintain_once().await;
+            if let Err(e) = self.maintain_once().await {
+                self.shared.report(e);
+            }
             // Sleeps the interval, or less if the pool is closed meanwhile.
             let closed = self.shared.closing.acquire();
             let _ = anyrt_deadline::timeout(interval, closed).await;

@@ -1,9 +1,10 @@
 //! `PoolBuilder`: the options of a pool, checked at `build()`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{BuildError, Manager, Pool};
+use super::{BuildError, Manager, Pool, PoolError};
 use crate::semaphore::MAX_PERMITS;
 
 /// Which idle resource a checkout takes.
@@ -81,10 +82,14 @@ pub(crate) struct Config {
 ///     .unwrap();
 /// assert_eq!(pool.status().max_size, 16);
 /// ```
-pub struct PoolBuilder<M> {
+pub struct PoolBuilder<M: Manager> {
     manager: M,
     config: Config,
+    on_error: Option<OnError<M::Error>>,
 }
+
+/// The hook of [`PoolBuilder::on_background_error`].
+pub(crate) type OnError<E> = Arc<dyn Fn(PoolError<E>) + Send + Sync>;
 
 impl<M: Manager> PoolBuilder<M> {
     pub(crate) fn new(manager: M) -> Self {
@@ -102,6 +107,7 @@ impl<M: Manager> PoolBuilder<M> {
                 reuse: Reuse::Lifo,
                 maintain_interval: Duration::from_secs(10),
             },
+            on_error: None,
         }
     }
 
@@ -289,6 +295,54 @@ impl<M: Manager> PoolBuilder<M> {
         self
     }
 
+    /// Calls `hook` with each creation error that no caller would see
+    /// otherwise (bb8's error sink), to log or count it: a failed pass of
+    /// [`maintain`](Pool::maintain) ([`PoolError::Backend`], or
+    /// [`PoolError::Timeout`] past `create_timeout`), and the failure of a
+    /// creation whose `get` was dropped or timed out before it ended. An
+    /// error that a call returns ([`get`](Pool::get),
+    /// [`maintain_once`](Pool::maintain_once)) does not reach it.
+    ///
+    /// The hook runs outside the pool's locks, after the pool has freed
+    /// the failed creation's slot, on the task that saw the error (the
+    /// maintaining task, or the creation's). A panic of the hook is
+    /// caught there and goes no further (the panic hook has printed it):
+    /// the pool and the maintaining loop go on as if it had returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let failures = Arc::new(AtomicUsize::new(0));
+    /// let counted = failures.clone();
+    /// let pool = anyrt::pool::Pool::from_fn(|| async { Err::<(), _>("refused") })
+    ///     .min_idle(1)
+    ///     .on_background_error(move |e| {
+    ///         eprintln!("pool: {e}");
+    ///         counted.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// let upkeep = pool.clone();
+    /// let task = anyrt::spawn(async move { upkeep.maintain().await });
+    /// while failures.load(Ordering::Relaxed) == 0 {
+    ///     anyrt::yield_now().await;
+    /// }
+    /// pool.close();
+    /// task.await;
+    /// # });
+    /// ```
+    pub fn on_background_error<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(PoolError<M::Error>) + Send + Sync + 'static,
+    {
+        self.on_error = Some(Arc::new(hook));
+        self
+    }
+
     /// The pool.
     ///
     /// # Errors
@@ -335,11 +389,11 @@ impl<M: Manager> PoolBuilder<M> {
         let mut config = self.config;
         config.max_size = config.max_size.min(MAX_PERMITS);
         config.min_idle = config.min_idle.min(config.max_size);
-        Ok(Pool::new(self.manager, config))
+        Ok(Pool::new(self.manager, config, self.on_error))
     }
 }
 
-impl<M> fmt::Debug for PoolBuilder<M> {
+impl<M: Manager> fmt::Debug for PoolBuilder<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolBuilder")
             .field("config", &self.config)

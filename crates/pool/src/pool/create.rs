@@ -14,8 +14,8 @@ use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use super::Manager;
 use super::shared::{Entry, Shared};
+use super::{Manager, PoolError};
 
 /// How a creation ended.
 pub(crate) enum Outcome<T, E> {
@@ -132,13 +132,21 @@ impl<M: Manager> Drop for Deliver<M> {
     }
 }
 
-/// Nobody waits for this outcome: keep the resource idle, free the slot.
+/// Nobody waits for this outcome: keep the resource idle, free the slot,
+/// then report a failure to `on_background_error`.
 fn finish_alone<M: Manager>(shared: &Shared<M>, outcome: Outcome<M::Type, M::Error>) {
-    let entry = match outcome {
-        Outcome::Created(entry) => Some(entry),
-        _ => None,
+    let (entry, error) = match outcome {
+        Outcome::Created(entry) => (Some(entry), None),
+        Outcome::Failed(e) => (None, Some(PoolError::Backend(e))),
+        Outcome::TimedOut => (None, Some(PoolError::Timeout { last_error: None })),
+        // A panic was printed when it happened; a task dropped unfinished
+        // ended with its runtime.
+        Outcome::Panicked(_) | Outcome::Cancelled => (None, None),
     };
     drop(shared.created_idle(entry));
+    if let Some(error) = error {
+        shared.report(error);
+    }
 }
 
 /// The `get`'s side of a creation.

@@ -37,10 +37,15 @@ use std::time::Instant;
 /// # });
 /// ```
 pub trait Manager: Send + Sync + 'static {
-    /// The resource.
-    type Type: Send + 'static;
-    /// What creating or recycling can fail with.
-    type Error: Send + 'static;
+    /// The resource. It outlives `'static`, as every type that a
+    /// `'static` manager names does; the bound is left unwritten, because
+    /// a manager generic over its types ([`FnManager`]) could then not
+    /// prove it inside a spawned future for a type that borrows for
+    /// `'static` (`&'static str`).
+    type Type: Send;
+    /// What creating or recycling can fail with (`'static` as
+    /// [`Type`](Manager::Type) is).
+    type Error: Send;
 
     /// Makes a new resource.
     ///
@@ -221,8 +226,8 @@ impl<F, Fut, T, E> Manager for FnManager<F>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T, E>> + Send,
-    T: Send + 'static,
-    E: Send + 'static,
+    T: Send,
+    E: Send,
 {
     type Type = T;
     type Error = E;

@@ -99,9 +99,13 @@ impl<M: Manager> Pool<M> {
         PoolBuilder::new(manager)
     }
 
-    pub(crate) fn new(manager: M, config: builder::Config) -> Self {
+    pub(crate) fn new(
+        manager: M,
+        config: builder::Config,
+        on_error: Option<builder::OnError<M::Error>>,
+    ) -> Self {
         Pool {
-            shared: Arc::new(Shared::new(manager, config)),
+            shared: Arc::new(Shared::new(manager, config, on_error)),
         }
     }
 

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::builder::{Config, Reuse};
+use super::builder::{Config, OnError, Reuse};
 use super::status::{Discarded, Reason, Status};
-use super::{AddError, Manager, Metrics};
+use super::{AddError, Manager, Metrics, PoolError};
 use crate::Semaphore;
 
 /// An idle resource with what the pool knows about it.
@@ -100,13 +100,15 @@ pub(crate) struct Shared<M: Manager> {
     closed: AtomicBool,
     /// Kept outside the lock: a timed-out `get` may hold nothing.
     timed_out: AtomicU64,
+    /// `on_background_error`.
+    on_error: Option<OnError<M::Error>>,
 }
 
 /// Resources to drop once the lock is released (their `Drop` may be slow).
 pub(crate) type Dropped<T> = Vec<T>;
 
 impl<M: Manager> Shared<M> {
-    pub(crate) fn new(manager: M, config: Config) -> Self {
+    pub(crate) fn new(manager: M, config: Config, on_error: Option<OnError<M::Error>>) -> Self {
         Shared {
             slots: Semaphore::new(config.max_size),
             creators: config.max_creating.map(Semaphore::new),
@@ -131,6 +133,7 @@ impl<M: Manager> Shared<M> {
             }),
             closed: AtomicBool::new(false),
             timed_out: AtomicU64::new(0),
+            on_error,
             manager,
             config,
         }
@@ -447,6 +450,19 @@ impl<M: Manager> Shared<M> {
         state.recycled -= 1;
         state.discard(reason);
         self.release_slot(state);
+    }
+
+    /// Hands a creation error nobody else sees to `on_background_error`;
+    /// its panic is caught and goes no further. Not while the thread
+    /// unwinds (a `get` dropped by a panic may finish a creation): a
+    /// panic then could not be caught.
+    pub(crate) fn report(&self, error: PoolError<M::Error>) {
+        if std::thread::panicking() {
+            return;
+        }
+        if let Some(hook) = &self.on_error {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(error)));
+        }
     }
 
     /// Counts a `get` that timed out.
