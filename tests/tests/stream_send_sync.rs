@@ -67,3 +67,35 @@ fn operators_are_send_and_unpin_over_a_send_unpin_stream() {
 }
 
 use futures::StreamExt as _;
+
+/// Operators over a `buffer` of items that borrow for `'static` can run
+/// inside a spawned task. While `buffer`'s stream impl was bound by
+/// `'static`, a future holding `chunks_timeout` (or any operator that
+/// stores items) over it failed to compile inside `spawn`
+/// ("implementation of `Send` is not general enough").
+#[anyrt_test::test]
+async fn operators_over_a_buffer_of_static_borrows_run_in_spawned_tasks() {
+    let n = NonZeroUsize::new(2).unwrap();
+    let task = anyrt_core::spawn(async move {
+        let words = || futures::stream::iter(["a", "b", "c"]);
+        let chunks: Vec<Vec<&'static str>> = words()
+            .buffer(n)
+            .chunks_timeout(n, Duration::from_secs(1))
+            .collect()
+            .await;
+        let mapped: Vec<&'static str> = words()
+            .buffer(n)
+            .map_concurrent(n, |w| async move { w })
+            .collect()
+            .await;
+        let mut merged: Vec<&'static str> = merge([words().buffer(n), words().buffer(n)])
+            .collect()
+            .await;
+        merged.sort_unstable();
+        (chunks, mapped, merged)
+    });
+    let (chunks, mapped, merged) = task.await;
+    assert_eq!(chunks, [vec!["a", "b"], vec!["c"]]);
+    assert_eq!(mapped, ["a", "b", "c"]);
+    assert_eq!(merged, ["a", "a", "b", "b", "c", "c"]);
+}

@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use anyrt_core::Task;
 use futures_core::stream::{FusedStream, Stream};
 use futures_util::task::AtomicWaker;
+use pin_project_lite::pin_project;
 
 /// The most items a queue is made for up front.
 const MAX_PREALLOCATED: usize = 1024;
@@ -38,17 +39,36 @@ impl<T> Channel<T> {
     }
 }
 
-/// The task's future: pulls the upstream while the queue has room.
-struct Producer<S: Stream> {
-    stream: Pin<Box<S>>,
-    channel: Arc<Channel<S::Item>>,
+pin_project! {
+    /// The task's future: pulls the upstream while the queue has room.
+    struct Producer<S: Stream> {
+        #[pin]
+        stream: S,
+        channel: Arc<Channel<S::Item>>,
+    }
+
+    impl<S: Stream> PinnedDrop for Producer<S> {
+        /// Ended, panicked or cancelled: the consumer sees the end.
+        fn drop(this: Pin<&mut Self>) {
+            this.channel.lock().done = true;
+            this.channel.consumer.wake();
+        }
+    }
 }
+
+/// Spawns the producer of a channel. Made where the upstream is known to
+/// be `Send + 'static` ([`StreamOps::buffer`](crate::StreamOps::buffer)),
+/// so that `Buffer`'s own impls need no such bound: in a future that
+/// holds a `Buffer` of items that borrow for `'static` (`&'static str`),
+/// the compiler could not prove one on the lifetimes it erases there,
+/// and the future would not be `Send`.
+type Start<T> = Box<dyn FnOnce(Arc<Channel<T>>) -> Task<()> + Send>;
 
 impl<S: Stream> Future for Producer<S> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
+        let mut this = self.project();
         loop {
             this.channel.producer.register(cx.waker());
             {
@@ -69,14 +89,6 @@ impl<S: Stream> Future for Producer<S> {
                 Poll::Pending => return Poll::Pending,
             }
         }
-    }
-}
-
-impl<S: Stream> Drop for Producer<S> {
-    /// Ended, panicked or cancelled: the consumer sees the end.
-    fn drop(&mut self) {
-        self.channel.lock().done = true;
-        self.channel.consumer.wake();
     }
 }
 
@@ -114,17 +126,29 @@ impl<S: Stream> Drop for Producer<S> {
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Buffer<S: Stream> {
-    upstream: Option<Pin<Box<S>>>,
+    /// Until the first poll. In a mutex only so that the stream is `Sync`:
+    /// reached through `get_mut`, never locked.
+    start: Option<Mutex<Start<S::Item>>>,
+    /// The upstream's size hint before it started.
+    hint: (usize, Option<usize>),
     channel: Arc<Channel<S::Item>>,
     task: Option<Task<()>>,
     terminated: bool,
 }
 
 impl<S: Stream> Buffer<S> {
-    pub(crate) fn new(stream: S, capacity: NonZeroUsize) -> Self {
+    pub(crate) fn new(stream: S, capacity: NonZeroUsize) -> Self
+    where
+        S: Send + 'static,
+        S::Item: Send + 'static,
+    {
         let capacity = capacity.get();
+        let hint = stream.size_hint();
+        let start: Start<S::Item> =
+            Box::new(move |channel| anyrt_core::spawn(Producer { stream, channel }));
         Buffer {
-            upstream: Some(Box::pin(stream)),
+            start: Some(Mutex::new(start)),
+            hint,
             channel: Arc::new(Channel {
                 state: Mutex::new(State {
                     items: VecDeque::with_capacity(capacity.min(MAX_PREALLOCATED)),
@@ -171,11 +195,7 @@ impl<S: Stream> Buffer<S> {
     }
 }
 
-impl<S> Stream for Buffer<S>
-where
-    S: Stream + Send + 'static,
-    S::Item: Send + 'static,
-{
+impl<S: Stream> Stream for Buffer<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
@@ -183,12 +203,9 @@ where
         if this.terminated {
             return Poll::Ready(None);
         }
-        if let Some(stream) = this.upstream.take() {
-            let producer = Producer {
-                stream,
-                channel: this.channel.clone(),
-            };
-            this.task = Some(anyrt_core::spawn(producer));
+        if let Some(start) = this.start.take() {
+            let start = start.into_inner().unwrap_or_else(|p| p.into_inner());
+            this.task = Some(start(this.channel.clone()));
         }
         this.channel.consumer.register(cx.waker());
         let (item, done) = {
@@ -225,19 +242,15 @@ where
     fn size_hint(&self) -> (usize, Option<usize>) {
         let state = self.channel.lock();
         let queued = state.items.len();
-        match &self.upstream {
-            Some(stream) => stream.size_hint(),
+        match &self.start {
+            Some(_) => self.hint,
             None if state.done => (queued, Some(queued)),
             None => (queued, None),
         }
     }
 }
 
-impl<S> FusedStream for Buffer<S>
-where
-    S: Stream + Send + 'static,
-    S::Item: Send + 'static,
-{
+impl<S: Stream> FusedStream for Buffer<S> {
     fn is_terminated(&self) -> bool {
         self.terminated
     }
@@ -256,7 +269,7 @@ impl<S: Stream> fmt::Debug for Buffer<S> {
         f.debug_struct("Buffer")
             .field("capacity", &self.channel.capacity)
             .field("queued", &state.items.len())
-            .field("started", &self.upstream.is_none())
+            .field("started", &self.start.is_none())
             .field("done", &state.done)
             .finish()
     }
