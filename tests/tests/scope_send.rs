@@ -56,3 +56,32 @@ async fn the_same_function_runs_on_every_runtime() {
     let data: Vec<u32> = (1..=10).collect();
     assert_eq!(checksum(&data).await, Ok(55 * 1000 + 10));
 }
+
+/// The futures of a `TaskGroup` whose outputs borrow for `'static` can be
+/// held by a combinator inside a spawned task. While their `Future` impls
+/// were bound by `T: 'static`, such a future failed to compile inside
+/// `spawn` ("implementation of `Send` is not general enough": the
+/// compiler cannot prove the bound on the lifetimes it erases inside a
+/// future).
+#[anyrt_test::test]
+async fn task_group_futures_of_static_borrows_join_inside_spawned_tasks() {
+    use anyrt_scope::TaskGroup;
+    let outer = anyrt_core::spawn(async {
+        let mut next = TaskGroup::new();
+        next.spawn(async { "next" });
+        let mut all = TaskGroup::new();
+        all.spawn(async { "all" });
+        let mut fallible = TaskGroup::new();
+        fallible.spawn(async { Ok::<_, &'static str>("ok") });
+        let mut stopped = TaskGroup::<&'static str>::new();
+        stopped.spawn(std::future::pending());
+        let (next, all, fallible, ()) = futures::join!(
+            next.join_next(),
+            all.join_all(),
+            fallible.try_join_all(),
+            stopped.shutdown(),
+        );
+        (next, all, fallible)
+    });
+    assert_eq!(outer.await, (Some("next"), vec!["all"], Ok(vec!["ok"])));
+}

@@ -68,6 +68,7 @@ mod auto_advance;
 mod blocking;
 mod fallback;
 mod interval;
+mod remote;
 mod rt;
 mod runtime;
 mod sleep;

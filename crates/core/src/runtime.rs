@@ -201,7 +201,7 @@ impl Runtime {
                 // is dropped, which lets the task run; the remote handle
                 // cancels it when dropped.
                 let done = DoneFlag::default();
-                let (remote, handle) = futures::FutureExt::remote_handle(future);
+                let (remote, handle) = crate::remote::remote(future);
                 drop(async_std::task::spawn(MarkDone::new(remote, &done)));
                 Inner::AsyncStd(handle, done)
             }

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
-use futures::future::RemoteHandle;
-
 use crate::ambient::JoinWatch;
+use crate::remote::RemoteHandle;
 
 /// Something that can start a `Send + 'static` future as a task.
 ///
@@ -280,7 +279,7 @@ impl<T> Drop for Task<T> {
     }
 }
 
-impl<T: 'static> Future for Task<T> {
+impl<T> Future for Task<T> {
     type Output = T;
 
     #[inline]
@@ -302,7 +301,7 @@ impl<T: 'static> Future for Task<T> {
     }
 }
 
-impl<T: 'static> Inner<T> {
+impl<T> Inner<T> {
     /// Polls the runtime's handle: the output, or the task's panic resumed.
     #[inline]
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {

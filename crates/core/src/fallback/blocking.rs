@@ -10,8 +10,8 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use futures::FutureExt;
-use futures::future::RemoteHandle;
 
+use crate::remote::{RemoteHandle, remote};
 use crate::task::DoneFlag;
 
 const MAX_THREADS: usize = 64;
@@ -93,7 +93,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (remote, handle) = futures::future::lazy(move |_| f()).remote_handle();
+    let (remote, handle) = remote(futures::future::lazy(move |_| f()));
     let done = done.guard();
     // One poll runs the call (unless the handle is gone) and sends its
     // output, or its panic, to the handle; then the flag is set.

@@ -4,11 +4,10 @@
 use std::future::Future;
 use std::sync::OnceLock;
 
-use futures::FutureExt;
 use futures::executor::ThreadPool;
-use futures::future::RemoteHandle;
 use futures::task::SpawnExt;
 
+use crate::remote::{RemoteHandle, remote};
 use crate::task::{DoneFlag, MarkDone};
 
 static POOL: OnceLock<ThreadPool> = OnceLock::new();
@@ -30,7 +29,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (remote, handle) = future.remote_handle();
+    let (remote, handle) = remote(future);
     pool()
         .spawn(MarkDone::new(remote, done))
         .expect("anyrt: the fallback thread pool refused a task");

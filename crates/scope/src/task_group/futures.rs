@@ -37,7 +37,7 @@ pub struct JoinNext<'g, T> {
     pub(super) group: &'g mut TaskGroup<T>,
 }
 
-impl<T: Send + 'static> Future for JoinNext<'_, T> {
+impl<T> Future for JoinNext<'_, T> {
     type Output = Option<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
@@ -97,7 +97,7 @@ impl<T> JoinAll<T> {
 
 impl<T> Unpin for JoinAll<T> {}
 
-impl<T: Send + 'static> Future for JoinAll<T> {
+impl<T> Future for JoinAll<T> {
     type Output = Vec<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
@@ -160,7 +160,7 @@ impl<U, E> TryJoinAll<U, E> {
 
 impl<U, E> Unpin for TryJoinAll<U, E> {}
 
-impl<U: Send + 'static, E: Send + 'static> Future for TryJoinAll<U, E> {
+impl<U, E> Future for TryJoinAll<U, E> {
     type Output = Result<Vec<U>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -219,7 +219,7 @@ impl<'g, T> Shutdown<'g, T> {
     }
 }
 
-impl<T: Send + 'static> Future for Shutdown<'_, T> {
+impl<T> Future for Shutdown<'_, T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {

@@ -136,7 +136,13 @@ impl<T: Send + 'static> TaskGroup<T> {
         self.tasks.push_back(Some(spawn_in(&self.ambient, task)));
         self.len += 1;
     }
+}
 
+/// What needs no spawn: no bound on `T`, so that the group's futures are
+/// `Send` in a future around them also when `T` borrows for `'static`
+/// (the compiler cannot prove a `'static` bound on the lifetimes it
+/// erases inside a future).
+impl<T> TaskGroup<T> {
     /// How many tasks the group holds: spawned, and not yet joined or
     /// aborted.
     ///
