@@ -68,12 +68,14 @@ impl Gcra {
         // computed without forming `base + spent`, which a window near the
         // clock's range would saturate (and so put too early).
         let allowed_at = base.saturating_sub(self.window - spent);
-        if now >= allowed_at {
-            Decision::Allow {
-                tat: base.saturating_add(spent),
-            }
-        } else {
-            Decision::Wait { until: allowed_at }
+        if now < allowed_at {
+            return Decision::Wait { until: allowed_at };
+        }
+        match base.checked_add(spent) {
+            Some(tat) => Decision::Allow { tat },
+            // The new TAT is past the clock's range: were it saturated,
+            // every later request would be allowed. Never due, instead.
+            None => Decision::Wait { until: u64::MAX },
         }
     }
 
@@ -177,15 +179,22 @@ mod tests {
     }
 
     #[test]
-    fn ticks_near_the_end_of_the_range_saturate() {
+    fn a_grant_past_the_end_of_the_range_is_never_due() {
         let gcra = Gcra::new(10, 2).unwrap();
+        // Fits: the TAT may reach the last tick.
+        assert_eq!(
+            gcra.decide(u64::MAX - 20, u64::MAX - 10, 1),
+            Decision::Allow { tat: u64::MAX }
+        );
+        // Would not fit: a saturated TAT would let every later request
+        // through, so it is refused for good instead.
         assert_eq!(
             gcra.decide(u64::MAX - 5, u64::MAX - 5, 1),
-            Decision::Allow { tat: u64::MAX }
+            Decision::Wait { until: u64::MAX }
         );
         assert_eq!(
             gcra.decide(u64::MAX, u64::MAX, 1),
-            Decision::Allow { tat: u64::MAX }
+            Decision::Wait { until: u64::MAX }
         );
     }
 }

@@ -58,6 +58,14 @@ impl Timer {
         }
     }
 
+    /// Whether the deadline has come, by the clock alone: nothing is
+    /// registered with the timer.
+    pub(crate) fn is_due(&self) -> bool {
+        self.sleep
+            .as_ref()
+            .is_some_and(|sleep| sleep.deadline() <= anyrt_core::now())
+    }
+
     /// Polls the sleep; a timer never set is pending forever.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match &mut self.sleep {

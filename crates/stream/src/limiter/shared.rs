@@ -49,6 +49,11 @@ pub(crate) struct Shared {
     /// to tick zero, later ones up.
     epoch: Instant,
     behind: u64,
+    /// Where a clock past the range of the ticks stands still, so that the
+    /// GCRA grants what is left of the burst and then refuses (at a tick
+    /// saturated at `u64::MAX` no grant would fit, and the limiter could
+    /// only refuse): `u64::MAX - window`, where a grant always fits.
+    top: u64,
     /// The limiter's fast clock (see `clock.rs`), if it has one.
     fast: Option<Fast>,
     /// How many waiters are queued: `try_acquire` and new waiters take the
@@ -91,11 +96,9 @@ impl Fast {
     #[inline]
     fn ticks(&self, scale: u64) -> Option<u64> {
         let ns = self.counter.now_ns()?;
-        Some(
-            ns.saturating_mul(scale)
-                .saturating_add(self.add)
-                .saturating_sub(self.sub),
-        )
+        // Past the range: `u64::MAX`, which the limiter pins.
+        let ticks = ns.checked_mul(scale).and_then(|t| t.checked_add(self.add));
+        Some(ticks.map_or(u64::MAX, |t| t.saturating_sub(self.sub)))
     }
 }
 
@@ -128,6 +131,7 @@ impl Shared {
             scale,
             epoch,
             behind,
+            top: u64::MAX - gcra.window(),
             fast: Fast::new(epoch, behind, scale),
             queued: AtomicUsize::new(0),
             queue: Mutex::new(Queue::default()),
@@ -144,7 +148,7 @@ impl Shared {
                 .saturating_mul(self.scale)
         };
         match now.checked_duration_since(self.epoch) {
-            Some(after) => self.behind.saturating_add(to_ticks(after)),
+            Some(after) => self.pinned(self.behind.saturating_add(to_ticks(after))),
             None => self.behind.saturating_sub(to_ticks(self.epoch - now)),
         }
     }
@@ -154,8 +158,18 @@ impl Shared {
     #[inline]
     fn ticks_now(&self) -> u64 {
         match self.fast.and_then(|fast| fast.ticks(self.scale)) {
-            Some(ticks) => ticks,
+            Some(ticks) => self.pinned(ticks),
             None => self.ticks_ambient(),
+        }
+    }
+
+    /// A tick saturated at `u64::MAX` (the clock is past the range) stands
+    /// at [`top`](Shared::top).
+    #[inline]
+    fn pinned(&self, ticks: u64) -> u64 {
+        match ticks {
+            u64::MAX => self.top,
+            ticks => ticks,
         }
     }
 
@@ -165,19 +179,21 @@ impl Shared {
         self.ticks(anyrt_core::now())
     }
 
-    /// The first instant at or after `ticks` (whole nanoseconds).
-    pub(crate) fn instant(&self, ticks: u64) -> Instant {
-        match ticks.checked_sub(self.behind) {
-            Some(after) => {
-                let ns = after.div_ceil(self.scale);
-                anyrt_core::deadline_after(self.epoch, Duration::from_nanos(ns))
-            }
-            None => {
-                let ns = (self.behind - ticks) / self.scale;
-                let before = self.epoch.checked_sub(Duration::from_nanos(ns));
-                before.unwrap_or(self.epoch)
-            }
-        }
+    /// The first instant at or after tick `tick`, for a waiter refused at
+    /// `now` to sleep until (whole nanoseconds). Counted from `now`, not
+    /// from the epoch: `deadline_after` caps a deadline at `far_future`
+    /// (or 30 years past its start), and one counted from the epoch would
+    /// be due at once on a clock at or past that cap, so the waiter would
+    /// spin. A permit past the range of the ticks never comes due: the
+    /// waiter sleeps as long as a sleep can.
+    pub(crate) fn deadline(&self, now: Instant, tick: u64) -> Instant {
+        let at = self.ticks(now);
+        let wait = match tick {
+            // Beyond the range: it never comes due.
+            u64::MAX => Duration::MAX,
+            tick => Duration::from_nanos(tick.saturating_sub(at).div_ceil(self.scale)),
+        };
+        anyrt_core::deadline_after(now, wait)
     }
 
     /// Takes `cost` permits at `now` if the GCRA allows it: one

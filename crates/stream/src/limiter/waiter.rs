@@ -71,7 +71,8 @@ impl<L: Deref<Target = Shared>> Waiter<L> {
             return Poll::Pending;
         }
         loop {
-            match self.limiter.take(anyrt_core::now(), cost, self.due) {
+            let now = anyrt_core::now();
+            match self.limiter.take(now, cost, self.due) {
                 Ok(()) => {
                     self.give_up();
                     return Poll::Ready(true);
@@ -82,7 +83,7 @@ impl<L: Deref<Target = Shared>> Waiter<L> {
                 }
                 Err(Refusal::Until(tick)) => {
                     self.due = Some(tick);
-                    let sleep = self.sleep_until(self.limiter.instant(tick));
+                    let sleep = self.sleep_until(self.limiter.deadline(now, tick));
                     if sleep.poll(cx).is_pending() {
                         return Poll::Pending;
                     }

@@ -72,6 +72,17 @@ impl<T> Batch<T> {
         }
     }
 
+    /// The partial chunk if its time is up, by the clock alone (for an
+    /// upstream that is always ready, which never gets to `Pending`, where
+    /// [`poll_expired`](Batch::poll_expired) is called).
+    pub(crate) fn take_if_due(&mut self) -> Option<Vec<T>> {
+        if self.items.is_empty() || !self.timer.is_due() {
+            return None;
+        }
+        self.timer.disarm();
+        Some(self.take())
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.items.len()
     }

@@ -8,6 +8,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
 use super::batch::Batch;
+use crate::timer::POLL_BUDGET;
 
 pin_project! {
     /// Chunks of at most `max` items, each emitted when full or `duration`
@@ -16,7 +17,11 @@ pin_project! {
     ///
     /// Never an empty chunk; the partial chunk is emitted when the
     /// upstream ends. Items that are ready together go into one chunk even
-    /// when the duration is zero. A chunk of up to 4096 items is allocated
+    /// when the duration is zero, up to 32 at a time: the chunk's time is
+    /// looked at after every 32 ready items in a row as well as whenever
+    /// the upstream is pending, so an upstream that is always ready keeps a
+    /// chunk past its time by at most 32 items (and a poll ends by then).
+    /// A chunk of up to 4096 items is allocated
     /// once, when its first item arrives; nothing is allocated per item.
     /// The timer is one sleep, made once and reset for each chunk.
     ///
@@ -112,11 +117,21 @@ impl<S: Stream> Stream for ChunksTimeout<S> {
         if *this.done {
             return Poll::Ready(None);
         }
+        let mut ready = 0;
         loop {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     if let Some(chunk) = this.batch.push(item) {
                         return Poll::Ready(Some(chunk));
+                    }
+                    // An upstream that is always ready never gets to
+                    // `Pending`, where the timer is otherwise looked at.
+                    ready += 1;
+                    if ready == POLL_BUDGET {
+                        ready = 0;
+                        if let Some(chunk) = this.batch.take_if_due() {
+                            return Poll::Ready(Some(chunk));
+                        }
                     }
                 }
                 Poll::Ready(None) => {
@@ -233,11 +248,20 @@ where
         if *this.done {
             return Poll::Ready(None);
         }
+        let mut ready = 0;
         loop {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(item))) => {
                     if let Some(chunk) = this.batch.push(item) {
                         return Poll::Ready(Some(Ok(chunk)));
+                    }
+                    // As in `ChunksTimeout`: an always-ready upstream.
+                    ready += 1;
+                    if ready == POLL_BUDGET {
+                        ready = 0;
+                        if let Some(chunk) = this.batch.take_if_due() {
+                            return Poll::Ready(Some(Ok(chunk)));
+                        }
                     }
                 }
                 Poll::Ready(Some(Err(error))) => {

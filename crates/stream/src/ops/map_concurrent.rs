@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use super::slots::Slots;
+use super::slots::{Deferred, Slots};
 
 /// The place of one output in the reorder buffer.
 enum Output<T> {
@@ -92,6 +92,9 @@ pin_project! {
         // Places whose future panicked, not yet skipped: they yield nothing.
         lost: usize,
         upstream_done: bool,
+        // A panic of the refill after an output was taken: resumed at the
+        // next poll, after the output is out.
+        deferred: Deferred,
     }
 }
 
@@ -109,6 +112,7 @@ impl<S, F, Fut: Future> MapConcurrent<S, F, Fut> {
             running: 0,
             lost: 0,
             upstream_done: false,
+            deferred: Deferred::default(),
         }
     }
 
@@ -148,6 +152,7 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Fut::Output>> {
         let mut this = self;
+        this.as_mut().project().deferred.resume();
         this.as_mut().project().slots.start_poll(cx);
         loop {
             this.as_mut().fill(cx);
@@ -170,7 +175,12 @@ where
             match p.outputs.get_mut(head).map(Output::take) {
                 Some(Output::Ready(output)) => {
                     *p.head += 1;
-                    this.as_mut().fill(cx);
+                    // Its place may start a future; a panic there (of the
+                    // upstream or `f`) is resumed at the next poll, once
+                    // this output is out.
+                    let mut deferred = std::mem::take(p.deferred);
+                    deferred.catch(|| this.as_mut().fill(cx));
+                    *this.as_mut().project().deferred = deferred;
                     return Poll::Ready(Some(output));
                 }
                 Some(Output::Lost) => {

@@ -10,9 +10,10 @@ use std::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use super::slots::Slots;
+use super::slots::{Deferred, Slots};
 
 pin_project! {
+    #[project = UnorderedProj]
     /// The outputs of `f(item)` for each upstream item, in the order they
     /// finish, with at most `n` futures in flight; made by
     /// [`StreamOps::map_concurrent_unordered`](crate::StreamOps::map_concurrent_unordered).
@@ -67,6 +68,9 @@ pin_project! {
         limit: usize,
         in_flight: usize,
         upstream_done: bool,
+        // A panic of the refill after an output was taken: resumed at the
+        // next poll, after the output is out.
+        deferred: Deferred,
     }
 }
 
@@ -80,6 +84,7 @@ impl<S, F, Fut: Future> MapConcurrentUnordered<S, F, Fut> {
             limit: limit.get(),
             in_flight: 0,
             upstream_done: false,
+            deferred: Deferred::default(),
         }
     }
 
@@ -109,16 +114,13 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Fut::Output>> {
         let mut this = self.project();
+        this.deferred.resume();
         this.slots.start_poll(cx);
         loop {
             // Fill to the limit; the new futures are queued and polled below.
             while *this.in_flight < *this.limit && !*this.upstream_done {
                 match this.stream.as_mut().poll_next(cx) {
-                    Poll::Ready(Some(item)) => {
-                        let index = this.free.pop().unwrap_or(*this.in_flight);
-                        this.slots.start(index, (this.f)(item));
-                        *this.in_flight += 1;
-                    }
+                    Poll::Ready(Some(item)) => start(&mut this, item),
                     Poll::Ready(None) => *this.upstream_done = true,
                     Poll::Pending => break,
                 }
@@ -129,17 +131,16 @@ where
                 // The panicked future is gone and its slot free, so the
                 // stream goes on if the panic is caught.
                 let output = output.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                // Refill at once, before the output is handed out.
+                // Refill at once, before the output is handed out; a panic
+                // there is resumed at the next poll, once the output is out.
                 if !*this.upstream_done {
-                    match this.stream.as_mut().poll_next(cx) {
-                        Poll::Ready(Some(item)) => {
-                            let index = this.free.pop().unwrap_or(*this.in_flight);
-                            this.slots.start(index, (this.f)(item));
-                            *this.in_flight += 1;
-                        }
+                    let mut deferred = std::mem::take(this.deferred);
+                    deferred.catch(|| match this.stream.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(item)) => start(&mut this, item),
                         Poll::Ready(None) => *this.upstream_done = true,
                         Poll::Pending => {}
-                    }
+                    });
+                    *this.deferred = deferred;
                 }
                 return Poll::Ready(Some(output));
             }
@@ -164,6 +165,20 @@ where
             high.and_then(|h| h.checked_add(in_flight)),
         )
     }
+}
+
+/// Starts `f(item)` in a free slot. `f` runs first: if it panics, no slot
+/// was taken for it.
+fn start<S, F, Fut>(this: &mut UnorderedProj<'_, S, F, Fut>, item: S::Item)
+where
+    S: Stream,
+    F: FnMut(S::Item) -> Fut,
+    Fut: Future,
+{
+    let future = (this.f)(item);
+    let index = this.free.pop().unwrap_or(*this.in_flight);
+    this.slots.start(index, future);
+    *this.in_flight += 1;
 }
 
 impl<S, F, Fut> FusedStream for MapConcurrentUnordered<S, F, Fut>

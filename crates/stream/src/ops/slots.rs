@@ -1,10 +1,12 @@
 //! `Slots`: a fixed set of reusable, pinned future slots, each with its own
 //! waker; the engine of `map_concurrent` and `map_concurrent_unordered`.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::thread;
 
@@ -72,6 +74,40 @@ impl<Fut: Future> Slots<Fut> {
 
     pub(crate) fn has_queued(&self) -> bool {
         self.wake.queued() > 0
+    }
+}
+
+/// A panic put off to the next poll: the concurrent maps refill before
+/// they hand an output out, and a panic of the upstream or of `f` there
+/// must not lose the output already taken. In a mutex only so that the
+/// stream stays `Sync`: reached through `get_mut`, never locked.
+#[derive(Default)]
+pub(crate) struct Deferred(Mutex<Option<Box<dyn Any + Send>>>);
+
+impl Deferred {
+    /// Runs `refill`; a panic is kept for [`resume`](Deferred::resume).
+    pub(crate) fn catch(&mut self, refill: impl FnOnce()) {
+        if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(refill)) {
+            *self.0.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(panic);
+        }
+    }
+
+    /// Resumes the panic put off, if there is one.
+    pub(crate) fn resume(&mut self) {
+        let panic = self
+            .0
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(panic) = panic {
+            panic::resume_unwind(panic);
+        }
+    }
+}
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Deferred")
     }
 }
 
