@@ -12,11 +12,14 @@
 //! - `run_until_cancelled` allocates nothing for a future ready at once,
 //!   and only the token's listener for one that waits;
 //! - a scope of many children leaves no memory behind once dropped, and
-//!   the per-thread pool keeps a bounded set whatever the scope's size.
+//!   the per-thread pool keeps a bounded set whatever the scope's size;
+//! - `spawn_wait` futures that give up their place in line leave nothing
+//!   behind, in a scope and in a limited `TaskGroup`, even while the line
+//!   never empties.
 
 use std::num::NonZeroUsize;
 use std::pin::pin;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering::Relaxed};
 use std::task::{Context, Poll, Waker};
 
 use anyrt_scope::{CancelToken, Scope, TaskGroup};
@@ -244,6 +247,84 @@ fn regression_a_large_scope_leaves_bounded_memory() {
     );
 }
 
+/// A given-up `spawn_wait` ticket stayed in the line until the line
+/// emptied, so while one child waited in it (here behind a child holding
+/// the only place) every `spawn_wait` that gave up, such as one raced
+/// against a timeout in a retry loop, left an entry behind: memory grew
+/// with the attempts (about 25 MB for a million), not with what waits.
+/// This failed before the fix; now given-up tickets are swept out once
+/// they outnumber what waits.
+fn regression_given_up_waits_behind_a_waiting_child_keep_memory_bounded() {
+    const GIVE_UPS: usize = 1_000_000;
+    let s = Scope::<()>::new().limit(NonZeroUsize::MIN);
+    let release = AtomicBool::new(false);
+    let growth = drive(s.run(async {
+        // The one place, held until the end.
+        s.spawn(async {
+            while !release.load(Relaxed) {
+                anyrt_core::yield_now().await;
+            }
+            Ok(())
+        });
+        // Waits in line, so the line never empties.
+        s.spawn(async { Ok(()) });
+        anyrt_core::yield_now().await;
+        let before = live_bytes();
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..GIVE_UPS {
+            let mut waiting = pin!(s.spawn_wait(async { Ok(()) }));
+            assert!(
+                waiting.as_mut().poll(&mut cx).is_pending(),
+                "the scope is full"
+            );
+        }
+        let growth = live_bytes() - before;
+        release.store(true, Relaxed);
+        Ok(growth)
+    }))
+    .unwrap();
+    println!("{GIVE_UPS} given-up waits in a scope: {growth} bytes left behind");
+    assert!(
+        growth < 1 << 20,
+        "{GIVE_UPS} given-up waits left {growth} bytes behind"
+    );
+}
+
+/// The same for `TaskGroup::with_limit`, whose line is the same: a task
+/// waits for the only place, and a million `spawn_wait` futures give up.
+/// This failed before the fix too.
+fn regression_given_up_group_waits_keep_memory_bounded() {
+    const GIVE_UPS: usize = 1_000_000;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let growth = runtime.block_on(async {
+        let mut group = TaskGroup::with_limit(NonZeroUsize::MIN);
+        group.spawn(std::future::pending::<()>());
+        // Waits in line for the place, so the line never empties.
+        group.spawn(async {});
+        anyrt_core::yield_now().await;
+        let before = live_bytes();
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..GIVE_UPS {
+            let mut waiting = pin!(group.spawn_wait(async {}));
+            assert!(
+                waiting.as_mut().poll(&mut cx).is_pending(),
+                "the group is full"
+            );
+        }
+        let growth = live_bytes() - before;
+        group.shutdown().await;
+        growth
+    });
+    println!("{GIVE_UPS} given-up waits in a group: {growth} bytes left behind");
+    assert!(
+        growth < 1 << 20,
+        "{GIVE_UPS} given-up waits left {growth} bytes behind"
+    );
+}
+
 fn main() {
     let ((), counted) = count_allocations(|| drop(std::hint::black_box(Box::new(1_u8))));
     assert_eq!(counted, 1, "the counter sees allocations");
@@ -253,4 +334,6 @@ fn main() {
     a_limited_task_group_stays_bounded();
     run_until_cancelled_allocates_only_its_listener();
     regression_a_large_scope_leaves_bounded_memory();
+    regression_given_up_waits_behind_a_waiting_child_keep_memory_bounded();
+    regression_given_up_group_waits_keep_memory_bounded();
 }

@@ -10,7 +10,8 @@ enum Queued {
     /// A child spawned while the scope was full: its slab key and id.
     Child(usize, u64),
     /// A `spawn_wait` future, by ticket; passed over if the ticket is no
-    /// longer in `waiters` (its holder gave up).
+    /// longer in `waiters` (its holder gave up), unless swept out of the
+    /// line before it gets there.
     Waiter(u64),
 }
 
@@ -39,6 +40,9 @@ pub(crate) struct Admission {
     queue: VecDeque<Queued>,
     /// How many in `queue` still wait (not given up).
     waiting: usize,
+    /// How many in `queue` were given up; `queue.len()` is always
+    /// `waiting + given_up`.
+    given_up: usize,
     /// Every ticket held, queued or granted: each look at a ticket, and
     /// giving one up, costs the same however long the line is.
     waiters: HashMap<u64, Waiter>,
@@ -52,6 +56,7 @@ impl Admission {
             running: 0,
             queue: VecDeque::new(),
             waiting: 0,
+            given_up: 0,
             waiters: HashMap::new(),
             next_ticket: 0,
         }
@@ -113,11 +118,24 @@ impl Admission {
         if waiter.granted {
             return self.release();
         }
-        // Its entry stays in `queue`, to be passed over; a line of nothing
-        // but such entries is dropped at once.
+        // Its entry stays in `queue`, to be passed over, so that giving up
+        // costs no search of the line. Once such entries are the larger
+        // part of the line they are swept out in one pass, which the
+        // give-ups since the last sweep pay for: the line stays at most
+        // twice as long as what waits, even while a waiter that never
+        // leaves holds the line open.
         self.waiting -= 1;
+        self.given_up += 1;
         if self.waiting == 0 {
             self.queue.clear();
+            self.given_up = 0;
+        } else if self.given_up > self.waiting {
+            let waiters = &self.waiters;
+            self.queue.retain(|queued| match queued {
+                Queued::Child(..) => true,
+                Queued::Waiter(ticket) => waiters.contains_key(ticket),
+            });
+            self.given_up = 0;
         }
         None
     }
@@ -133,7 +151,11 @@ impl Admission {
                         waiter.granted = true;
                         Admitted::Waiter(waiter.waker.take())
                     }
-                    None => continue, // given up
+                    None => {
+                        // Given up.
+                        self.given_up -= 1;
+                        continue;
+                    }
                 },
             };
             self.waiting -= 1;
@@ -147,6 +169,7 @@ impl Admission {
         self.running = 0;
         self.queue.clear();
         self.waiting = 0;
+        self.given_up = 0;
         self.waiters.clear();
     }
 }

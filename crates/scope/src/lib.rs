@@ -36,7 +36,7 @@
 //! | the first `Err` cancels the rest | yes, automatically | no, all run to the end | with `try_join_all` | no | with `terminate` | no |
 //! | cancelled children dropped before the call returns | yes | yes | `try_join_all`, `shutdown` wait for it | `shutdown` waits | yes | yes |
 //! | outcomes in spawn order | through handles | yes | `join_all`, `try_join_all` | completion order | through handles | completion order |
-//! | a panic resumed with its payload | yes, after dropping the others | yes, after the others ended | yes, after cancelling the others | as a `JoinError` | - | - |
+//! | a panic resumed with its payload | yes, after dropping the others | yes, after the others ended | yes, after cancelling the others (`try_join_all` waits until they were dropped) | as a `JoinError` | - | - |
 //! | a wake-up polls only the woken child | yes | yes | (runtime tasks) | (runtime tasks) | yes | yes |
 //! | at most `n` running, first come first served | `limit` | `limit` | `with_limit` | no | no | no |
 //! | a spawn that waits for room / hands the future back | `spawn_wait` / - | `spawn_wait` / - | `spawn_wait` / `try_spawn` | no | no | no |

@@ -10,6 +10,7 @@ use anyrt_core::futures::WithAmbient;
 use pin_project_lite::pin_project;
 
 use crate::scope::{Panic, Polled, Scope, Step, drop_caught};
+use crate::token::CancelToken;
 use crate::wake::{BODY, SlotWaker, Wakers, give_back};
 
 /// After how many body or child polls one poll of the run lets the
@@ -47,6 +48,7 @@ pin_project! {
             if let Some(wakers) = this.wakers.as_mut() {
                 wakers.ready.put_back(&mut wakers.batch);
             }
+            this.scope.refuse_spawns();
             let carried = drop_caught(this.carry.take());
             let panic = end(*this.scope, this.wakers, "the scope's future was dropped");
             // The body goes too before a destructor's panic is resumed.
@@ -179,7 +181,9 @@ where
         wakers.ready.put_back(&mut wakers.batch);
         wakers.ready.set_polling(false);
         *this.ended = true;
-        // The child polled last goes with the others.
+        // The child polled last goes with the others, and like theirs its
+        // destructor finds spawns refused.
+        scope.refuse_spawns();
         let carried = drop_caught(this.carry.take()).err();
         let closing = end(
             scope,
@@ -274,12 +278,18 @@ pin_project! {
     pub struct Run<'s, 'a, B, R, E> {
         #[pin]
         inner: WithAmbient<RunInner<'s, 'a, B, R, E>>,
+        // The scope's token, until the first poll makes it a child of the
+        // token current there.
+        unlinked: Option<CancelToken>,
     }
 }
 
 impl<'s, 'a, B, R, E> Run<'s, 'a, B, R, E> {
-    pub(crate) fn new(inner: WithAmbient<RunInner<'s, 'a, B, R, E>>) -> Self {
-        Run { inner }
+    pub(crate) fn new(token: CancelToken, inner: WithAmbient<RunInner<'s, 'a, B, R, E>>) -> Self {
+        Run {
+            inner,
+            unlinked: Some(token),
+        }
     }
 }
 
@@ -291,7 +301,16 @@ where
     type Output = Result<R, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, E>> {
-        self.project().inner.poll(cx)
+        let this = self.project();
+        if let Some(token) = this.unlinked.take() {
+            // Read outside the ambient layer, which makes the scope's own
+            // token current; before the layer's first poll, so before the
+            // body and the children see the token.
+            if let Some(parent) = CancelToken::current() {
+                parent.adopt(&token);
+            }
+        }
+        this.inner.poll(cx)
     }
 }
 

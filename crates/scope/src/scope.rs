@@ -222,7 +222,9 @@ impl<'a, E> Scope<'a, E> {
 
     /// The scope's cancel token: a child of the token of the scope this
     /// one runs in (if any), cancelled when this scope ends or fails. Each
-    /// run gets a fresh one.
+    /// run gets a fresh one, made by [`run`](Scope::run) and made a child
+    /// of the token current where the run is first polled (so it has no
+    /// parent before that).
     ///
     /// # Examples
     ///
@@ -265,6 +267,12 @@ impl<'a, E> Scope<'a, E> {
         (panic, books)
     }
 
+    /// The run is ending: spawns are refused from now on, so that those
+    /// from the destructors of what it drops before closing are rejected.
+    pub(crate) fn refuse_spawns(&self) {
+        self.lock().refuse_spawns();
+    }
+
     /// Ready once the runtime has dropped every `spawn_task` future.
     pub(crate) fn poll_tasks_dropped(&self, waker: &Waker) -> Poll<()> {
         self.tasks
@@ -304,8 +312,10 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// child ended, or with the first error as soon as it happens.
     ///
     /// The children are polled in the ambient context in force where the
-    /// future is polled (its deadline, its timer), whatever the context at
-    /// the `spawn` call. A scope may be run again once a run ended.
+    /// future is polled (its deadline, its timer, its cancel token, which
+    /// the scope's token joins at the first poll), whatever the context at
+    /// this call or at the `spawn` call. A scope may be run again once a
+    /// run ended.
     ///
     /// # Errors
     ///
@@ -345,8 +355,23 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     where
         B: Future<Output = Result<R, E>>,
     {
-        let parent = CancelToken::current();
-        let token = parent.map_or_else(CancelToken::new, |parent| parent.child());
+        self.run_then(body, || {})
+    }
+
+    /// [`run`](Scope::run), calling `on_start` under the scope's lock as
+    /// the run starts, before any spawn into it can be accepted.
+    pub(crate) fn run_then<'s, B, R>(
+        &'s self,
+        body: B,
+        on_start: impl FnOnce(),
+    ) -> Run<'s, 'a, B, R, E>
+    where
+        B: Future<Output = Result<R, E>>,
+    {
+        // No parent yet: the run links it to the token current where it
+        // is first polled, like the rest of the ambient context, not to
+        // the one current here.
+        let token = CancelToken::new();
         let (wakers, books) = take_set();
         {
             let mut inner = self.lock();
@@ -354,12 +379,16 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
                 inner.phase == Phase::Idle,
                 "anyrt-scope: a scope runs one body at a time"
             );
+            on_start();
             inner.phase = Phase::Running;
             inner.token = token.clone();
             inner.books = Some(books);
         }
         let inner = RunInner::new(self, body, wakers);
-        Run::new(anyrt_core::with_value(CurrentToken(token), inner))
+        Run::new(
+            token.clone(),
+            anyrt_core::with_value(CurrentToken(token), inner),
+        )
     }
 
     /// Starts `future` as a child of the running scope and returns its
@@ -367,8 +396,9 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// may borrow from the caller of [`run`](Scope::run).
     ///
     /// Under a [`limit`](Scope::limit) the child waits, unpolled, if the
-    /// scope is full. Outside a run (before it, after it ended or failed)
-    /// the future is dropped unpolled and the handle says so
+    /// scope is full. Outside a run (before it, after it ended or failed,
+    /// from the moment a child's `Err` or panic fails it) the future is
+    /// dropped unpolled and the handle says so
     /// ([`Handle::is_rejected`]). Allocates the child's box, and a waker
     /// for its slot unless a past run on this thread left one to reuse.
     ///
@@ -468,12 +498,27 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
 
     /// Stores a child; `reserved` when its place under the limit is taken.
     pub(crate) fn insert<T>(&self, child: BoxChild<'a, E>, reserved: bool) -> Handle<'_, T> {
+        self.insert_with(move || child, reserved)
+    }
+
+    /// Stores the child that `make` makes, called under the scope's lock
+    /// once the child is accepted (so in the order children are accepted,
+    /// and never for a rejected one); `reserved` when its place under the
+    /// limit is taken.
+    pub(crate) fn insert_with<T>(
+        &self,
+        make: impl FnOnce() -> BoxChild<'a, E>,
+        reserved: bool,
+    ) -> Handle<'_, T> {
         let mut guard = self.lock();
         if guard.phase != Phase::Running {
             drop(guard);
-            drop(child);
+            // What it holds (the child's future) is dropped outside the
+            // lock, like any child.
+            drop(make);
             return Handle::rejected();
         }
+        let child = make();
         let inner = &mut *guard;
         let id = inner.next_id;
         inner.next_id += 1;
@@ -572,17 +617,19 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
                 *carry = Some(Polled::Done(key, child));
                 Step::Continue
             }
+            // The run fails: spawns are refused from here on, so that one
+            // from the failing child's destructor says it was rejected
+            // instead of being accepted and then dropped unpolled.
             Ok(Poll::Ready(Err(error))) => {
-                let dropped = drop_caught(child);
-                self.lock().remove(key);
-                match dropped {
+                self.lock().fail(key);
+                match drop_caught(child) {
                     Ok(()) => Step::Fail(error),
                     Err(panic) => Step::Panic(panic),
                 }
             }
             Err(panic) => {
+                self.lock().fail(key);
                 let _ = drop_caught(child);
-                self.lock().remove(key);
                 Step::Panic(panic)
             }
         }
@@ -676,10 +723,20 @@ impl<'a, E> Inner<'a, E> {
         None
     }
 
-    /// Forgets the entry in slot `key`.
-    fn remove(&mut self, key: usize) {
+    /// The child in slot `key` failed the run: spawns are refused from now
+    /// on, and its entry is forgotten.
+    fn fail(&mut self, key: usize) {
+        self.refuse_spawns();
         if let Some(books) = self.books.as_mut() {
             books.entries.remove(key);
+        }
+    }
+
+    /// A running scope moves to closing, where spawns are rejected; the
+    /// run closes it next.
+    fn refuse_spawns(&mut self) {
+        if self.phase == Phase::Running {
+            self.phase = Phase::Closing;
         }
     }
 

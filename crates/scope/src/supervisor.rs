@@ -12,7 +12,8 @@ use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
-use crate::futures::{Run, SpawnWait};
+use crate::child::{BoxChild, Cell};
+use crate::futures::Run;
 use crate::scope::Scope;
 use crate::token::CancelToken;
 
@@ -119,7 +120,9 @@ impl<'a, T, E> Supervisor<'a, T, E> {
 
 impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
     /// Runs `body` and every child to their end; returns the body's output
-    /// and the children's outcomes in spawn order.
+    /// and the children's outcomes in spawn order (the order in which the
+    /// run accepted them: a [`spawn_wait`](Supervisor::spawn_wait) child's
+    /// once it got its place).
     ///
     /// # Panics
     ///
@@ -141,12 +144,14 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
     /// # });
     /// ```
     pub fn run<'s, B: Future>(&'s self, body: B) -> SupervisedRun<'s, 'a, B, T, E> {
-        // Checks first that no run is in progress, then forgets the last
-        // run's outcomes, and a panic it held if it ended some other way
-        // (its future dropped, or its body panicking).
-        let run = self.scope.run(OkBody { body });
-        lock(&self.outcomes).clear();
-        *lock(&self.panic) = None;
+        // Once the scope checked that no run is in progress, and before it
+        // accepts a child of this one, forgets the last run's outcomes,
+        // and a panic it held if it ended some other way (its future
+        // dropped, or its body panicking).
+        let run = self.scope.run_then(OkBody { body }, || {
+            lock(&self.outcomes).clear();
+            *lock(&self.panic) = None;
+        });
         SupervisedRun {
             run,
             outcomes: &self.outcomes,
@@ -168,16 +173,14 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'a,
     {
-        if !self.scope.is_running() {
-            return false;
-        }
-        let child = self.supervised(future);
-        !self.scope.spawn(child).is_rejected()
+        self.insert(future, false)
     }
 
     /// Like [`spawn`](Supervisor::spawn), waiting first for room under the
     /// limit; see [`Scope::spawn_wait`]. Its output says whether the child
-    /// was accepted.
+    /// was accepted. The child takes its place in the outcome list when it
+    /// is accepted, so a future made before the run, and awaited in it,
+    /// keeps its outcome too.
     ///
     /// # Cancel safety
     ///
@@ -206,19 +209,33 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
         F: Future<Output = Result<T, E>> + Send + 'a,
     {
         SuperviseWait {
-            inner: self.scope.spawn_wait(self.supervised(future)),
+            sup: self,
+            future: Some(future),
+            ticket: None,
         }
     }
 
-    fn supervised<F>(&'a self, future: F) -> Supervised<'a, F, T, E> {
-        let mut outcomes = lock(&self.outcomes);
-        outcomes.push(None);
-        Supervised {
-            future: Some(future),
-            index: outcomes.len() - 1,
-            outcomes: &self.outcomes,
-            panic: &self.panic,
-        }
+    /// Spawns `future` as a supervised child; `reserved` when its place
+    /// under the limit is taken. Its place in the outcome list is taken
+    /// under the scope's lock, once the child is accepted: a place taken
+    /// earlier could belong to an earlier run (the list is cleared when a
+    /// run starts), or to none.
+    fn insert<F>(&'a self, future: F, reserved: bool) -> bool
+    where
+        F: Future<Output = Result<T, E>> + Send + 'a,
+    {
+        let make = || -> BoxChild<'a, Infallible> {
+            let mut outcomes = lock(&self.outcomes);
+            outcomes.push(None);
+            let child = Supervised {
+                future: Some(future),
+                index: outcomes.len() - 1,
+                outcomes: &self.outcomes,
+                panic: &self.panic,
+            };
+            Box::pin(Cell::<_, ()>::new(child))
+        };
+        !self.scope.insert_with::<()>(make, reserved).is_rejected()
     }
 }
 
@@ -385,8 +402,14 @@ impl<B: Future, T, E> fmt::Debug for SupervisedRun<'_, '_, B, T, E> {
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SuperviseWait<'a, F, T, E> {
-    inner: SpawnWait<'a, 'a, Supervised<'a, F, T, E>, Infallible>,
+    sup: &'a Supervisor<'a, T, E>,
+    future: Option<F>,
+    /// The ticket in line, while waiting for a place.
+    ticket: Option<u64>,
 }
+
+// The child future is moved into its box, never pinned here.
+impl<F, T, E> Unpin for SuperviseWait<'_, F, T, E> {}
 
 impl<'a, F, T, E> Future for SuperviseWait<'a, F, T, E>
 where
@@ -397,8 +420,31 @@ where
     type Output = bool;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-        let handle = ready!(Pin::new(&mut self.inner).poll(cx));
-        Poll::Ready(!handle.is_rejected())
+        let this = &mut *self;
+        // As `SpawnWait`, but the child is made by `Supervisor::insert`,
+        // which gives it its place in the outcome list.
+        let reserved = match this.sup.scope.poll_place(&mut this.ticket, cx.waker()) {
+            Some(false) => return Poll::Pending,
+            Some(true) => true,
+            None => false,
+        };
+        let future = this
+            .future
+            .take()
+            .expect("anyrt-scope: SuperviseWait polled after it completed");
+        if !reserved {
+            drop(future);
+            return Poll::Ready(false);
+        }
+        Poll::Ready(this.sup.insert(future, true))
+    }
+}
+
+impl<F, T, E> Drop for SuperviseWait<'_, F, T, E> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket {
+            self.sup.scope.cancel_place(ticket);
+        }
     }
 }
 

@@ -224,11 +224,30 @@ impl CancelToken {
             };
         }
         let node = Arc::new(Node::new(None));
+        Self::push_child(&mut state, &node);
+        CancelToken { node }
+    }
+
+    /// Makes `child`, a token with no parent, a child of this one, as if
+    /// made by [`child`](Self::child): cancelled now if this one is.
+    pub(crate) fn adopt(&self, child: &CancelToken) {
+        let mut state = self.node.lock();
+        match state.reason.clone() {
+            Some(reason) => {
+                drop(state);
+                child.cancel_with(reason);
+            }
+            None => Self::push_child(&mut state, &child.node),
+        }
+    }
+
+    /// Registers a child node, first forgetting the dropped ones when the
+    /// list is full, so that it grows with the children alive.
+    fn push_child(state: &mut NodeState, node: &Arc<Node>) {
         if state.children.len() == state.children.capacity() {
             state.children.retain(|child| child.strong_count() > 0);
         }
-        state.children.push(Arc::downgrade(&node));
-        CancelToken { node }
+        state.children.push(Arc::downgrade(node));
     }
 
     /// Cancels the token and its children with the reason "cancelled";

@@ -3,11 +3,14 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::panic::resume_unwind;
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use super::TaskGroup;
 use super::limit::Place;
+use super::shared::Panic;
 
 /// Outputs ordered by task id, that is in spawn order.
 fn in_spawn_order<T>(mut outputs: Vec<(u64, T)>) -> Vec<T> {
@@ -41,9 +44,7 @@ impl<T> Future for JoinNext<'_, T> {
     type Output = Option<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.group
-            .poll_join_next(cx)
-            .map(|next| next.map(|(_, output)| output))
+        self.group.poll_join_next(cx)
     }
 }
 
@@ -144,8 +145,17 @@ impl<T> fmt::Debug for JoinAll<T> {
 pub struct TryJoinAll<U, E> {
     group: TaskGroup<Result<U, E>>,
     outputs: Vec<(u64, U)>,
-    /// The first error, held while the other tasks are being dropped.
-    failure: Option<E>,
+    /// The first error or panic, held while the other tasks are being
+    /// dropped.
+    failure: Option<Failure<E>>,
+}
+
+/// How a fail-fast join failed.
+enum Failure<E> {
+    Error(E),
+    /// In a mutex only so that the future stays `Sync`: reached through
+    /// `into_inner`, never locked.
+    Panic(Mutex<Panic>),
 }
 
 impl<U, E> TryJoinAll<U, E> {
@@ -166,17 +176,28 @@ impl<U, E> Future for TryJoinAll<U, E> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         while this.failure.is_none() {
-            match ready!(this.group.poll_join_next(cx)) {
+            match ready!(this.group.poll_next_outcome(cx)) {
                 None => return Poll::Ready(Ok(in_spawn_order(std::mem::take(&mut this.outputs)))),
-                Some((id, Ok(output))) => this.outputs.push((id, output)),
-                Some((_, Err(error))) => {
+                Some((id, Ok(Ok(output)))) => this.outputs.push((id, output)),
+                Some((_, Ok(Err(error)))) => {
                     this.group.abort_all();
-                    this.failure = Some(error);
+                    this.failure = Some(Failure::Error(error));
+                }
+                // A panic, like an error, waits for the other tasks'
+                // destructors before it is resumed.
+                Some((_, Err(panic))) => {
+                    this.group.abort_all();
+                    this.failure = Some(Failure::Panic(Mutex::new(panic)));
                 }
             }
         }
         ready!(this.group.poll_dropped(cx));
-        Poll::Ready(Err(this.failure.take().expect("checked above")))
+        match this.failure.take().expect("checked above") {
+            Failure::Error(error) => Poll::Ready(Err(error)),
+            Failure::Panic(panic) => {
+                resume_unwind(panic.into_inner().unwrap_or_else(PoisonError::into_inner))
+            }
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::panic::resume_unwind;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use anyrt_core::{Ambient, Task};
 
@@ -228,7 +228,7 @@ impl<T> TaskGroup<T> {
         // waker that does nothing is replaced by the next real poll.
         let mut cx = Context::from_waker(Waker::noop());
         match self.poll_join_next(&mut cx) {
-            Poll::Ready(Some((_, output))) => Some(output),
+            Poll::Ready(Some(output)) => Some(output),
             _ => None,
         }
     }
@@ -325,13 +325,28 @@ impl<T> TaskGroup<T> {
         self.tasks.get(at)?.as_ref().map(|_| at)
     }
 
-    /// The next finished task, with its id: the outcomes queued are taken
-    /// in one batch under the lock, then handed out without it.
-    fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(u64, T)>> {
+    /// The output of the next finished task; resumes its panic after
+    /// aborting the others (without waiting for them: `join_next`
+    /// documents it so).
+    fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let next = ready!(self.poll_next_outcome(cx));
+        Poll::Ready(next.map(|(_, outcome)| {
+            outcome.unwrap_or_else(|panic| {
+                self.abort_all();
+                resume_unwind(panic)
+            })
+        }))
+    }
+
+    /// The next finished task, with its id and its outcome, a panic
+    /// included (its handle is dropped): the outcomes queued are taken in
+    /// one batch under the lock, then handed out without it.
+    fn poll_next_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Option<(u64, Outcome<T>)>> {
         loop {
             while let Some((id, outcome)) = self.ready_mut().pop_front() {
                 if let Some(at) = self.held(id) {
-                    return Poll::Ready(Some((id, self.joined(at, outcome))));
+                    self.joined(at);
+                    return Poll::Ready(Some((id, outcome)));
                 }
             }
             if self.len == 0 {
@@ -347,19 +362,14 @@ impl<T> TaskGroup<T> {
         }
     }
 
-    /// Task `at` has finished with `outcome`: drops its handle, and
-    /// returns its output or resumes its panic after aborting the others.
-    fn joined(&mut self, at: usize, outcome: Outcome<T>) -> T {
+    /// Task `at` has finished: drops its handle.
+    fn joined(&mut self, at: usize) {
         self.tasks[at] = None;
         self.len -= 1;
         while let Some(None) = self.tasks.front() {
             self.tasks.pop_front();
             self.first += 1;
         }
-        outcome.unwrap_or_else(|panic| {
-            self.abort_all();
-            resume_unwind(panic)
-        })
     }
 
     /// Outputs go through the tasks' handles from now on; returns those
@@ -440,7 +450,8 @@ impl<U: Send + 'static, E: Send + 'static> TaskGroup<Result<U, E>> {
     ///
     /// # Panics
     ///
-    /// Resumes the first panic of a task, after cancelling the others.
+    /// Resumes the first panic of a task (fail fast, like an `Err`), after
+    /// cancelling the others and waiting until their futures were dropped.
     ///
     /// # Cancel safety
     ///
