@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use crate::child::Cell;
 use crate::scope::{Scope, Slots};
@@ -178,20 +178,12 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Handle<'s, T>> {
         let this = &mut *self;
         let scope = this.scope;
-        let reserved = match scope.poll_place(&mut this.ticket, cx.waker()) {
-            Some(false) => return Poll::Pending,
-            Some(true) => true,
-            None => false,
-        };
-        let future = this
-            .future
-            .take()
-            .expect("anyrt-scope: SpawnWait polled after it completed");
-        if !reserved {
-            drop(future);
-            return Poll::Ready(Handle::rejected());
-        }
-        Poll::Ready(scope.insert(Box::pin(Cell::new(future)), true))
+        Poll::Ready(
+            match ready!(scope.poll_admitted(&mut this.ticket, &mut this.future, cx.waker())) {
+                Some(future) => scope.insert(Box::pin(Cell::new(future)), true),
+                None => Handle::rejected(),
+            },
+        )
     }
 }
 

@@ -635,6 +635,30 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         }
     }
 
+    /// For a `spawn_wait` future holding `future`: `Some` of it once it may
+    /// be spawned, `None` (the future dropped unpolled) when the scope is
+    /// not running; pending while it waits for a place.
+    pub(crate) fn poll_admitted<F>(
+        &self,
+        ticket: &mut Option<u64>,
+        future: &mut Option<F>,
+        waker: &Waker,
+    ) -> Poll<Option<F>> {
+        let reserved = match self.poll_place(ticket, waker) {
+            Some(false) => return Poll::Pending,
+            Some(true) => true,
+            None => false,
+        };
+        let future = future
+            .take()
+            .expect("anyrt-scope: a spawn_wait future polled after it completed");
+        if !reserved {
+            drop(future);
+            return Poll::Ready(None);
+        }
+        Poll::Ready(Some(future))
+    }
+
     /// Polls a `spawn_wait` ticket (taking a new one if `ticket` is `None`):
     /// `Some(true)` when the holder may spawn now, `Some(false)` to wait,
     /// `None` when the scope is not running.

@@ -423,20 +423,14 @@ where
         let this = &mut *self;
         // As `SpawnWait`, but the child is made by `Supervisor::insert`,
         // which gives it its place in the outcome list.
-        let reserved = match this.sup.scope.poll_place(&mut this.ticket, cx.waker()) {
-            Some(false) => return Poll::Pending,
-            Some(true) => true,
+        let admitted = this
+            .sup
+            .scope
+            .poll_admitted(&mut this.ticket, &mut this.future, cx.waker());
+        Poll::Ready(match ready!(admitted) {
+            Some(future) => this.sup.insert(future, true),
             None => false,
-        };
-        let future = this
-            .future
-            .take()
-            .expect("anyrt-scope: SuperviseWait polled after it completed");
-        if !reserved {
-            drop(future);
-            return Poll::Ready(false);
-        }
-        Poll::Ready(this.sup.insert(future, true))
+        })
     }
 }
 
