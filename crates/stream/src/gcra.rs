@@ -12,6 +12,12 @@
 //! Ticks are whatever unit the caller chooses, as long as `now`, the state
 //! and the parameters share it; the in-process limiter uses a fraction of a
 //! nanosecond chosen so that the emission interval is a whole number.
+//!
+//! Nothing saturates into a grant: a request whose new TAT would not fit
+//! in a `u64` is refused with `Wait { until: u64::MAX }` (never due), and
+//! the caller keeps `now` where a grant still fits (the in-process limiter
+//! stops its clock at `u64::MAX - window`). A store-side copy must do the
+//! same with its own integer range.
 
 /// The parameters of a GCRA limiter, in ticks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +36,7 @@ pub(crate) enum Decision {
     /// Granted: store this TAT.
     Allow { tat: u64 },
     /// Refused: the request would be allowed at this tick (the state is
-    /// unchanged).
+    /// unchanged); `u64::MAX`: never, within the ticks' range.
     Wait { until: u64 },
     /// Refused for good: the cost exceeds the burst, so no wait helps.
     Never,
