@@ -285,6 +285,8 @@ async fn regression_a_creation_that_ends_after_close_returns_a_guard(
         matches!(got, Err(anyrt_pool::PoolError::Closed)),
         "expected Closed, got {got:?}"
     );
+    // The get fails at the close; its creation ends alone.
+    pool.wait_closed().await;
     let status = pool.status();
     assert_eq!((status.size, status.creating, status.in_use), (0, 0, 0));
     assert_eq!(control.alive(), 0, "the late resource was dropped");

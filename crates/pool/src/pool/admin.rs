@@ -102,8 +102,12 @@ impl<M: Manager> Pool<M> {
     pub async fn maintain(&self) {
         let interval = self.shared.config.maintain_interval;
         while !self.is_closed() {
-            if let Err(e) = self.maintain_once().await {
-                self.shared.report(e);
+            // A pass cut by the close drops its creation, which frees the
+            // slot: `wait_closed` is not held up by it.
+            match self.or_closed(self.maintain_once()).await {
+                None => return,
+                Some(Err(e)) => self.shared.report(e),
+                Some(Ok(_)) => {}
             }
             // Sleeps the interval, or less if the pool is closed meanwhile.
             let closed = self.shared.closing.acquire();

@@ -22,6 +22,8 @@ pub use error::{AddError, BuildError, PoolError, TryGetError};
 pub use guard::PoolGuard;
 pub use manager::{FnManager, Manager, Metrics};
 use shared::{Entry, May, Shared, Take};
+
+use crate::semaphore::Acquire;
 pub use status::{Discarded, Status};
 
 /// A pool of resources (connections, clients, sessions) shared by tasks,
@@ -208,13 +210,14 @@ impl<M: Manager> Pool<M> {
                     return self.hand_out(self.guard(held, entry));
                 }
                 Take::Idle(entry) => {
-                    let check = pin!(self.guard(held, entry).check());
+                    let check = pin!(self.or_closed(self.guard(held, entry).check()));
                     match limit.bound(check).await {
-                        Some(Ok(guard)) => return self.hand_out(guard),
-                        Some(Err((e, failed))) => {
+                        Some(Some(Ok(guard))) => return self.hand_out(guard),
+                        Some(Some(Err((e, failed)))) => {
                             slot = Some(self.rearmed(failed));
                             last_error = Some(e);
                         }
+                        Some(None) => return Err(PoolError::Closed),
                         None => return self.timed_out(last_error),
                     }
                 }
@@ -309,6 +312,11 @@ impl<M: Manager> Pool<M> {
         // resource is idle, and the idle set is looked at again after it,
         // or as soon as a resource comes back while waiting for it.
         let mut creator = Creator(None);
+        // The wait for a creation permit, kept across a look at the idle
+        // set after a return woke this `get`: it keeps its place in line,
+        // and so does its next wait for a return (`rejoin`).
+        let mut creator_wait = None;
+        let mut rejoin = false;
         loop {
             let may = match self.shared.creators.is_none() || creator.0.is_some() {
                 true => May::Create,
@@ -321,26 +329,32 @@ impl<M: Manager> Pool<M> {
                 Take::Closed => return Err(PoolError::Closed),
                 Take::Create => return self.create(slot, creator).await,
                 Take::Empty => {
-                    if let Some(permit) = self.creator_or_returned().await? {
-                        creator = permit;
+                    match self.creator_or_returned(&mut creator_wait, rejoin).await? {
+                        Some(permit) => creator = permit,
+                        None => rejoin = true,
                     }
                     continue;
                 }
                 Take::Expired => continue,
                 Take::Shrunk => {
                     slot.disarm();
+                    creator_wait = None;
                     drop(std::mem::replace(&mut creator, Creator(None)));
                     (slot, waited) = self.slot(true).await?;
                     continue;
                 }
                 Take::Idle(entry) => entry,
             };
+            creator_wait = None;
             drop(std::mem::replace(&mut creator, Creator(None)));
             let guard = self.guard(slot, entry);
             if !self.shared.config.recycle_on_checkout {
                 return self.hand_out(guard);
             }
-            match guard.check().await {
+            let Some(checked) = self.or_closed(guard.check()).await else {
+                return Err(PoolError::Closed);
+            };
+            match checked {
                 Ok(guard) => return self.hand_out(guard),
                 Err((e, failed)) => {
                     slot = self.rearmed(failed);
@@ -354,27 +368,67 @@ impl<M: Manager> Pool<M> {
     /// or for a resource to join the idle set meanwhile: then `None`, and
     /// the caller looks again. [`Take::Empty`] counted the caller as
     /// waiting for a resource; it is uncounted on every way out.
-    async fn creator_or_returned(&self) -> Result<Option<Creator<'_>>, PoolError<M::Error>> {
+    ///
+    /// The wait for the permit is `creator_wait`, made here if there is
+    /// none and left in it when a return wins, so that the caller keeps its
+    /// place in that line; with `rejoin` (a return woke it before, and
+    /// another took the resource) it waits for the next return at the head
+    /// of that line too.
+    async fn creator_or_returned<'p>(
+        &'p self,
+        creator_wait: &mut Option<Acquire<'p>>,
+        rejoin: bool,
+    ) -> Result<Option<Creator<'p>>, PoolError<M::Error>> {
         let creators = self
             .shared
             .creators
             .as_ref()
             .expect("only with max_creating");
-        // Dropped after the waits below: a permit handed to the one on
+        // Dropped after the wait below: a permit handed to the one on
         // `returned` is given back first, so that it can be taken back.
         let mut wanting = Wanting(Some(&self.shared));
-        let mut returned = pin!(self.shared.returned.acquire());
-        let mut creator = pin!(creators.acquire());
-        poll_fn(|cx| {
-            if let Poll::Ready(back) = returned.as_mut().poll(cx) {
+        let returned = &self.shared.returned;
+        let mut returned = match rejoin {
+            true => returned.acquire_first(),
+            false => returned.acquire(),
+        };
+        let creator = creator_wait.get_or_insert_with(|| creators.acquire());
+        let won = poll_fn(|cx| {
+            if let Poll::Ready(back) = Pin::new(&mut returned).poll(cx) {
                 let permit = back.map_err(|_| PoolError::Closed)?;
                 permit.forget();
                 wanting.0 = None;
-                return Poll::Ready(Ok(None));
+                return Poll::Ready(Ok(false));
             }
-            let permit = ready!(creator.as_mut().poll(cx)).map_err(|_| PoolError::Closed)?;
+            let permit = ready!(Pin::new(&mut *creator).poll(cx)).map_err(|_| PoolError::Closed)?;
             permit.forget();
-            Poll::Ready(Ok(Some(Creator(Some(creators)))))
+            Poll::Ready(Ok(true))
+        })
+        .await;
+        if won.as_ref().map_or(true, |won| *won) {
+            // Completed (or closed): not to be polled again.
+            *creator_wait = None;
+        }
+        Ok(won?.then(|| Creator(Some(creators))))
+    }
+
+    /// `future`, unless the pool is closed first: then `None`, and
+    /// `future` is dropped (a creation then finishes alone, a health check
+    /// discards its resource). The close is listened for only once
+    /// `future` has been pending.
+    async fn or_closed<F: Future>(&self, future: F) -> Option<F::Output> {
+        let mut future = pin!(future);
+        let mut closing = None;
+        poll_fn(|cx| {
+            if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                return Poll::Ready(Some(output));
+            }
+            let closing = closing.get_or_insert_with(|| self.shared.closing.acquire());
+            match Pin::new(closing).poll(cx) {
+                // The semaphore never has a permit: ready only closed.
+                Poll::Ready(_) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            }
         })
         .await
     }
@@ -388,7 +442,10 @@ impl<M: Manager> Pool<M> {
     ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
         slot.disarm();
         let creation = create::spawn(&self.shared, creator.disarm());
-        match creation.await {
+        let Some(outcome) = self.or_closed(creation).await else {
+            return Err(PoolError::Closed);
+        };
+        match outcome {
             Outcome::Created(entry) => match self.shared.created_for_getter(entry) {
                 Ok(entry) => Ok(PoolGuard::new(entry, self.shared.clone())),
                 // Closed while it was being created.
@@ -401,6 +458,7 @@ impl<M: Manager> Pool<M> {
                 self.shared.creation_failed();
                 Err(match failed {
                     Outcome::Panicked(panic) => std::panic::resume_unwind(panic),
+                    _ if self.shared.is_closed() => PoolError::Closed,
                     Outcome::Failed(e) => PoolError::Backend(e),
                     Outcome::TimedOut => PoolError::Timeout { last_error: None },
                     _ => PoolError::Closed,

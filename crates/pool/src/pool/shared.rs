@@ -395,6 +395,13 @@ impl<M: Manager> Shared<M> {
                 state.discard(Reason::Closed);
                 Some(entry.resource)
             }
+            // Shrunk below its size while it was being created: as a
+            // return would be, discarded.
+            Some(entry) if state.size > state.max_size => {
+                state.created += 1;
+                state.discard(Reason::Resized);
+                Some(entry.resource)
+            }
             Some(entry) => {
                 state.created += 1;
                 woken = state.push_idle(entry);
