@@ -13,7 +13,7 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -61,7 +61,7 @@ pub(crate) fn remote<F: Future>(future: F) -> (Remote<F>, RemoteHandle<F::Output
         }),
     });
     let remote = Remote {
-        future: AssertUnwindSafe(future).catch_unwind(),
+        future: Some(AssertUnwindSafe(future).catch_unwind()),
         slot: slot.clone(),
     };
     (remote, RemoteHandle { slot })
@@ -70,23 +70,48 @@ pub(crate) fn remote<F: Future>(future: F) -> (Remote<F>, RemoteHandle<F::Output
 pin_project_lite::pin_project! {
     /// The running end: polls the future (catching its panic) until it
     /// ends or the handle is dropped, and sends the outcome.
+    ///
+    /// No panic leaves it: the executors under it (the `futures` thread
+    /// pool, the fallback's blocking threads) would lose the thread. The
+    /// future's poll and its drop, the awaiter's waker and the drop of an
+    /// outcome nobody takes are all caught; a panic of the future's drop
+    /// after it finished leaves its output to the awaiter.
     pub(crate) struct Remote<F: Future> {
         #[pin]
-        future: CatchUnwind<AssertUnwindSafe<F>>,
+        future: Option<CatchUnwind<AssertUnwindSafe<F>>>,
         slot: Arc<Slot<F::Output>>,
     }
 
     impl<F: Future> PinnedDrop for Remote<F> {
         fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            // Dropped unfinished (its executor shut down).
+            quietly(|| this.future.set(None));
             let waker = {
                 let mut state = this.slot.lock();
                 state.finished = true;
+                state.remote_waker = None;
                 state.handle_waker.take()
             };
             if let Some(waker) = waker {
-                waker.wake();
+                quietly(|| waker.wake());
             }
         }
+    }
+}
+
+/// Runs `f`, catching its panic (the panic hook has reported it); the
+/// payload is dropped, or forgotten if dropping it panics too.
+fn quietly(f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        forget_on_panic(payload);
+    }
+}
+
+/// Drops `value`, or forgets what its drop panicked with.
+fn forget_on_panic<T>(value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+        std::mem::forget(payload);
     }
 }
 
@@ -94,34 +119,43 @@ impl<F: Future> Future for Remote<F> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        {
+        let mut this = self.project();
+        let cancelled = {
             let mut state = this.slot.lock();
-            if state.finished || state.cancelled {
-                return Poll::Ready(());
-            }
-            if !state.detached {
+            if !state.cancelled && !state.detached {
                 set_waker(&mut state.remote_waker, cx.waker());
             }
+            state.cancelled
+        };
+        if cancelled {
+            quietly(|| this.future.set(None));
+            return Poll::Ready(());
         }
-        let outcome = match this.future.poll(cx) {
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
+        let outcome = match future.poll(cx) {
             Poll::Ready(outcome) => outcome,
             Poll::Pending => return Poll::Pending,
         };
+        // The task's destructors run before its output is seen; the output
+        // stands if one panics (the panic hook has reported it).
+        quietly(|| this.future.set(None));
         let waker = {
             let mut state = this.slot.lock();
             state.finished = true;
+            state.remote_waker = None;
             if state.detached {
                 // Nobody will take it: dropped here, after the lock.
                 drop(state);
-                drop(outcome);
+                forget_on_panic(outcome);
                 return Poll::Ready(());
             }
             state.output = Some(outcome);
             state.handle_waker.take()
         };
         if let Some(waker) = waker {
-            waker.wake();
+            quietly(|| waker.wake());
         }
         Poll::Ready(())
     }
@@ -141,7 +175,11 @@ impl<T> RemoteHandle<T> {
             state.remote_waker = None;
             state.output.take()
         };
-        drop(output);
+        // Finished already: dropped here, and like a detached task's its
+        // panic goes no further than the panic hook.
+        if let Some(output) = output {
+            quietly(|| drop(output));
+        }
         // Dropped detached: the remote end is not cancelled.
     }
 }

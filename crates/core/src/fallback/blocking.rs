@@ -65,7 +65,15 @@ impl Pool {
         loop {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
-                job();
+                // A panic must not end the thread: it would stay counted
+                // in `threads`, and a full count of them would run nothing.
+                if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+                    if let Err(again) =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(payload)))
+                    {
+                        std::mem::forget(again);
+                    }
+                }
                 state = self.lock();
                 continue;
             }
