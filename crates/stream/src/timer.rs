@@ -19,8 +19,8 @@ pub(crate) fn due_after(now: Instant, duration: Duration) -> Option<Instant> {
     (due < anyrt_core::deadline_after(now, Duration::MAX)).then_some(due)
 }
 
-/// Items an operator that drops items takes from a ready upstream in one
-/// poll before it yields to the executor, so that an upstream that is
+/// Items an operator (or the task of `buffer`) takes from a ready upstream
+/// in one poll before it yields to the executor, so that an upstream that is
 /// always ready cannot hold the thread.
 pub(crate) const POLL_BUDGET: usize = 32;
 

@@ -15,6 +15,8 @@ use futures_core::stream::{FusedStream, Stream};
 use futures_util::task::AtomicWaker;
 use pin_project_lite::pin_project;
 
+use crate::timer::POLL_BUDGET;
+
 /// The most items a queue is made for up front.
 const MAX_PREALLOCATED: usize = 1024;
 
@@ -69,7 +71,9 @@ impl<S: Stream> Future for Producer<S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
-        loop {
+        // An upstream that is always ready must not hold the thread: after
+        // a budget of items the task yields to the others on its runtime.
+        for _ in 0..POLL_BUDGET {
             this.channel.producer.register(cx.waker());
             {
                 let state = this.channel.lock();
@@ -89,6 +93,8 @@ impl<S: Stream> Future for Producer<S> {
                 Poll::Pending => return Poll::Pending,
             }
         }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 

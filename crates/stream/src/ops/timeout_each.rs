@@ -9,7 +9,7 @@ use anyrt_deadline::Elapsed;
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use crate::timer::Timer;
+use crate::timer::{Timer, due_after};
 
 pin_project! {
     /// The upstream's items as `Ok`, with an `Err(Elapsed)` whenever the
@@ -91,6 +91,10 @@ impl<S: Stream> Stream for TimeoutEach<S> {
         }
         match this.stream.poll_next(cx) {
             Poll::Ready(Some(item)) => {
+                // The wait is over: its sleep goes now, not at the next wait.
+                if *this.armed {
+                    this.timer.disarm();
+                }
                 *this.armed = false;
                 *this.reported = false;
                 return Poll::Ready(Some(Ok(item)));
@@ -107,8 +111,15 @@ impl<S: Stream> Stream for TimeoutEach<S> {
         }
         if !*this.armed {
             *this.armed = true;
-            let deadline = anyrt_core::deadline_after(anyrt_core::now(), *this.duration);
-            this.timer.set(deadline);
+            match due_after(anyrt_core::now(), *this.duration) {
+                Some(deadline) => this.timer.set(deadline),
+                // A duration too long to end: this wait never times out,
+                // and no sleep is made that would pull a virtual clock.
+                None => {
+                    *this.reported = true;
+                    return Poll::Pending;
+                }
+            }
         }
         std::task::ready!(this.timer.poll(cx));
         *this.reported = true;
