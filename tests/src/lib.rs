@@ -3,11 +3,13 @@
 //!
 //! - [`alloc`]: a counting global allocator, for "no allocation per op" checks.
 //! - [`cancel`]: drive a future for N polls and drop it, for every N.
+//! - [`panics`]: a panic hook that keeps provoked panics quiet.
 //! - [`pool`]: a controllable resource manager for the pool tests.
 //! - [`tcp`]: loopback TCP servers on `async-net`, so they run under every
 //!   runtime.
 
 pub mod alloc;
 pub mod cancel;
+pub mod panics;
 pub mod pool;
 pub mod tcp;

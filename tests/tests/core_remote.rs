@@ -1,13 +1,16 @@
 //! The remote task handle behind async-std tasks, the fallback
 //! thread pool and the fallback blocking pool: races between the handle's
 //! drop and the task's end, outputs dropped exactly once, handles moved
-//! between tasks, and pools that must outlive a panic that escapes a task.
+//! between tasks, pools that must outlive a panic that escapes a task, and
+//! a finished flag that is set once the outcome can be taken.
 //!
 //! The tests that break a process-wide pool run in a child process (the
 //! test binary run again on that one test), so that a pool they stop
 //! cannot hang the other tests here.
 
+use std::future::Future;
 use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -17,13 +20,11 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use anyrt_core::{Runtime, Spawn, Task};
+use anyrt_tests::panics::{PROVOKED, quiet_provoked_panics};
 use futures::FutureExt;
 
 /// Set in a child process to the name of the test it runs.
-const CHILD_ENV: &str = "ANYRT_CORE_REMOTE_REVIEW_CHILD";
-
-/// The message of the panics the tests provoke on purpose.
-const PROVOKED: &str = "provoked panic";
+const CHILD_ENV: &str = "ANYRT_CORE_REMOTE_CHILD";
 
 /// Only turns a hang into a failure; never a bound on speed.
 const HANG: Duration = Duration::from_secs(10);
@@ -37,18 +38,7 @@ const STOPPED: Duration = Duration::from_secs(3);
 /// child fails or hangs, and returns `false`.
 fn in_child_process(name: &str) -> bool {
     if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
-        // The provoked panics are expected: keep them off stderr.
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if message != Some(PROVOKED) {
-                default(info);
-            }
-        }));
+        quiet_provoked_panics();
         return true;
     }
     let exe = std::env::current_exe().expect("the test binary's path");
@@ -566,4 +556,108 @@ async fn finished_tasks_drop_their_output_once_when_detached_or_dropped() {
         }
     }
     assert_eq!(drops.count(), 200);
+}
+
+/// The remote end of a fallback task promises that no panic leaves it,
+/// "the drop of an outcome nobody takes" included. A task whose handle is
+/// dropped while the task is inside its last poll on a worker still
+/// produces its output; nobody will take it, and its destructor panics.
+/// Instead of being dropped under `catch_unwind`, the output stays in the
+/// slot the two ends share and is dropped with it when the pool drops the
+/// spent task, so the panic unwinds out of the pool's worker, which is
+/// never replaced: after one such task per CPU no task on the fallback
+/// runs again.
+#[test]
+fn fallback_pool_survives_an_untaken_output_finished_after_its_handle_was_dropped() {
+    if !in_child_process(
+        "fallback_pool_survives_an_untaken_output_finished_after_its_handle_was_dropped",
+    ) {
+        return;
+    }
+    for round in 0..more_than_the_workers() {
+        let (in_poll_tx, in_poll) = mpsc::channel();
+        let (dropped_tx, dropped) = mpsc::channel::<()>();
+        let task = Runtime::Fallback.spawn(async move {
+            let _ = in_poll_tx.send(());
+            // Still inside the poll until the handle is gone.
+            let _ = dropped.recv_timeout(HANG);
+            PanicsOnDrop
+        });
+        assert!(
+            in_poll.recv_timeout(STOPPED).is_ok(),
+            "round {round}: the fallback pool no longer runs tasks"
+        );
+        drop(task);
+        let _ = dropped_tx.send(());
+    }
+    assert!(
+        fallback_pool_runs_a_task(),
+        "the fallback pool no longer runs tasks"
+    );
+}
+
+/// Blocks the thread that wakes it until the test has looked at the task
+/// (bounded, only against a hang).
+struct WaitingWaker {
+    woken: mpsc::SyncSender<()>,
+    release: std::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+impl Wake for WaitingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let _ = self.woken.try_send(());
+        let release = self.release.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = release.recv_timeout(HANG);
+    }
+}
+
+/// `Task::is_finished`: "Whether the task has ended: finished, panicked,
+/// or cancelled". On the fallback pool and on async-std the flag behind it
+/// is set only once the remote end's poll has returned, after it handed
+/// the outcome to the handle and woke the awaiter: an awaiter on another
+/// thread gets the task's panic resumed and then sees `is_finished()`
+/// still `false`. Here the awaiter's waker holds the remote end in that
+/// window so that it is seen every time; without it the race shows now
+/// and then with an ordinary awaiter.
+#[test]
+fn a_task_whose_panic_was_resumed_is_finished() {
+    quiet_provoked_panics();
+    for runtime in [Runtime::Fallback, Runtime::AsyncStd] {
+        let (woken_tx, woken) = mpsc::sync_channel(1);
+        let (release_tx, release) = mpsc::channel();
+        let waker = Waker::from(Arc::new(WaitingWaker {
+            woken: woken_tx,
+            release: std::sync::Mutex::new(release),
+        }));
+        let (go_tx, go) = mpsc::channel::<()>();
+        let mut task = runtime.spawn(async move {
+            let _ = go.recv_timeout(HANG);
+            std::panic::panic_any(PROVOKED);
+        });
+        // The awaiter's first poll leaves the waker that blocks.
+        assert!(
+            Pin::new(&mut task)
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        let _ = go_tx.send(());
+        assert!(
+            woken.recv_timeout(HANG).is_ok(),
+            "{runtime:?}: the awaiter is woken"
+        );
+        let resumed = catch_unwind(AssertUnwindSafe(|| {
+            Pin::new(&mut task).poll(&mut Context::from_waker(Waker::noop()))
+        }));
+        assert!(resumed.is_err(), "{runtime:?}: the task's panic is resumed");
+        let finished = task.is_finished();
+        let _ = release_tx.send(());
+        assert!(
+            finished,
+            "{runtime:?}: the awaiter has the task's panic, yet the task is not finished"
+        );
+    }
 }

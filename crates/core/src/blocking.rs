@@ -3,7 +3,7 @@
 
 use crate::ambient::Ambient;
 use crate::runtime::Runtime;
-use crate::task::{DoneFlag, Inner, Task};
+use crate::task::{Inner, Task};
 
 impl Runtime {
     /// Runs the blocking call `f` on this runtime's blocking pool and
@@ -51,10 +51,7 @@ impl Runtime {
             Runtime::Smol => Inner::Blocking(blocking::unblock(f)),
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => Inner::Blocking(blocking::unblock(f)),
-            Runtime::Fallback => {
-                let done = DoneFlag::default();
-                Inner::Fallback(crate::fallback::blocking::spawn(f, &done), done)
-            }
+            Runtime::Fallback => Inner::Fallback(crate::fallback::blocking::spawn(f)),
         };
         Task::new(inner)
     }

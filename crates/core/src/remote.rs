@@ -145,8 +145,10 @@ impl<F: Future> Future for Remote<F> {
             let mut state = this.slot.lock();
             state.finished = true;
             state.remote_waker = None;
-            if state.detached {
-                // Nobody will take it: dropped here, after the lock.
+            if state.detached || state.cancelled {
+                // Nobody will take it (the handle let go, or was dropped
+                // during this poll): dropped here, after the lock, so that
+                // a panic of its drop stays in this end.
                 drop(state);
                 forget_on_panic(outcome);
                 return Poll::Ready(());
@@ -167,6 +169,12 @@ pub(crate) struct RemoteHandle<T> {
 }
 
 impl<T> RemoteHandle<T> {
+    /// Whether the remote end is gone: its outcome, if any, is here to be
+    /// taken (it is published in the same step).
+    pub(crate) fn is_finished(&self) -> bool {
+        self.slot.lock().finished
+    }
+
     /// Lets the remote end run to its end; its output is dropped there.
     pub(crate) fn forget(self) {
         let output = {

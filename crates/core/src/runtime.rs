@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use crate::Spawn;
 use crate::ambient::{self, Ambient, WithAmbient};
 use crate::sleep::{AnySleep, Plan};
-#[cfg(feature = "async-std")]
-use crate::task::MarkDone;
-use crate::task::{DoneFlag, Inner, Task};
+use crate::task::{Inner, Task};
 use crate::timer::{self, BoxSleep, Timer, deadline_after};
 
 /// A runtime whose timer and spawner anyrt uses.
@@ -195,20 +193,14 @@ impl Runtime {
             Runtime::Smol => Inner::Smol(smol::spawn(future)),
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => {
-                // The flag is set around the remote end, which has sent the
-                // output (or the panic) by then: once the handle says it is
-                // finished, its first poll is ready. async-std's own handle
-                // is dropped, which lets the task run; the remote handle
-                // cancels it when dropped.
-                let done = DoneFlag::default();
+                // async-std's own handle is dropped, which lets the task
+                // run; the remote handle cancels it when dropped, and says
+                // it is finished once the outcome is there to be taken.
                 let (remote, handle) = crate::remote::remote(future);
-                drop(async_std::task::spawn(MarkDone::new(remote, &done)));
-                Inner::AsyncStd(handle, done)
+                drop(async_std::task::spawn(remote));
+                Inner::AsyncStd(handle)
             }
-            Runtime::Fallback => {
-                let done = DoneFlag::default();
-                Inner::Fallback(crate::fallback::spawn::spawn(future, &done), done)
-            }
+            Runtime::Fallback => Inner::Fallback(crate::fallback::spawn::spawn(future)),
         };
         Task::new(inner)
     }

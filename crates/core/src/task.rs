@@ -2,11 +2,8 @@
 
 use std::fmt;
 use std::future::Future;
-#[cfg(feature = "tokio")]
-use std::panic::resume_unwind;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use crate::ambient::JoinWatch;
@@ -93,69 +90,14 @@ pub(crate) enum Inner<T> {
     Smol(smol::Task<T>),
     #[cfg(feature = "async-std")]
     /// A task on async-std, through a remote handle (async-std's own
-    /// handle detaches on drop, and hands the output over after the flag
-    /// could be set).
-    AsyncStd(RemoteHandle<T>, DoneFlag),
+    /// handle detaches on drop and cannot tell whether the task ended).
+    AsyncStd(RemoteHandle<T>),
     /// A blocking call on the `blocking` crate's pool (smol, async-std).
     #[cfg(any(feature = "smol", feature = "async-std"))]
     Blocking(blocking::Task<T>),
     /// A task on the fallback pool, or a blocking call on the fallback's
     /// blocking pool.
-    Fallback(RemoteHandle<T>, DoneFlag),
-}
-
-/// Set when a task's future (or blocking call) is gone: finished, panicked
-/// or cancelled. For the runtimes whose handle cannot tell.
-#[derive(Clone, Default)]
-pub(crate) struct DoneFlag(Arc<AtomicBool>);
-
-impl DoneFlag {
-    pub(crate) fn is_set(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-
-    /// A guard that sets the flag when dropped.
-    pub(crate) fn guard(&self) -> SetOnDrop {
-        SetOnDrop(self.clone())
-    }
-}
-
-/// Sets its flag when dropped.
-pub(crate) struct SetOnDrop(DoneFlag);
-
-impl Drop for SetOnDrop {
-    fn drop(&mut self) {
-        (self.0).0.store(true, Ordering::Release);
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A future that sets a flag when it is dropped or completes.
-    pub(crate) struct MarkDone<F> {
-        #[pin]
-        future: F,
-        done: Option<SetOnDrop>,
-    }
-}
-
-impl<F> MarkDone<F> {
-    pub(crate) fn new(future: F, done: &DoneFlag) -> Self {
-        MarkDone {
-            future,
-            done: Some(done.guard()),
-        }
-    }
-}
-
-impl<F: Future> Future for MarkDone<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let output = ready!(this.future.poll(cx));
-        this.done.take();
-        Poll::Ready(output)
-    }
+    Fallback(RemoteHandle<T>),
 }
 
 impl<T> Task<T> {
@@ -195,10 +137,10 @@ impl<T> Task<T> {
             #[cfg(feature = "smol")]
             Some(Inner::Smol(task)) => task.detach(),
             #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(handle, _)) => handle.forget(),
+            Some(Inner::AsyncStd(handle)) => handle.forget(),
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Some(Inner::Blocking(task)) => task.detach(),
-            Some(Inner::Fallback(handle, _)) => handle.forget(),
+            Some(Inner::Fallback(handle)) => handle.forget(),
             None => {}
         }
     }
@@ -256,10 +198,10 @@ impl<T> Task<T> {
             #[cfg(feature = "smol")]
             Some(Inner::Smol(task)) => task.is_finished(),
             #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(_, done)) => done.is_set(),
+            Some(Inner::AsyncStd(handle)) => handle.is_finished(),
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Some(Inner::Blocking(task)) => task.is_finished(),
-            Some(Inner::Fallback(_, done)) => done.is_set(),
+            Some(Inner::Fallback(handle)) => handle.is_finished(),
             None => true,
         }
     }
@@ -289,15 +231,27 @@ impl<T> Future for Task<T> {
             .inner
             .as_mut()
             .expect("anyrt: Task polled after it completed or was aborted");
-        let output = match &this.watch {
-            None => ready!(inner.poll(cx)),
+        let watch = &this.watch;
+        let polled = catch_unwind(AssertUnwindSafe(|| match watch {
+            None => inner.poll(cx),
             // Under task hooks, the runtime's handle is polled with a waker
             // that tells them when the output is handed over.
-            Some(watch) => ready!(inner.poll(&mut Context::from_waker(watch.waker(cx)))),
+            Some(watch) => inner.poll(&mut Context::from_waker(watch.waker(cx))),
+        }));
+        let outcome = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(panic) => Err(panic),
         };
+        // The outcome is taken, the output or the task's panic alike: the
+        // handle lets go of the task (and the hooks of their count of it)
+        // before a panic is resumed.
         this.inner = None;
         this.watch = None;
-        Poll::Ready(output)
+        match outcome {
+            Ok(output) => Poll::Ready(output),
+            Err(panic) => resume_unwind(panic),
+        }
     }
 }
 
@@ -319,10 +273,10 @@ impl<T> Inner<T> {
             #[cfg(feature = "smol")]
             Inner::Smol(task) => ready!(Pin::new(task).poll(cx)),
             #[cfg(feature = "async-std")]
-            Inner::AsyncStd(handle, _) => ready!(Pin::new(handle).poll(cx)),
+            Inner::AsyncStd(handle) => ready!(Pin::new(handle).poll(cx)),
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Inner::Blocking(task) => ready!(Pin::new(task).poll(cx)),
-            Inner::Fallback(handle, _) => ready!(Pin::new(handle).poll(cx)),
+            Inner::Fallback(handle) => ready!(Pin::new(handle).poll(cx)),
         };
         Poll::Ready(output)
     }
@@ -346,10 +300,10 @@ impl<T> fmt::Debug for Task<T> {
             #[cfg(feature = "smol")]
             Some(Inner::Smol(_)) => "smol",
             #[cfg(feature = "async-std")]
-            Some(Inner::AsyncStd(..)) => "async-std",
+            Some(Inner::AsyncStd(_)) => "async-std",
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Some(Inner::Blocking(_)) => "blocking",
-            Some(Inner::Fallback(..)) => "fallback",
+            Some(Inner::Fallback(_)) => "fallback",
             None => "completed",
         };
         f.debug_struct("Task").field("runtime", &runtime).finish()

@@ -1,8 +1,10 @@
 //! `CancelToken`: cooperative, level-triggered cancellation in a tree.
 
+use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -125,18 +127,22 @@ impl Node {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Cancels this node unless it already was; returns its children.
-    fn cancel(&self, reason: &CancelReason) -> Option<Vec<Weak<Node>>> {
+    /// Marks this node cancelled unless it already was; returns its
+    /// children. Its waiters are woken later, by [`notify`](Self::notify).
+    fn mark(&self, reason: &CancelReason) -> Option<Vec<Weak<Node>>> {
         let mut state = self.lock();
         if state.reason.is_some() {
             return None;
         }
         state.reason = Some(reason.clone());
         self.cancelled.store(true, Ordering::Release);
-        let children = std::mem::take(&mut state.children);
-        drop(state);
-        self.event.notify(usize::MAX);
-        Some(children)
+        Some(std::mem::take(&mut state.children))
+    }
+
+    /// Wakes every waiter. A waker that panics (a waiter's bug) cannot
+    /// stop the others' nodes from being woken: its panic is returned.
+    fn notify(&self) -> Option<Box<dyn Any + Send>> {
+        catch_unwind(AssertUnwindSafe(|| self.event.notify(usize::MAX))).err()
     }
 }
 
@@ -277,15 +283,34 @@ impl CancelToken {
     /// ```
     pub fn cancel_with(&self, reason: impl Into<CancelReason>) -> bool {
         let reason = reason.into();
-        let Some(children) = self.node.cancel(&reason) else {
+        let Some(children) = self.node.mark(&reason) else {
             return false;
         };
-        // Depth-first without recursion, so a deep tree cannot overflow.
+        // The whole tree is marked before any waiter is woken, so that a
+        // waker that panics leaves no descendant uncancelled. Depth-first
+        // without recursion, so a deep tree cannot overflow.
+        let mut marked = Vec::new();
         let mut stack = children;
         while let Some(child) = stack.pop() {
-            if let Some(grandchildren) = child.upgrade().and_then(|node| node.cancel(&reason)) {
-                stack.extend(grandchildren);
+            if let Some(node) = child.upgrade() {
+                if let Some(grandchildren) = node.mark(&reason) {
+                    stack.extend(grandchildren);
+                    marked.push(node);
+                }
             }
+        }
+        let mut panic = self.node.notify();
+        for node in marked {
+            if let Some(payload) = node.notify() {
+                match panic {
+                    None => panic = Some(payload),
+                    Some(_) => std::mem::forget(payload),
+                }
+            }
+        }
+        // Every node is cancelled and woken: the first waker's panic goes on.
+        if let Some(payload) = panic {
+            resume_unwind(payload);
         }
         true
     }

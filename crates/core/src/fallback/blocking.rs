@@ -12,7 +12,6 @@ use std::time::Duration;
 use futures::FutureExt;
 
 use crate::remote::{RemoteHandle, remote};
-use crate::task::DoneFlag;
 
 const MAX_THREADS: usize = 64;
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
@@ -94,20 +93,16 @@ impl Pool {
 
 /// Runs `f` on the blocking pool. The call is skipped if the handle is
 /// dropped before it starts; a panic is resumed where the handle is awaited.
-/// `done` is set once the output (or the panic) is sent to the handle, or
-/// the call is dropped unrun.
-pub(crate) fn spawn<F, T>(f: F, done: &DoneFlag) -> RemoteHandle<T>
+pub(crate) fn spawn<F, T>(f: F) -> RemoteHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let (remote, handle) = remote(futures::future::lazy(move |_| f()));
-    let done = done.guard();
     // One poll runs the call (unless the handle is gone) and sends its
-    // output, or its panic, to the handle; then the flag is set.
+    // output, or its panic, to the handle.
     pool().submit(Box::new(move || {
         let _ = remote.now_or_never();
-        drop(done);
     }));
     handle
 }

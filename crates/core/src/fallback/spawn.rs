@@ -8,7 +8,6 @@ use futures::executor::ThreadPool;
 use futures::task::SpawnExt;
 
 use crate::remote::{RemoteHandle, remote};
-use crate::task::{DoneFlag, MarkDone};
 
 static POOL: OnceLock<ThreadPool> = OnceLock::new();
 
@@ -22,16 +21,15 @@ fn pool() -> &'static ThreadPool {
 }
 
 /// Spawns on the pool; the handle catches a panic and resumes it when
-/// polled, and cancels the future when dropped. `done` is set once the
-/// output (or the panic) is sent to the handle, or the future is dropped.
-pub(crate) fn spawn<F>(future: F, done: &DoneFlag) -> RemoteHandle<F::Output>
+/// polled, and cancels the future when dropped.
+pub(crate) fn spawn<F>(future: F) -> RemoteHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let (remote, handle) = remote(future);
     pool()
-        .spawn(MarkDone::new(remote, done))
+        .spawn(remote)
         .expect("anyrt: the fallback thread pool refused a task");
     handle
 }
