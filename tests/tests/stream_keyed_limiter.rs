@@ -131,6 +131,11 @@ async fn more_than_the_burst_is_an_error_not_a_hang() {
     assert!(limiter.try_acquire_n(&2, 4).is_err());
     assert_eq!(limiter.try_acquire_n(&2, 0).unwrap(), Ok(()));
     assert!(limiter.acquire_n(&2, 0).await.is_ok());
+    assert_eq!(
+        limiter.len(),
+        0,
+        "no key is made for a request of none or too many"
+    );
 }
 
 #[anyrt_test::test]

@@ -240,7 +240,8 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
     }
 
     /// Takes `n` permits of `key` at once if they are free now, without
-    /// waiting; `n = 0` always succeeds and takes nothing.
+    /// waiting; `n = 0` always succeeds and takes nothing (the key is not
+    /// made for it).
     ///
     /// # Errors
     ///
@@ -267,6 +268,10 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         ExceedsBurst::check(n, self.keyed.burst)?;
+        if n == 0 {
+            // Takes nothing: the key is not looked up, nor made.
+            return Ok(Ok(()));
+        }
         self.with(key, |limiter| limiter.try_acquire_n(n))
     }
 
@@ -305,7 +310,8 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
     ///
     /// # Errors
     ///
-    /// [`ExceedsBurst`] at once if `n` is more than the burst.
+    /// [`ExceedsBurst`] at once if `n` is more than the burst. Neither
+    /// that call nor one for `n = 0` makes the key.
     ///
     /// # Cancel safety
     ///
@@ -329,6 +335,11 @@ impl<K: Hash + Eq> KeyedRateLimiter<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
+        if n == 0 || n > self.keyed.burst {
+            // Done at its first poll, with nothing taken or the error: on
+            // a limiter of its own, so that the key is not made for it.
+            return self.keyed.make().acquire_n_owned(n);
+        }
         self.with(key, |limiter| limiter.acquire_n_owned(n))
     }
 
