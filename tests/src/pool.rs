@@ -40,6 +40,19 @@ impl Control {
         self.alive.load(Ordering::SeqCst)
     }
 
+    /// Resources not yet dropped, once `expected` are, or after a bound
+    /// that only turns a hang into a failure. A resource leaves the pool
+    /// before its destructor runs, on the thread that gave it back (a
+    /// creation task's, say): a test that saw it leave may still have to
+    /// wait for that thread to drop it.
+    pub fn alive_once(&self, expected: usize) -> usize {
+        let start = std::time::Instant::now();
+        while self.alive() != expected && start.elapsed() < Duration::from_secs(10) {
+            std::thread::yield_now();
+        }
+        self.alive()
+    }
+
     /// Sets how long `create` sleeps.
     pub fn set_create_delay(&self, delay: Duration) {
         store_nanos(&self.create_delay_ns, delay);
@@ -172,7 +185,7 @@ pub fn assert_settled<M: anyrt_pool::Manager>(pool: &anyrt_pool::Pool<M>, contro
         status.size as u64,
         "{status:?}"
     );
-    assert_eq!(control.alive(), status.idle, "{status:?}");
+    assert_eq!(control.alive_once(status.idle), status.idle, "{status:?}");
 }
 
 /// Moves a hand-driven `clock` for tasks that share a semaphore or pool:

@@ -146,5 +146,5 @@ async fn closing_fails_a_get_waiting_to_create(_clock: anyrt_core::VirtualClock)
     assert!(matches!(waiting.await, Err(PoolError::Closed)));
     assert!(matches!(creation.await, Err(PoolError::Closed)));
     drop(held);
-    assert_eq!(control.alive(), 0);
+    assert_eq!(control.alive_once(0), 0);
 }

@@ -100,5 +100,5 @@ async fn stress(max_creating: Option<usize>) {
     // A graceful shutdown finds nothing left out.
     pool.close();
     pool.wait_closed().await;
-    assert_eq!(control.alive(), 0, "every resource was dropped");
+    assert_eq!(control.alive_once(0), 0, "every resource was dropped");
 }

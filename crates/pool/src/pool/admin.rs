@@ -75,7 +75,8 @@ impl<M: Manager> Pool<M> {
     /// `maintain_interval`, reaps and refills as
     /// [`maintain_once`](Self::maintain_once) does; a pass that fails is
     /// tried again at the next interval, and its error goes to
-    /// [`on_background_error`](crate::PoolBuilder::on_background_error). Drive it on a task:
+    /// [`on_background_error`](crate::PoolBuilder::on_background_error); a
+    /// pass in which the manager panics is tried again too. Drive it on a task:
     /// `anyrt::spawn(async move { pool.maintain().await }).detach()`.
     ///
     /// # Cancel safety
@@ -104,10 +105,13 @@ impl<M: Manager> Pool<M> {
         while !self.is_closed() {
             // A pass cut by the close drops its creation, which frees the
             // slot: `wait_closed` is not held up by it.
-            match self.or_closed(self.maintain_once()).await {
-                None => return,
-                Some(Err(e)) => self.shared.report(e),
-                Some(Ok(_)) => {}
+            match create::caught(self.or_closed(self.maintain_once())).await {
+                Ok(None) => return,
+                Ok(Some(Err(e))) => self.shared.report(e),
+                // A manager that panicked (the panic hook has reported it)
+                // fails the pass, which frees what it held; the next
+                // interval tries again.
+                Err(_) | Ok(Some(Ok(_))) => {}
             }
             // Sleeps the interval, or less if the pool is closed meanwhile.
             let closed = self.shared.closing.acquire();
@@ -172,11 +176,11 @@ impl<M: Manager> Pool<M> {
             drop(creator);
             match outcome {
                 Outcome::Created(entry) => {
-                    drop(self.shared.created_idle(Some(entry)));
+                    drop(self.shared.created_idle(Some(entry), true));
                     made += 1;
                 }
                 failed => {
-                    self.shared.created_idle(None);
+                    self.shared.created_idle(None, true);
                     return Err(match failed {
                         Outcome::Failed(e) => PoolError::Backend(e),
                         _ => PoolError::Timeout { last_error: None },
@@ -412,7 +416,7 @@ impl<M: Manager> Creating<'_, M> {
 impl<M: Manager> Drop for Creating<'_, M> {
     fn drop(&mut self) {
         if let Some(shared) = self.0 {
-            drop(shared.created_idle(None));
+            drop(shared.created_idle(None, true));
         }
     }
 }

@@ -23,8 +23,12 @@ pub(crate) enum Outcome<T, E> {
     Failed(E),
     /// It ran past `create_timeout`.
     TimedOut,
-    /// Its task was dropped before it ended (the runtime shut down).
-    Cancelled,
+    /// Its task was dropped before it ended (the runtime shut down); with
+    /// whether it held a permit of `max_creating`, which whoever takes
+    /// this outcome now holds.
+    Cancelled {
+        creator: bool,
+    },
     /// `Manager::create` panicked; the panic goes on to the `get`.
     Panicked(Box<dyn Any + Send>),
 }
@@ -49,7 +53,7 @@ impl<T, E> Handoff<T, E> {
     }
 }
 
-/// Runs one creation, with `create_timeout`.
+/// Runs one creation, with `create_timeout`, in the caller's task.
 pub(crate) async fn run<M: Manager>(shared: &Shared<M>) -> Outcome<M::Type, M::Error> {
     let created = match shared.config.create_timeout {
         Some(limit) => match anyrt_deadline::timeout(limit, shared.manager.create()).await {
@@ -78,21 +82,18 @@ pub(crate) fn spawn<M: Manager>(shared: &Arc<Shared<M>>, creator: bool) -> Creat
         outcome: None,
         creator,
     };
-    anyrt_core::spawn(async move {
+    // The task takes the caller's ambient context (its timer, say), but
+    // not the caller's deadline: a creation outlives a `get` that gives
+    // up, and is bounded by `create_timeout` alone.
+    anyrt_core::spawn(anyrt_deadline::without_deadline(async move {
         let mut deliver = deliver;
         // A panic of the manager is caught here and handed to the `get`,
         // which resumes it, instead of ending the task unseen.
-        let mut creation = pin!(run(&deliver.shared));
-        let outcome =
-            poll_fn(
-                |cx| match catch_unwind(AssertUnwindSafe(|| creation.as_mut().poll(cx))) {
-                    Ok(poll) => poll,
-                    Err(panic) => Poll::Ready(Outcome::Panicked(panic)),
-                },
-            )
-            .await;
+        let outcome = caught(run(&deliver.shared))
+            .await
+            .unwrap_or_else(Outcome::Panicked);
         deliver.outcome = Some(outcome);
-    })
+    }))
     .detach();
     Creation {
         handoff,
@@ -111,10 +112,15 @@ struct Deliver<M: Manager> {
 
 impl<M: Manager> Drop for Deliver<M> {
     fn drop(&mut self) {
-        if let (true, Some(creators)) = (self.creator, &self.shared.creators) {
-            creators.add_permits(1);
-        }
-        let outcome = self.outcome.take().unwrap_or(Outcome::Cancelled);
+        let outcome = match self.outcome.take() {
+            Some(outcome) => {
+                give_creator(&self.shared, self.creator);
+                outcome
+            }
+            None => Outcome::Cancelled {
+                creator: self.creator,
+            },
+        };
         let mut stage = self.handoff.lock();
         match std::mem::replace(&mut *stage, Stage::Taken) {
             Stage::Waiting(waker) => {
@@ -141,11 +147,35 @@ fn finish_alone<M: Manager>(shared: &Shared<M>, outcome: Outcome<M::Type, M::Err
         Outcome::TimedOut => (None, Some(PoolError::Timeout { last_error: None })),
         // A panic was printed when it happened; a task dropped unfinished
         // ended with its runtime.
-        Outcome::Panicked(_) | Outcome::Cancelled => (None, None),
+        Outcome::Panicked(_) => (None, None),
+        Outcome::Cancelled { creator } => {
+            give_creator(shared, creator);
+            (None, None)
+        }
     };
-    drop(shared.created_idle(entry));
+    drop(shared.created_idle(entry, false));
     if let Some(error) = error {
         shared.report(error);
+    }
+}
+
+/// `future`'s output, or the panic of one of its polls.
+pub(crate) async fn caught<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut future = pin!(future);
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        },
+    )
+    .await
+}
+
+/// Gives back the permit of `max_creating` a creation held, if it held one.
+pub(crate) fn give_creator<M: Manager>(shared: &Shared<M>, creator: bool) {
+    if let (true, Some(creators)) = (creator, &shared.creators) {
+        creators.add_permits(1);
     }
 }
 

@@ -214,6 +214,9 @@ impl<M: Manager> Drop for PoolGuard<M> {
             Fate::Checking => {
                 let reason = if panicking {
                     Reason::Panicked
+                } else if self.shared.is_closed() {
+                    // The close cut the check (or came during it).
+                    Reason::Closed
                 } else {
                     Reason::Cancelled
                 };

@@ -289,10 +289,22 @@ impl<M: Manager> Pool<M> {
         } else {
             slots.acquire()
         });
-        let acquired = acquire.as_mut().await;
+        // A wait that ends without a slot (the call timed out, was
+        // dropped, or the pool closed) is counted when it ends.
+        let mut queued = Queued {
+            shared: &self.shared,
+            since: None,
+        };
+        let acquired = poll_fn(|cx| {
+            let polled = acquire.as_mut().poll(cx);
+            queued.since = acquire.queued_since();
+            polled
+        })
+        .await;
         acquired.map_err(|_| PoolError::Closed)?.forget();
-        let waited = acquire
-            .queued_since()
+        let waited = queued
+            .since
+            .take()
             .map(|since| anyrt_core::now().saturating_duration_since(since));
         Ok((Slot(Some(&self.shared)), waited))
     }
@@ -442,8 +454,27 @@ impl<M: Manager> Pool<M> {
     ) -> Result<PoolGuard<M>, PoolError<M::Error>> {
         slot.disarm();
         let creation = create::spawn(&self.shared, creator.disarm());
-        let Some(outcome) = self.or_closed(creation).await else {
-            return Err(PoolError::Closed);
+        let outcome = match self.or_closed(creation).await {
+            None => return Err(PoolError::Closed),
+            // The runtime the creation ran on shut down under it, while
+            // this `get` goes on: the slot (and the permit to create) are
+            // still its own, and the creation is made again in this task,
+            // where no runtime can drop it apart from the `get`.
+            Some(Outcome::Cancelled { creator }) if !self.shared.is_closed() => {
+                let in_place = InPlace {
+                    shared: Some(&self.shared),
+                    creator,
+                };
+                let outcome = self.or_closed(create::run(&self.shared)).await;
+                in_place.disarm();
+                create::give_creator(&self.shared, creator);
+                outcome.unwrap_or(Outcome::Cancelled { creator: false })
+            }
+            Some(Outcome::Cancelled { creator }) => {
+                create::give_creator(&self.shared, creator);
+                Outcome::Cancelled { creator: false }
+            }
+            Some(outcome) => outcome,
         };
         match outcome {
             Outcome::Created(entry) => match self.shared.created_for_getter(entry) {
@@ -464,6 +495,44 @@ impl<M: Manager> Pool<M> {
                     _ => PoolError::Closed,
                 })
             }
+        }
+    }
+}
+
+/// A creation a `get` makes in its own task: dropped unfinished (or by
+/// a panic of the manager), it frees the slot and the permit to create.
+struct InPlace<'a, M: Manager> {
+    shared: Option<&'a Shared<M>>,
+    creator: bool,
+}
+
+impl<M: Manager> InPlace<'_, M> {
+    fn disarm(mut self) {
+        self.shared = None;
+    }
+}
+
+impl<M: Manager> Drop for InPlace<'_, M> {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared {
+            create::give_creator(shared, self.creator);
+            shared.creation_failed();
+        }
+    }
+}
+
+/// A `get` queued for a slot since `since`: dropped before it got one, it
+/// counts the wait in the pool's books.
+struct Queued<'a, M: Manager> {
+    shared: &'a Shared<M>,
+    since: Option<Instant>,
+}
+
+impl<M: Manager> Drop for Queued<'_, M> {
+    fn drop(&mut self) {
+        if let Some(since) = self.since {
+            let waited = anyrt_core::now().saturating_duration_since(since);
+            self.shared.count_wait(waited);
         }
     }
 }

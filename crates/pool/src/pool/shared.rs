@@ -24,6 +24,9 @@ pub(crate) struct State<T> {
     /// Idle, in use and being created.
     pub(crate) size: usize,
     pub(crate) creating: usize,
+    /// Of those, the creations of `maintain`, whose resources join the
+    /// idle set (a `get`'s goes to the `get`).
+    creating_idle: usize,
     pub(crate) max_size: usize,
     /// Slots to take out of circulation as they are released (after a
     /// shrinking `resize`).
@@ -120,6 +123,7 @@ impl<M: Manager> Shared<M> {
                 idle: VecDeque::with_capacity(config.max_size.min(1024)),
                 size: 0,
                 creating: 0,
+                creating_idle: 0,
                 max_size: config.max_size,
                 owed: 0,
                 closed: false,
@@ -250,8 +254,7 @@ impl<M: Manager> Shared<M> {
         let now = self.now_if_expiring();
         let mut state = self.lock();
         if let Some(waited) = waited {
-            state.total_wait = state.total_wait.saturating_add(waited);
-            state.max_wait = state.max_wait.max(waited);
+            state.count_wait(waited);
         }
         if state.closed {
             return Take::Closed;
@@ -378,12 +381,17 @@ impl<M: Manager> Shared<M> {
     }
 
     /// A creation nobody waits for ended (its `get` was dropped, or it was
-    /// made by `maintain`): the resource joins the idle set, and the slot
-    /// is freed. Returns the resource if it must be dropped instead (the
-    /// pool was closed).
-    pub(crate) fn created_idle(&self, entry: Option<Entry<M::Type>>) -> Option<M::Type> {
+    /// made by `maintain`, as `by_maintain` says): the resource joins the
+    /// idle set, and the slot is freed. Returns the resource if it must be
+    /// dropped instead (the pool was closed).
+    pub(crate) fn created_idle(
+        &self,
+        entry: Option<Entry<M::Type>>,
+        by_maintain: bool,
+    ) -> Option<M::Type> {
         let mut state = self.lock();
         state.creating -= 1;
+        state.creating_idle -= usize::from(by_maintain);
         let mut woken = false;
         let dropped = match entry {
             None => {
@@ -440,6 +448,7 @@ impl<M: Manager> Shared<M> {
         }
         state.size += 1;
         state.creating += 1;
+        state.creating_idle += 1;
         true
     }
 
@@ -470,6 +479,12 @@ impl<M: Manager> Shared<M> {
         if let Some(hook) = &self.on_error {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(error)));
         }
+    }
+
+    /// Counts a wait for a slot that ended without one (its `get` timed
+    /// out or was dropped while queued).
+    pub(crate) fn count_wait(&self, waited: Duration) {
+        self.lock().count_wait(waited);
     }
 
     /// Counts a `get` that timed out.
@@ -547,7 +562,7 @@ impl<M: Manager> Shared<M> {
         let room = state.max_size.saturating_sub(state.size);
         self.config
             .min_idle
-            .saturating_sub(state.idle.len() + state.creating)
+            .saturating_sub(state.idle.len() + state.creating_idle)
             .min(room)
     }
 
@@ -561,7 +576,9 @@ impl<M: Manager> Shared<M> {
             let cancelled = state.owed.min(grow);
             state.owed -= cancelled;
             drop(state);
-            self.slots.add_permits(grow - cancelled);
+            // To the waiters first: a `get` that comes later cannot take
+            // a new slot from one that was queued before the grow.
+            self.slots.release_to_waiters(grow - cancelled);
             return;
         }
         let shrink = old - max_size;
@@ -629,6 +646,11 @@ impl<T> State<T> {
         let woken = self.idle_wanted > 0;
         self.idle_wanted -= usize::from(woken);
         woken
+    }
+
+    fn count_wait(&mut self, waited: Duration) {
+        self.total_wait = self.total_wait.saturating_add(waited);
+        self.max_wait = self.max_wait.max(waited);
     }
 
     /// Counts a resource thrown away and frees its place.

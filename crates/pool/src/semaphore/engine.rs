@@ -130,6 +130,14 @@ impl Semaphore {
         }
     }
 
+    /// Adds `n` permits that go to the queued waiters, oldest first, before
+    /// any new acquire can take them; what they do not need stays free.
+    pub(crate) fn release_to_waiters(&self, n: usize) {
+        if n > 0 && !self.release_fast(n) {
+            self.lock().release_to_waiters(n);
+        }
+    }
+
     /// One poll of a waiting acquire of `n` permits; `key` is its place in
     /// the queue once it has one, `since` when it took it.
     pub(super) fn poll_acquire(

@@ -136,11 +136,17 @@ impl State {
     /// Gives free permits to the oldest waiters (when they are owed them)
     /// or wakes the oldest one (when it can take them itself).
     pub(super) fn dispatch(&mut self) {
+        self.dispatch_owed(false);
+    }
+
+    /// As [`dispatch`](Self::dispatch); with `owed`, the free permits are
+    /// handed to the waiters in order whether or not they are owed them.
+    fn dispatch_owed(&mut self, owed: bool) {
         while let Some(key) = self.queue.head() {
             if self.permits == 0 {
                 return;
             }
-            let handoff = self.handoff() || self.closed;
+            let handoff = owed || self.handoff() || self.closed;
             let node = self.queue.node_mut(key);
             if !handoff {
                 if self.permits >= node.missing() {
@@ -186,5 +192,11 @@ impl State {
     pub(super) fn release(&mut self, n: usize) {
         self.permits = self.permits.saturating_add(n).min(MAX_PERMITS);
         self.dispatch();
+    }
+
+    /// Adds `n` permits, handed to the queued waiters first.
+    pub(super) fn release_to_waiters(&mut self, n: usize) {
+        self.permits = self.permits.saturating_add(n).min(MAX_PERMITS);
+        self.dispatch_owed(true);
     }
 }
