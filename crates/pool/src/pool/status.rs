@@ -30,7 +30,8 @@ pub struct Status {
     pub idle: usize,
     /// Resources held by guards.
     pub in_use: usize,
-    /// `get` calls waiting for a slot.
+    /// `get` calls waiting: for a slot, or (holding one, with
+    /// `max_creating`) for their turn to create.
     pub waiting: usize,
     /// Creations in flight.
     pub creating: usize,
