@@ -119,7 +119,12 @@ impl Semaphore {
     pub(super) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         match self.try_take_fast(n) {
             Some(taken) => taken,
-            None => self.lock().try_take(n, None, false),
+            None => {
+                // Somebody waits: whether the oldest is owed the permits
+                // takes the time, read before the lock.
+                let now = anyrt_core::now();
+                self.lock().try_take(n, Some(now), false)
+            }
         }
     }
 
@@ -155,6 +160,10 @@ impl Semaphore {
         // or to see whether the oldest waiter is owed the permits: read
         // before the lock, so the lock is not held across the read.
         let now = key.is_none().then(anyrt_core::now);
+        // A waker the queue lets go of is dropped after the lock (declared
+        // before it): dropping it may drop a task that holds a permit,
+        // whose release takes the lock.
+        let mut old_waker = None;
         let mut state = self.lock();
         let Some(k) = *key else {
             return match state.try_take(n, now, first) {
@@ -164,21 +173,31 @@ impl Semaphore {
                     let now = now.expect("read for a new acquire");
                     *since = Some(now);
                     let waker = cx.waker().clone();
-                    *key = Some(if first {
+                    let k = if first {
                         // A new oldest waiter, passed over by nobody yet.
                         state.passes = 0;
                         state.queue.push_front(n, waker, now)
                     } else {
                         state.queue.push_back(n, waker, now)
-                    });
+                    };
+                    if n > MAX_PERMITS {
+                        // Never served: it waits for the close out of the
+                        // queue order, holding nobody up.
+                        state.queue.unlink(k);
+                        state.parked.push(k);
+                    }
+                    *key = Some(k);
                     Poll::Pending
                 }
             };
         };
         if state.closed {
             *key = None;
-            let node = state.queue.remove(k);
+            let mut node = state.leave(k);
+            old_waker = node.waker.take();
             state.permits += node.assigned;
+            drop(state);
+            drop(old_waker);
             return Poll::Ready(Err(AcquireError(())));
         }
         if state.queue.head() == Some(k) && state.serve_head(k) {
@@ -187,21 +206,28 @@ impl Semaphore {
         let node = state.queue.node_mut(k);
         if node.missing() == 0 {
             *key = None;
-            state.queue.remove(k);
+            old_waker = state.queue.remove(k).waker;
             state.dispatch();
+            drop(state);
+            drop(old_waker);
             return Poll::Ready(Ok(()));
         }
         match &mut node.waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
+            slot => old_waker = slot.replace(cx.waker().clone()),
         }
+        drop(state);
+        drop(old_waker);
         Poll::Pending
     }
 
     /// Leaves the queue: permits handed over go on to the next waiter.
     pub(super) fn cancel_acquire(&self, key: usize) {
         let mut state = self.lock();
-        let node = state.queue.remove(key);
+        let mut node = state.leave(key);
+        let waker = node.waker.take();
         state.release(node.assigned);
+        drop(state);
+        drop(waker);
     }
 }

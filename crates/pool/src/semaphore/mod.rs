@@ -192,7 +192,8 @@ impl Semaphore {
     /// assert_eq!(semaphore.waiters(), 0);
     /// ```
     pub fn waiters(&self) -> usize {
-        self.lock().queue.len()
+        let state = self.lock();
+        state.queue.len() + state.parked.len()
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -401,8 +402,8 @@ impl Semaphore {
         Ok(OwnedSemaphorePermit::new(self, n))
     }
 
-    /// Adds `n` permits (saturating at `usize::MAX`), handing them to
-    /// waiters as a release would.
+    /// Adds `n` permits (saturating at the most a semaphore holds,
+    /// `usize::MAX / 4`), handing them to waiters as a release would.
     ///
     /// # Examples
     ///
@@ -449,8 +450,18 @@ impl Semaphore {
     pub fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
-        let State { queue, wake, .. } = &mut *state;
+        let State {
+            queue,
+            parked,
+            wake,
+            ..
+        } = &mut *state;
         queue.take_wakers(|waker| wake.push(waker));
+        for &key in parked.iter() {
+            if let Some(waker) = queue.node_mut(key).waker.take() {
+                wake.push(waker);
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The locked state: the waiter queue, the free permits while somebody
 //! waits, and the fairness decisions (barge, hand off, wake).
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Waker;
 use std::time::Instant;
 
@@ -17,6 +18,10 @@ pub(super) struct State {
     /// Times the current oldest waiter was passed over.
     pub(super) passes: u32,
     pub(super) queue: Queue,
+    /// Keys of acquires of more permits than a semaphore ever holds:
+    /// their nodes are out of the queue order (no permit is ever handed
+    /// to them, and nobody waits behind them), woken only by `close`.
+    pub(super) parked: Vec<usize>,
     /// Wakers to wake once the lock is released.
     pub(super) wake: WakeList,
 }
@@ -48,13 +53,23 @@ impl WakeList {
         self.len == 0 && self.more.is_empty()
     }
 
+    /// Wakes every waker. One that panics (a waiter's bug, reported by
+    /// the panic hook) stops nothing: the others are woken all the same,
+    /// and the caller's work under the lock, done already, stands.
     pub(super) fn wake_all(mut self) {
         for waker in self.wakers.iter_mut().take(self.len) {
             if let Some(waker) = waker.take() {
-                waker.wake();
+                wake_quietly(waker);
             }
         }
-        self.more.into_iter().for_each(Waker::wake);
+        self.more.into_iter().for_each(wake_quietly);
+    }
+}
+
+fn wake_quietly(waker: Waker) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+        // Its payload's drop could panic too.
+        std::mem::forget(panic);
     }
 }
 
@@ -65,6 +80,7 @@ impl State {
             closed: false,
             passes: 0,
             queue: Queue::new(),
+            parked: Vec::new(),
             wake: WakeList {
                 wakers: [None, None, None, None],
                 len: 0,
@@ -192,6 +208,18 @@ impl State {
     pub(super) fn release(&mut self, n: usize) {
         self.permits = self.permits.saturating_add(n).min(MAX_PERMITS);
         self.dispatch();
+    }
+
+    /// Takes the waiter `key` out for good (served, closed or dropped). A
+    /// new oldest waiter has been passed over by nobody yet.
+    pub(super) fn leave(&mut self, key: usize) -> super::queue::Node {
+        if self.queue.head() == Some(key) {
+            self.passes = 0;
+        }
+        if let Some(at) = self.parked.iter().position(|&k| k == key) {
+            self.parked.swap_remove(at);
+        }
+        self.queue.remove(key)
     }
 
     /// Adds `n` permits, handed to the queued waiters first.
