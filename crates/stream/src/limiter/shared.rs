@@ -2,6 +2,7 @@
 //! the clock conversion, and the queue of waiters.
 
 use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Waker;
 
 #[cfg(all(test, anyrt_loom))]
@@ -313,6 +314,10 @@ impl Shared {
     /// Whether waiter `id` is at the head; if not, its waker is updated to
     /// `waker`.
     pub(crate) fn is_head(&self, id: u64, waker: &Waker) -> bool {
+        // A waker replaced is dropped after the lock (declared before it):
+        // dropping the last handle of a task may drop a waiter of this
+        // limiter, whose leave takes the lock.
+        let mut replaced = None;
         let mut queue = self.lock();
         match queue.waiters.front() {
             Some(front) if front.id == id => true,
@@ -320,9 +325,11 @@ impl Shared {
                 if let Some(entry) = queue.find(id) {
                     match &mut entry.waker {
                         Some(old) if old.will_wake(waker) => {}
-                        slot => *slot = Some(waker.clone()),
+                        slot => replaced = slot.replace(waker.clone()),
                     }
                 }
+                drop(queue);
+                drop(replaced);
                 false
             }
         }
@@ -330,22 +337,32 @@ impl Shared {
 
     /// Takes waiter `id` out of the queue (granted or given up); if it was
     /// at the head, wakes the next one, whose turn it now is.
+    ///
+    /// Its own waker is dropped after the lock, as in
+    /// [`is_head`](Self::is_head). A next waker that panics (its waiter's
+    /// bug, reported by the panic hook) goes no further: the caller may be
+    /// a grant that already took its permit, or a drop while its task
+    /// unwinds, where a second panic would abort.
     pub(crate) fn leave(&self, id: u64) {
-        let next = {
+        let (left, next) = {
             let mut queue = self.lock();
             let Ok(position) = queue.waiters.binary_search_by_key(&id, |e| e.id) else {
                 return;
             };
-            queue.waiters.remove(position);
+            let left = queue.waiters.remove(position);
             self.queued.store(queue.waiters.len(), Ordering::Release);
-            if position == 0 {
-                queue.waiters.front_mut().and_then(|e| e.waker.take())
-            } else {
-                None
-            }
+            let next = match position {
+                0 => queue.waiters.front_mut().and_then(|e| e.waker.take()),
+                _ => None,
+            };
+            (left, next)
         };
+        drop(left);
         if let Some(waker) = next {
-            waker.wake();
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+                // Its payload's drop could panic too.
+                std::mem::forget(panic);
+            }
         }
     }
 }
