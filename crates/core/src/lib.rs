@@ -75,6 +75,7 @@ mod sleep;
 mod task;
 mod timer;
 mod virtual_clock;
+mod wake;
 mod yield_now;
 
 pub use ambient::{Ambient, value, with_value};

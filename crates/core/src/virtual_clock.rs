@@ -108,7 +108,7 @@ impl Shared {
             change(&mut state);
             state.watchers_if_settled()
         };
-        watchers.into_iter().for_each(Waker::wake);
+        crate::wake::wake_all(watchers);
     }
 }
 
@@ -266,7 +266,7 @@ impl VirtualClock {
     /// ```
     pub fn advance_to(&self, instant: Instant) {
         let due = take_due(&mut self.lock(), instant);
-        due.into_iter().for_each(Waker::wake);
+        crate::wake::wake_all(due);
     }
 
     /// Jumps to the earliest pending sleeper's deadline and wakes the
@@ -393,7 +393,7 @@ impl VirtualClock {
                 }
             }
         };
-        due.into_iter().for_each(Waker::wake);
+        crate::wake::wake_all(due);
         Jump::Jumped
     }
 
@@ -403,7 +403,7 @@ impl VirtualClock {
             let key = register(&mut state, deadline, waker);
             (key, std::mem::take(&mut state.watchers))
         };
-        watchers.into_iter().for_each(Waker::wake);
+        crate::wake::wake_all(watchers);
         key
     }
 
@@ -512,19 +512,27 @@ impl Future for VirtualSleep {
             tests::cloned();
             waker
         });
+        // A waker the clock lets go of is dropped after its lock (declared
+        // before it): dropping the last handle of a task may drop a sleep
+        // on this clock, whose release takes the lock.
+        let mut old = None;
         let mut state = this.clock.lock();
         if state.now >= this.deadline {
             if let Some(key) = this.key.take() {
-                state.sleepers.remove(&key);
+                old = state.sleepers.remove(&key);
             }
+            drop(state);
+            drop(old);
             return Poll::Ready(());
         }
         let waker = match (this.key, fresh) {
             (Some(key), _) => match state.sleepers.get_mut(&key) {
                 Some(waker) => {
                     if !waker.will_wake(cx.waker()) {
-                        waker.clone_from(cx.waker());
+                        old = Some(std::mem::replace(waker, cx.waker().clone()));
                     }
+                    drop(state);
+                    drop(old);
                     return Poll::Pending;
                 }
                 // Fired by an advance, then moved later by a reset.
@@ -537,7 +545,7 @@ impl Future for VirtualSleep {
         // An auto-advancer waiting for a sleeper has one now.
         let watchers = std::mem::take(&mut state.watchers);
         drop(state);
-        watchers.into_iter().for_each(Waker::wake);
+        crate::wake::wake_all(watchers);
         Poll::Pending
     }
 }
@@ -560,7 +568,7 @@ impl Sleep for VirtualSleep {
             if deadline <= this.clock.now() {
                 if let Some(waker) = this.clock.release(key) {
                     this.key = None;
-                    waker.wake();
+                    crate::wake::wake_quietly(waker);
                 }
             }
         }

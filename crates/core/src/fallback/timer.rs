@@ -64,16 +64,22 @@ impl Queue {
 
     /// Updates the waker; `false` if the sleeper is no longer queued.
     fn update(&self, key: Key, waker: &Waker) -> bool {
+        // The waker replaced is dropped after the lock (declared before
+        // it): dropping the last handle of a task may cancel a sleep.
+        let mut old = None;
         let mut state = self.lock();
-        match state.sleepers.get_mut(&key) {
+        let queued = match state.sleepers.get_mut(&key) {
             Some(current) => {
                 if !current.will_wake(waker) {
-                    current.clone_from(waker);
+                    old = Some(std::mem::replace(current, waker.clone()));
                 }
                 true
             }
             None => false,
-        }
+        };
+        drop(state);
+        drop(old);
+        queued
     }
 
     fn cancel(&self, key: Key) -> Option<Waker> {
@@ -94,7 +100,8 @@ impl Queue {
             if !due.is_empty() {
                 state.thread_until = Some(now);
                 drop(state);
-                due.drain(..).for_each(Waker::wake);
+                // A wake that panics cannot end the one timer thread.
+                crate::wake::wake_all(due.drain(..));
                 state = self.lock();
                 continue;
             }
