@@ -5,6 +5,7 @@
 //! - [`cancel`]: drive a future for N polls and drop it, for every N.
 //! - [`panics`]: a panic hook that keeps provoked panics quiet.
 //! - [`pool`]: a controllable resource manager for the pool tests.
+//! - [`wakers`]: wakers that count their wakes, or panic.
 //! - [`tcp`]: loopback TCP servers on `async-net`, so they run under every
 //!   runtime.
 
@@ -13,3 +14,4 @@ pub mod cancel;
 pub mod panics;
 pub mod pool;
 pub mod tcp;
+pub mod wakers;

@@ -12,36 +12,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use anyrt_pool::{MAX_PASSES, OwnedSemaphorePermit, Semaphore};
-use anyrt_tests::panics::{PROVOKED, quiet_provoked_panics};
+use anyrt_tests::panics::quiet_provoked_panics;
+use anyrt_tests::wakers::{counting, panicking};
 use futures_lite::future::poll_once;
-
-/// A waker that counts its wakes.
-struct Counting(AtomicUsize);
-
-impl Wake for Counting {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counting() -> (Waker, Arc<Counting>) {
-    let count = Arc::new(Counting(AtomicUsize::new(0)));
-    (Waker::from(count.clone()), count)
-}
-
-/// A waker whose wake panics, as a hand-written executor's does when it
-/// sends the task to a queue whose receiver is gone (`send(..).unwrap()`).
-struct Panicking;
-
-impl Wake for Panicking {
-    fn wake(self: Arc<Self>) {
-        panic!("{PROVOKED}");
-    }
-}
-
-fn panicking() -> Waker {
-    Waker::from(Arc::new(Panicking))
-}
 
 fn poll_with<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(waker))

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -13,6 +13,7 @@ use anyrt_core::VirtualClock;
 use anyrt_stream::RateLimiter;
 use anyrt_stream::futures::AcquireOwned;
 use anyrt_tests::panics::{PROVOKED, quiet_provoked_panics};
+use anyrt_tests::wakers::{counting, panicking};
 
 const SEC: Duration = Duration::from_secs(1);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -22,34 +23,6 @@ fn limiter(rate: u32, period: Duration, burst: u32) -> RateLimiter {
         .burst(burst)
         .build()
         .unwrap()
-}
-
-/// A waker that counts its wakes.
-struct Counting(AtomicUsize);
-
-impl Wake for Counting {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counting() -> (Waker, Arc<Counting>) {
-    let count = Arc::new(Counting(AtomicUsize::new(0)));
-    (Waker::from(count.clone()), count)
-}
-
-/// A waker whose wake panics, as a hand-written executor's does when it
-/// sends the task to a queue whose receiver is gone (`send(..).unwrap()`).
-struct Panicking;
-
-impl Wake for Panicking {
-    fn wake(self: Arc<Self>) {
-        panic!("{PROVOKED}");
-    }
-}
-
-fn panicking() -> Waker {
-    Waker::from(Arc::new(Panicking))
 }
 
 fn poll_with<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {

@@ -15,7 +15,7 @@ enum Queued {
     Waiter(u64),
 }
 
-struct Waiter {
+pub(crate) struct Waiter {
     waker: Option<Waker>,
     granted: bool,
 }
@@ -99,22 +99,31 @@ impl Admission {
 
     /// Looks at a ticket; a granted one is consumed (its place is now the
     /// holder's).
-    pub(crate) fn poll_ticket(&mut self, ticket: u64, waker: &Waker) -> Ticket {
+    /// A waker replaced, or let go of, goes into `dropped`, for the caller
+    /// to drop after its lock.
+    pub(crate) fn poll_ticket(
+        &mut self,
+        ticket: u64,
+        waker: &Waker,
+        dropped: &mut Option<Waker>,
+    ) -> Ticket {
         let Some(waiter) = self.waiters.get_mut(&ticket) else {
             return Ticket::Gone;
         };
         if waiter.granted {
-            self.waiters.remove(&ticket);
+            *dropped = self.waiters.remove(&ticket).and_then(|w| w.waker);
             return Ticket::Granted;
         }
-        set_waker(&mut waiter.waker, waker);
+        *dropped = set_waker(&mut waiter.waker, waker);
         Ticket::Waiting
     }
 
     /// A waiter gave up: it leaves the queue, or gives back the place it
-    /// was granted (which goes to the next in line).
-    pub(crate) fn cancel(&mut self, ticket: u64) -> Option<Admitted> {
+    /// was granted (which goes to the next in line). Its waker goes into
+    /// `dropped`, for the caller to drop after its lock.
+    pub(crate) fn cancel(&mut self, ticket: u64, dropped: &mut Option<Waker>) -> Option<Admitted> {
         let waiter = self.waiters.remove(&ticket)?;
+        *dropped = waiter.waker;
         if waiter.granted {
             return self.release();
         }
@@ -164,12 +173,14 @@ impl Admission {
         }
     }
 
-    /// The scope ended: nobody runs or waits any more.
-    pub(crate) fn reset(&mut self) {
+    /// The scope ended: nobody runs or waits any more. Returns the
+    /// waiters, for the caller to drop (with their wakers) after its lock.
+    #[must_use = "drop the waiters after the lock"]
+    pub(crate) fn reset(&mut self) -> HashMap<u64, Waiter> {
         self.running = 0;
         self.queue.clear();
         self.waiting = 0;
         self.given_up = 0;
-        self.waiters.clear();
+        std::mem::take(&mut self.waiters)
     }
 }

@@ -253,8 +253,12 @@ impl<'a, E> Scope<'a, E> {
             }
             inner.phase = Phase::Closing;
             inner.live = 0;
-            inner.admission.reset();
-            (inner.boxes.drain(), inner.token.clone(), inner.books.take())
+            // The waiters' wakers go after the lock.
+            let waiters = inner.admission.reset();
+            let taken = (inner.boxes.drain(), inner.token.clone(), inner.books.take());
+            drop(inner);
+            drop(waiters);
+            taken
         };
         token.cancel_with(reason);
         let mut panic = None;
@@ -282,11 +286,15 @@ impl<'a, E> Scope<'a, E> {
 
     /// A `spawn_wait` future gave up its ticket.
     pub(crate) fn cancel_place(&self, ticket: u64) {
+        let mut removed = None;
         let mut inner = self.lock();
-        if let Some(next) = inner.admission.cancel(ticket) {
+        if let Some(next) = inner.admission.cancel(ticket, &mut removed) {
             inner.admit(next);
         }
-        if let Err(panic) = Self::unlock(inner) {
+        let unlocked = Self::unlock(inner);
+        // Its waker goes after the lock.
+        drop(removed);
+        if let Err(panic) = unlocked {
             std::panic::resume_unwind(panic);
         }
     }
@@ -663,18 +671,19 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// `Some(true)` when the holder may spawn now, `Some(false)` to wait,
     /// `None` when the scope is not running.
     pub(crate) fn poll_place(&self, ticket: &mut Option<u64>, waker: &Waker) -> Option<bool> {
+        let mut replaced = None;
         let mut inner = self.lock();
         if inner.phase != Phase::Running {
             *ticket = None;
             return None;
         }
-        match *ticket {
+        let placed = match *ticket {
             None if inner.admission.try_enter() => Some(true),
             None => {
                 *ticket = Some(inner.admission.wait(waker));
                 Some(false)
             }
-            Some(held) => match inner.admission.poll_ticket(held, waker) {
+            Some(held) => match inner.admission.poll_ticket(held, waker, &mut replaced) {
                 Ticket::Granted => {
                     *ticket = None;
                     Some(true)
@@ -685,7 +694,11 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
                     None
                 }
             },
-        }
+        };
+        // A waker replaced or let go of goes after the lock.
+        drop(inner);
+        drop(replaced);
+        placed
     }
 }
 
@@ -802,7 +815,9 @@ impl<'a, E: Send + 'a> Slots for Scope<'a, E> {
                 return Poll::Ready(false);
             };
             if entry.state != State::Done {
-                set_waker(&mut entry.handle_waker, waker);
+                let replaced = set_waker(&mut entry.handle_waker, waker);
+                drop(guard);
+                drop(replaced);
                 return Poll::Pending;
             }
             books.entries.remove(key);
@@ -816,7 +831,7 @@ impl<'a, E: Send + 'a> Slots for Scope<'a, E> {
     }
 
     fn release(&self, key: usize, id: u64) {
-        let freed = {
+        let (freed, waker) = {
             let mut guard = self.lock();
             let inner = &mut *guard;
             let Some(books) = inner.books.as_mut() else {
@@ -826,13 +841,16 @@ impl<'a, E: Send + 'a> Slots for Scope<'a, E> {
                 return;
             };
             entry.handle_alive = false;
-            entry.handle_waker = None;
+            // Dropped after the lock, as a replaced one is.
+            let waker = entry.handle_waker.take();
             if entry.state != State::Done {
-                return;
+                (None, waker)
+            } else {
+                books.entries.remove(key);
+                (inner.boxes.take(key), waker)
             }
-            books.entries.remove(key);
-            inner.boxes.take(key)
         };
+        drop(waker);
         drop(freed);
     }
 }

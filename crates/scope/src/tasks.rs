@@ -44,7 +44,9 @@ impl Tasks {
         if state.alive == 0 {
             return Poll::Ready(());
         }
-        set_waker(&mut state.waker, waker);
+        let replaced = set_waker(&mut state.waker, waker);
+        drop(state);
+        drop(replaced);
         Poll::Pending
     }
 }

@@ -1,16 +1,13 @@
 //! `CancelToken`: cooperative, level-triggered cancellation in a tree.
 
-use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::task::{Context, Poll, ready};
-
-use event_listener::{Event, EventListener};
+use std::task::{Context, Poll, Waker};
 
 /// Why a [`CancelToken`] was cancelled: any error, shared by every clone
 /// and every child token.
@@ -102,13 +99,17 @@ impl Error for CancelReason {
 struct Node {
     cancelled: AtomicBool,
     state: Mutex<NodeState>,
-    event: Event,
 }
 
 #[derive(Default)]
 struct NodeState {
     reason: Option<CancelReason>,
     children: Vec<Weak<Node>>,
+    /// The wakers of the futures waiting for the cancel, by the key of
+    /// their [`Listener`]; `None` once woken (or for a free key).
+    waiters: Vec<Option<Waker>>,
+    /// Keys whose listener is gone, for the next ones to reuse.
+    free: Vec<usize>,
 }
 
 impl Node {
@@ -117,9 +118,8 @@ impl Node {
             cancelled: AtomicBool::new(reason.is_some()),
             state: Mutex::new(NodeState {
                 reason,
-                children: Vec::new(),
+                ..NodeState::default()
             }),
-            event: Event::new(),
         }
     }
 
@@ -139,10 +139,40 @@ impl Node {
         Some(std::mem::take(&mut state.children))
     }
 
-    /// Wakes every waiter. A waker that panics (a waiter's bug) cannot
-    /// stop the others' nodes from being woken: its panic is returned.
-    fn notify(&self) -> Option<Box<dyn Any + Send>> {
-        catch_unwind(AssertUnwindSafe(|| self.event.notify(usize::MAX))).err()
+    /// Wakes every waiter, after the lock is released. A waker that
+    /// panics (its executor's bug, reported by the panic hook) stops
+    /// nothing: the others are woken all the same.
+    fn notify(&self) {
+        let wakers: Vec<Waker> = {
+            let mut state = self.lock();
+            state.waiters.iter_mut().filter_map(Option::take).collect()
+        };
+        for waker in wakers {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+                // Its payload's drop could panic too.
+                std::mem::forget(panic);
+            }
+        }
+    }
+}
+
+/// A future's place among the waiters of a token's node: its waker is
+/// kept there until the cancel wakes it; dropped, it leaves.
+pub(crate) struct Listener {
+    node: Arc<Node>,
+    key: usize,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = self.node.lock();
+            state.free.push(self.key);
+            state.waiters[self.key].take()
+        };
+        // After the lock: dropping the last handle of a task may drop
+        // another listener of this node.
+        drop(waker);
     }
 }
 
@@ -299,18 +329,9 @@ impl CancelToken {
                 }
             }
         }
-        let mut panic = self.node.notify();
+        self.node.notify();
         for node in marked {
-            if let Some(payload) = node.notify() {
-                match panic {
-                    None => panic = Some(payload),
-                    Some(_) => std::mem::forget(payload),
-                }
-            }
-        }
-        // Every node is cancelled and woken: the first waker's panic goes on.
-        if let Some(payload) = panic {
-            resume_unwind(payload);
+            node.notify();
         }
         true
     }
@@ -409,23 +430,49 @@ impl CancelToken {
     /// registered, to wake `cx`. The listener is made only when needed.
     pub(crate) fn poll_cancelled(
         &self,
-        listener: &mut Option<EventListener>,
+        listener: &mut Option<Listener>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        loop {
-            if self.is_cancelled() {
-                *listener = None;
-                return Poll::Ready(());
-            }
-            match listener {
-                // Listen first, then check again: a cancel in between is seen.
-                None => *listener = Some(self.node.event.listen()),
-                Some(registered) => {
-                    ready!(Pin::new(registered).poll(cx));
-                    *listener = None;
-                }
+        if self.is_cancelled() {
+            *listener = None;
+            return Poll::Ready(());
+        }
+        // A waker replaced is dropped after the lock (declared before it),
+        // as a listener's is.
+        let mut replaced = None;
+        let mut state = self.node.lock();
+        // Seen under the lock the cancel marks under: no wake is missed.
+        if state.reason.is_some() {
+            drop(state);
+            *listener = None;
+            return Poll::Ready(());
+        }
+        match listener {
+            Some(registered) => match &mut state.waiters[registered.key] {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => replaced = slot.replace(cx.waker().clone()),
+            },
+            None => {
+                let waker = Some(cx.waker().clone());
+                let key = match state.free.pop() {
+                    Some(key) => {
+                        state.waiters[key] = waker;
+                        key
+                    }
+                    None => {
+                        state.waiters.push(waker);
+                        state.waiters.len() - 1
+                    }
+                };
+                *listener = Some(Listener {
+                    node: self.node.clone(),
+                    key,
+                });
             }
         }
+        drop(state);
+        drop(replaced);
+        Poll::Pending
     }
 }
 
@@ -503,7 +550,7 @@ impl Drop for DropGuard {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Cancelled<'a> {
     token: &'a CancelToken,
-    listener: Option<EventListener>,
+    listener: Option<Listener>,
 }
 
 impl Future for Cancelled<'_> {
@@ -537,7 +584,7 @@ impl Future for Cancelled<'_> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct CancelledOwned {
     token: CancelToken,
-    listener: Option<EventListener>,
+    listener: Option<Listener>,
 }
 
 impl Future for CancelledOwned {

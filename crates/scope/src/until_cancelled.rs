@@ -6,10 +6,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use event_listener::EventListener;
 use pin_project_lite::pin_project;
 
 use crate::CancelToken;
+use crate::token::Listener;
 
 impl CancelToken {
     /// Runs `future` until it completes, `Some(output)`, or until the token
@@ -95,7 +95,7 @@ impl CancelToken {
 /// token's listener; `future` is dropped as soon as either side is done.
 fn poll_until<F: Future>(
     token: &CancelToken,
-    listener: &mut Option<EventListener>,
+    listener: &mut Option<Listener>,
     mut future: Pin<&mut Option<F>>,
     cx: &mut Context<'_>,
 ) -> Poll<Option<F::Output>> {
@@ -142,7 +142,7 @@ pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct RunUntilCancelled<'a, F> {
         token: &'a CancelToken,
-        listener: Option<EventListener>,
+        listener: Option<Listener>,
         #[pin]
         future: Option<F>,
     }
@@ -191,7 +191,7 @@ pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct RunUntilCancelledOwned<F> {
         token: CancelToken,
-        listener: Option<EventListener>,
+        listener: Option<Listener>,
         #[pin]
         future: Option<F>,
     }

@@ -21,11 +21,16 @@ pub(crate) struct Ready {
     polling: AtomicBool,
 }
 
-/// Registers `waker` in `slot`, unless the one there wakes the same task.
-pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
-    if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
-        *slot = Some(waker.clone());
+/// Registers `waker` in `slot`, unless the one there wakes the same task;
+/// returns the waker replaced, for the caller to drop once it has let go
+/// of its lock: dropping the last handle of a task may run code (a drop
+/// of another waiter, a release) that takes the same lock.
+#[must_use = "drop the replaced waker after the lock"]
+pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
+    if slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
+        return None;
     }
+    slot.replace(waker.clone())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -35,7 +40,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Ready {
     /// Remembers the waker of the scope's future.
     pub(crate) fn register(&self, waker: &Waker) {
-        set_waker(&mut lock(&self.parent), waker);
+        let replaced = set_waker(&mut lock(&self.parent), waker);
+        drop(replaced);
     }
 
     /// Moves every queued key into `batch`, in one lock.
@@ -198,7 +204,8 @@ pub(crate) fn give_back(mut wakers: Wakers, mut books: Books) {
     wakers.batch.shrink_to(POOLED_SLOTS);
     lock(&wakers.ready.queue).shrink_to(POOLED_SLOTS);
     books.clear(POOLED_SLOTS);
-    *lock(&wakers.ready.parent) = None;
+    let parent = lock(&wakers.ready.parent).take();
+    drop(parent);
     wakers.ready.polling.store(false, Ordering::SeqCst);
     let _ = POOL.try_with(|pool| {
         let mut pool = pool.borrow_mut();

@@ -116,7 +116,11 @@ impl Place {
         let Some(ticket) = self.ticket else {
             return Poll::Ready(());
         };
-        match slots.lock().poll_ticket(ticket, cx.waker()) {
+        let mut dropped = None;
+        let polled = slots.lock().poll_ticket(ticket, cx.waker(), &mut dropped);
+        // After the lock, as every waker it lets go of.
+        drop(dropped);
+        match polled {
             Ticket::Granted => {
                 self.ticket = None;
                 Poll::Ready(())
@@ -131,10 +135,12 @@ impl Place {
         let Some(slots) = self.slots.take() else {
             return;
         };
+        let mut dropped = None;
         let admitted = match self.ticket.take() {
-            Some(ticket) => slots.lock().cancel(ticket),
+            Some(ticket) => slots.lock().cancel(ticket, &mut dropped),
             None => slots.lock().release(),
         };
+        drop(dropped);
         wake(admitted);
     }
 }

@@ -356,7 +356,9 @@ impl<T> TaskGroup<T> {
             let ready = self.ready.get_mut().unwrap_or_else(PoisonError::into_inner);
             std::mem::swap(&mut state.done, ready);
             if ready.is_empty() {
-                set_waker(&mut state.waker, cx.waker());
+                let replaced = set_waker(&mut state.waker, cx.waker());
+                drop(state);
+                drop(replaced);
                 return Poll::Pending;
             }
         }
@@ -415,7 +417,9 @@ impl<T> TaskGroup<T> {
                         drop(state);
                         self.resume_panic();
                     }
-                    set_waker(&mut state.waker, cx.waker());
+                    let replaced = set_waker(&mut state.waker, cx.waker());
+                    drop(state);
+                    drop(replaced);
                     return Poll::Pending;
                 }
                 None => {

@@ -114,7 +114,9 @@ impl<T> Shared<T> {
         if self.dropped.load(Ordering::Acquire) == self.spawned.load(Ordering::Relaxed) {
             return Poll::Ready(());
         }
-        set_waker(&mut state.waker, cx.waker());
+        let replaced = set_waker(&mut state.waker, cx.waker());
+        drop(state);
+        drop(replaced);
         Poll::Pending
     }
 

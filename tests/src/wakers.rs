@@ -1,0 +1,39 @@
+//! Wakers for the tests of what wakes: one that counts, one that panics.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Wake, Waker};
+
+use crate::panics::PROVOKED;
+
+/// A waker that counts its wakes.
+#[derive(Debug)]
+pub struct Counting(pub AtomicUsize);
+
+impl Wake for Counting {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A waker that counts its wakes, and its count.
+pub fn counting() -> (Waker, Arc<Counting>) {
+    let count = Arc::new(Counting(AtomicUsize::new(0)));
+    (Waker::from(count.clone()), count)
+}
+
+/// A waker whose wake panics (with [`PROVOKED`]), as a hand-written
+/// executor's does when it sends the task to a queue whose receiver is
+/// gone (`send(..).unwrap()`).
+struct Panicking;
+
+impl Wake for Panicking {
+    fn wake(self: Arc<Self>) {
+        std::panic::panic_any(PROVOKED);
+    }
+}
+
+/// A waker whose wake panics.
+pub fn panicking() -> Waker {
+    Waker::from(Arc::new(Panicking))
+}
