@@ -395,3 +395,40 @@ fn a_spawn_wait_waker_the_scope_lets_go_of_is_dropped_outside_its_lock() {
     run_with("a spawn_wait polled with another waker", true);
     run_with("a waiting spawn_wait dropped", false);
 }
+
+/// A place a task frees goes to the `spawn_wait` first in line, whose
+/// waker is woken. A waker that panics is that waiter's bug: the task that
+/// freed the place finished well, and its output reaches the group. (On a
+/// current-thread runtime, so that the task has ended, place handed over,
+/// before the wait is polled again with a waker that does not panic.)
+#[anyrt_test::test(runtimes(tokio_current_thread))]
+async fn a_panicking_waker_of_a_spawn_wait_fails_not_the_task_that_freed_its_place() {
+    quiet_provoked_panics();
+    let mut group = anyrt_scope::TaskGroup::with_limit(NonZeroUsize::MIN);
+    let ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (release, first) = futures::channel::oneshot::channel::<()>();
+    let mark = SetOnDrop(ended.clone());
+    group.spawn(async move {
+        let _mark = mark;
+        first.await.is_ok()
+    });
+    {
+        let mut waiting = pin!(group.spawn_wait(async { true }));
+        assert!(poll_with(waiting.as_mut(), &panicking()).is_pending());
+        release.send(()).unwrap();
+        while !ended.load(Ordering::SeqCst) {
+            anyrt_core::yield_now().await;
+        }
+        assert!(poll_with(waiting.as_mut(), Waker::noop()).is_ready());
+    }
+    assert_eq!(group.join_all().await, [true, true]);
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
