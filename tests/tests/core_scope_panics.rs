@@ -98,3 +98,39 @@ async fn a_caught_panic_of_an_awaited_task_does_not_hold_the_virtual_clock(
     assert_eq!(clock.elapsed(), Duration::from_secs(6));
     drop(task);
 }
+
+/// The same for an awaiter whose waker panics when the task's output is
+/// handed over (its executor's bug): the hand-over stops counting the task
+/// as awaited also then. On the fallback pool, whose remote end catches
+/// the panic of the awaiter's waker.
+#[anyrt_test::test(virtual_time, runtimes(block_on), timeout = 20)]
+async fn an_awaiter_whose_waker_panics_does_not_hold_the_virtual_clock(
+    clock: anyrt_core::VirtualClock,
+) {
+    quiet_provoked_panics();
+    let mut task = anyrt_core::spawn(async {
+        anyrt_core::sleep(Duration::from_secs(1)).await;
+        7
+    });
+    let waker = anyrt_tests::wakers::panicking();
+    assert!(
+        std::pin::Pin::new(&mut task)
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    // Bounded in real time only against the hang.
+    let (bound_tx, bound) = futures::channel::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        std::thread::sleep(HANG);
+        let _ = bound_tx.send(());
+    });
+    let slept =
+        futures::future::select(Box::pin(anyrt_core::sleep(Duration::from_secs(5))), bound).await;
+    assert!(
+        matches!(slept, futures::future::Either::Left(_)),
+        "the virtual clock stopped moving at {:?}",
+        clock.elapsed()
+    );
+    assert_eq!(clock.elapsed(), Duration::from_secs(5));
+    assert_eq!(task.await, 7);
+}

@@ -248,9 +248,20 @@ impl Wake for Handoff {
 
     fn wake_by_ref(self: &Arc<Self>) {
         let awaiter = lock(&self.0.awaiter).clone();
+        // Uncounted after the wake, also when the awaiter's waker panics
+        // (its executor's bug): a task left counted would hold the clock.
+        let _uncount = Uncount(&self.0);
         if let Some(awaiter) = awaiter {
             awaiter.wake();
         }
+    }
+}
+
+/// Stops counting its task as awaited when dropped.
+struct Uncount<'a>(&'a Shared);
+
+impl Drop for Uncount<'_> {
+    fn drop(&mut self) {
         self.0.update(|flags| flags.awaited = false);
     }
 }
