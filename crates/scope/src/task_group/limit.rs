@@ -9,7 +9,6 @@
 
 use std::future::Future;
 use std::num::NonZeroUsize;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -62,17 +61,10 @@ impl Slots {
     }
 }
 
-/// Wakes whoever was handed a place, outside the lock. A waker that
-/// panics is that waiter's bug (the panic hook reports it): it cannot fail
-/// the task that freed the place.
+/// Wakes whoever was handed a place, outside the lock.
 fn wake(admitted: Option<Admitted>) {
     match admitted {
-        Some(Admitted::Waiter(Some(waker))) => {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-                // Its payload's drop could panic too.
-                std::mem::forget(panic);
-            }
-        }
+        Some(Admitted::Waiter(Some(waker))) => waker.wake(),
         Some(Admitted::Waiter(None)) | None => {}
         Some(Admitted::Child(..)) => unreachable!("a group queues no child"),
     }

@@ -209,9 +209,9 @@ impl<F: Future<Output = T>, T> Future for Wrapped<F, T> {
         ready!(this.place.poll_enter(cx));
         let outcome = ready!(future.poll(cx));
         // The task's destructors run, and its place is free, before its
-        // output is seen. A destructor that panics fails the task (the
-        // outcome must still reach the group, which waits for it); the
-        // waker of a `spawn_wait` handed the place cannot.
+        // output is seen. A destructor that panics fails the task, and so
+        // does the waker of a `spawn_wait` handed the place: the outcome
+        // must still reach the group, which waits for it.
         let dropped = catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
         let released = catch_unwind(AssertUnwindSafe(|| this.place.release()));
         let outcome = dropped.and(released).and(outcome);
