@@ -25,7 +25,7 @@ const MS: Duration = Duration::from_millis(1);
 /// than `min_idle` idle.
 #[anyrt_test::test(virtual_time)]
 async fn maintain_once_counts_a_gets_creation_as_a_future_idle_resource(
-    _clock: anyrt_core::VirtualClock,
+    clock: anyrt_core::VirtualClock,
 ) {
     let (manager, control) = TestManager::new();
     let pool = Pool::builder(manager)
@@ -38,7 +38,9 @@ async fn maintain_once_counts_a_gets_creation_as_a_future_idle_resource(
         let pool = pool.clone();
         anyrt_core::spawn(async move { pool.get().await.map(|g| g.id) })
     };
-    while pool.status().creating == 0 {
+    // The creation is counted before its task runs: wait until it sleeps
+    // on the delay it read, before the delay is changed.
+    while pool.status().creating == 0 || clock.pending_sleepers() == 0 {
         anyrt_core::yield_now().await;
     }
     control.set_create_delay(Duration::ZERO);
