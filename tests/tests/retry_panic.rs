@@ -64,9 +64,10 @@ fn a_panicking_call_then_a_poll_starts_the_call_again() {
     let Ok(Poll::Ready(Err(err))) = poll_caught(retrying.as_mut()) else {
         panic!("the second poll ends the retry");
     };
-    // The call that panicked was attempt 2; the second poll starts attempt
-    // 3, the last.
-    assert_eq!((err.attempts(), calls.get()), (3, 3));
+    // The call that panicked gave no outcome, so it was no attempt: the
+    // second poll makes attempt 2 again (the third call), then attempt 3,
+    // the last, and no attempt past the cap.
+    assert_eq!((err.attempts(), calls.get()), (3, 4));
 }
 
 #[test]

@@ -66,10 +66,12 @@ impl AmbientDeadline {
 /// assert!(inside.is_some());
 /// # });
 /// ```
+#[inline]
 pub fn current() -> Option<Deadline> {
     current_instant().map(Deadline::at)
 }
 
+#[inline]
 pub(crate) fn current_instant() -> Option<Instant> {
     anyrt_core::value::<AmbientDeadline>()?.get()
 }

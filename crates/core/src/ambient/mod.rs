@@ -250,6 +250,7 @@ where
 /// ```
 /// assert_eq!(anyrt::value::<u8>(), None);
 /// ```
+#[inline]
 pub fn value<T>() -> Option<T>
 where
     T: Clone + Send + Sync + 'static,

@@ -206,12 +206,15 @@ impl Rules {
         }
     }
 
-    /// Whether the next attempt may start at once: only `max_elapsed` and
-    /// the budget apply, since no sleep starts (the enclosing `within`
-    /// still enforces the ambient deadline itself). The clock is read only
-    /// if `max_elapsed` is set.
+    /// Whether the next attempt may start at once: not past `max_elapsed`,
+    /// nor with the budget empty, nor once the ambient deadline has passed
+    /// (a task spawned under it inherits the deadline but no `within` that
+    /// would enforce it, and a `within` sees the clock only when the retry
+    /// is pending, which a run of attempts that fail at once is not). The
+    /// clock is read only if a deadline or `max_elapsed` is set.
     #[inline]
     fn check_now(&mut self) -> Result<bool, StopReason> {
+        check_deadline_now()?;
         match &mut self.limits {
             None => Ok(false),
             Some(limits) => check_now_slow(limits).map(|()| true),
@@ -241,6 +244,15 @@ impl Rules {
             limits.withdraw()?;
         }
         Ok(Wait { delay, until })
+    }
+}
+
+/// Whether the ambient deadline, if any, has passed.
+#[inline]
+fn check_deadline_now() -> Result<(), StopReason> {
+    match anyrt_deadline::current() {
+        Some(deadline) if anyrt_core::now() >= deadline.instant() => Err(StopReason::Deadline),
+        _ => Ok(()),
     }
 }
 
@@ -282,16 +294,22 @@ impl<B: Backoff, W, N, H> Config<B, W, N, H> {
                 self.backoff.delay(attempts, prev, rules.rng())
             }
         };
-        let next = if delay.is_zero() {
-            let held = rules.check_now()?;
-            rules.prev = 0;
-            Next::Now { held }
+        let (next, prev) = if delay.is_zero() {
+            (
+                Next::Now {
+                    held: rules.check_now()?,
+                },
+                0,
+            )
         } else {
             let wait = rules.check_sleep(delay)?;
-            rules.prev = crate::backoff::nanos(delay);
-            Next::After(wait)
+            (Next::After(wait), crate::backoff::nanos(delay))
         };
         self.notify.notify(error, attempts, delay);
+        // The previous delay changes only once the retry is decided: a
+        // `notify` that panics leaves the backoff to be asked the same
+        // question when the failure is judged again.
+        self.rules.prev = prev;
         Ok(next)
     }
 }

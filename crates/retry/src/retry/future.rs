@@ -35,6 +35,11 @@ pin_project! {
         // Between two attempts, after a yield: the next attempt is counted
         // when polled.
         Idle,
+        // The next attempt is counted and paid for, and its call is being
+        // made. A poll that finds this state (the call panicked, and the
+        // panic was caught) makes the same call again: a call that
+        // panicked gave no outcome, so it was no attempt.
+        Paid,
         Attempt { #[pin] fut: Fut },
         // An attempt failed with `error`, which the stop rules and hooks are
         // judging. A poll that finds this state (a hook panicked, and the
@@ -77,14 +82,17 @@ where
             }
             StateProj::Idle => {
                 config.rules.begin_retry();
+                state.set(State::Paid);
                 start(op, state.as_mut(), cx).map(Some)
             }
+            StateProj::Paid => start(op, state.as_mut(), cx).map(Some),
             StateProj::Attempt { fut } => fut.poll(cx).map(Some),
             // A hook panicked while judging this failure: judge it again.
             StateProj::Failed { .. } => Poll::Ready(None),
             StateProj::Sleeping => {
                 ready!(poll_pause(pause, cx));
                 config.rules.begin_retry();
+                state.set(State::Paid);
                 start(op, state.as_mut(), cx).map(Some)
             }
             StateProj::Done => panic!("`Retry` polled after completion"),
@@ -139,10 +147,7 @@ where
         let held = match config.decide(error, attempts, max_attempts) {
             // A zero delay goes straight to the next attempt, without the
             // timer.
-            Ok(Next::Now { held }) => {
-                state.set(State::Idle);
-                held
-            }
+            Ok(Next::Now { held }) => held,
             Ok(Next::After(wait)) => {
                 start_pause(pause, wait);
                 state.set(State::Sleeping);
@@ -171,6 +176,7 @@ where
         if held {
             config.rules.spend();
         }
+        state.set(State::Paid);
         outcome = start(op, state.as_mut(), cx).map(Some);
     }
 }
@@ -298,7 +304,8 @@ where
                     Ok(value) => return Ok(value),
                     Err(error) => error,
                 };
-                match config.decide(&error, config.rules.attempts, config.rules.max_attempts) {
+                let (attempts, max) = (config.rules.attempts, config.rules.max_attempts);
+                match config.decide(&error, attempts, max) {
                     Ok(next) => next,
                     Err(reason) => {
                         let attempts = config.rules.attempts;
@@ -329,6 +336,7 @@ impl<Op: Attempts, B, W, N, H> fmt::Debug for Retry<Op, B, W, N, H> {
             // The first attempt is counted before it starts.
             State::New | State::NewChecked => ("new", 0),
             State::Idle => ("idle", self.config.rules.attempts),
+            State::Paid => ("calling", self.config.rules.attempts),
             State::Attempt { .. } => ("attempt", self.config.rules.attempts),
             State::Failed { .. } => ("failed", self.config.rules.attempts),
             State::Sleeping => ("sleeping", self.config.rules.attempts),

@@ -190,7 +190,10 @@ pin_project! {
     /// where it was: if the panic is caught and the retry polled again, it
     /// judges the same failure again, so every stop rule still applies and
     /// no attempt starts that they did not allow; a retry already taken
-    /// from the budget for it is not taken twice.
+    /// from the budget for it is not taken twice. A call of the operation
+    /// that panics gives no outcome, so it is no attempt: polled again
+    /// after the panic was caught, the retry makes the same call again,
+    /// counted and paid for once.
     ///
     /// # Cancel safety
     ///
