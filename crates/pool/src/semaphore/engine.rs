@@ -195,7 +195,7 @@ impl Semaphore {
             *key = None;
             let mut node = state.leave(k);
             old_waker = node.waker.take();
-            state.permits += node.assigned;
+            state.permits = state.permits.saturating_add(node.assigned).min(MAX_PERMITS);
             drop(state);
             drop(old_waker);
             return Poll::Ready(Err(AcquireError(())));

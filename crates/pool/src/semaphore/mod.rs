@@ -470,7 +470,7 @@ impl fmt::Debug for Semaphore {
         let state = self.lock();
         f.debug_struct("Semaphore")
             .field("permits", &state.permits)
-            .field("waiters", &state.queue.len())
+            .field("waiters", &(state.queue.len() + state.parked.len()))
             .field("closed", &state.closed)
             .finish()
     }
