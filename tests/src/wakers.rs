@@ -37,3 +37,16 @@ impl Wake for Panicking {
 pub fn panicking() -> Waker {
     Waker::from(Arc::new(Panicking))
 }
+
+/// Runs `f` on a thread and fails (instead of hanging) if it does not end:
+/// for the tests of wakers dropped, or woken, under a lock they re-enter.
+pub fn ends_without_deadlock(what: &str, f: impl FnOnce() + Send + 'static) {
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    // Generous: the work takes microseconds; only a deadlock waits this long.
+    let ended = ended.recv_timeout(std::time::Duration::from_secs(30));
+    assert!(ended.is_ok(), "{what}: it did not end (a lock taken again)");
+}

@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use anyrt_pool::Pool;
 use anyrt_tests::pool::{TestManager, assert_settled};
+use anyrt_tests::wakers::ends_without_deadlock;
 
 /// A `retain` predicate that panicked lost the idle resources already
 /// looked at: they were dropped under the pool's lock, yet still counted
@@ -49,21 +50,6 @@ impl std::task::Wake for Inspecting {
     fn wake(self: std::sync::Arc<Self>) {
         let _ = self.0.available_permits();
     }
-}
-
-/// Runs `f` on a thread and fails (instead of hanging) if it does not end.
-fn ends_without_deadlock(what: &str, f: impl FnOnce() + Send + 'static) {
-    let (done, ended) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    // Generous: the work takes microseconds; only a deadlock waits this long.
-    let ended = ended.recv_timeout(std::time::Duration::from_secs(30));
-    assert!(
-        ended.is_ok(),
-        "{what}: a waker ran under the semaphore's lock"
-    );
 }
 
 /// Polls `count` acquires of one permit each until they queue.

@@ -9,11 +9,10 @@ use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
 
 use anyrt_pool::{MAX_PASSES, OwnedSemaphorePermit, Semaphore};
 use anyrt_tests::panics::quiet_provoked_panics;
-use anyrt_tests::wakers::{counting, panicking};
+use anyrt_tests::wakers::{counting, ends_without_deadlock, panicking};
 use futures_lite::future::poll_once;
 
 fn poll_with<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
@@ -141,21 +140,6 @@ struct HoldsPermit(#[allow(dead_code)] Mutex<Option<OwnedSemaphorePermit>>);
 
 impl Wake for HoldsPermit {
     fn wake(self: Arc<Self>) {}
-}
-
-/// Runs `f` on a thread and fails (instead of hanging) if it does not end.
-fn ends_without_deadlock(what: &str, f: impl FnOnce() + Send + 'static) {
-    let (done, ended) = mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    // Generous: the work takes microseconds; only a deadlock waits this long.
-    let ended = ended.recv_timeout(Duration::from_secs(30));
-    assert!(
-        ended.is_ok(),
-        "{what}: a waker was dropped under the semaphore's lock"
-    );
 }
 
 /// Wakers are "woken once the lock is released, so that ... a waker that

@@ -16,7 +16,7 @@ use anyrt_core::{Runtime, Timer, VirtualClock};
 use anyrt_scope::futures::CancelledOwned;
 use anyrt_scope::{CancelToken, Handle, Scope};
 use anyrt_tests::panics::quiet_provoked_panics;
-use anyrt_tests::wakers::{Counting, counting, panicking};
+use anyrt_tests::wakers::{Counting, counting, ends_without_deadlock, panicking};
 
 const SEC: Duration = Duration::from_secs(1);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -68,18 +68,6 @@ impl Drop for WakesWhenDropped {
 
 fn poll_with<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(waker))
-}
-
-/// Runs `f` on a thread and fails (instead of hanging) if it does not end.
-fn ends_without_deadlock(what: &str, f: impl FnOnce() + Send + 'static) {
-    let (done, ended) = mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    // Generous: the work takes microseconds; only a deadlock waits this long.
-    let ended = ended.recv_timeout(HANG);
-    assert!(ended.is_ok(), "{what}: a waker was dropped under a lock");
 }
 
 /// A scope that lives for good, so that a waker (which is `'static`) can

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use anyrt_core::VirtualClock;
 use anyrt_stream::RateLimiter;
 use anyrt_stream::futures::AcquireOwned;
 use anyrt_tests::panics::{PROVOKED, quiet_provoked_panics};
-use anyrt_tests::wakers::{counting, panicking};
+use anyrt_tests::wakers::{counting, ends_without_deadlock, panicking};
 
 const SEC: Duration = Duration::from_secs(1);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -77,21 +77,6 @@ struct HoldsAcquire(#[allow(dead_code)] Mutex<Option<AcquireOwned>>);
 
 impl Wake for HoldsAcquire {
     fn wake(self: Arc<Self>) {}
-}
-
-/// Runs `f` on a thread and fails (instead of hanging) if it does not end.
-fn ends_without_deadlock(what: &str, f: impl FnOnce() + Send + 'static) {
-    let (done, ended) = mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    // Generous: the work takes microseconds; only a deadlock waits this long.
-    let ended = ended.recv_timeout(Duration::from_secs(30));
-    assert!(
-        ended.is_ok(),
-        "{what}: a waker was dropped under the limiter's queue lock"
-    );
 }
 
 /// An empty limiter with a waiter at the head (so that the others queue

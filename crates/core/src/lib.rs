@@ -86,6 +86,7 @@ pub use runtime::{AmbientRuntime, Runtime, reads_system_clock, with_runtime};
 pub use task::{Spawn, Task};
 pub use timer::{Sleep, Timer, deadline_after, far_future, with_timer};
 pub use virtual_clock::VirtualClock;
+pub use wake::wake_quietly;
 pub use yield_now::yield_now;
 
 /// The named futures of this crate.

@@ -3,7 +3,6 @@
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -147,12 +146,7 @@ impl Node {
             let mut state = self.lock();
             state.waiters.iter_mut().filter_map(Option::take).collect()
         };
-        for waker in wakers {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-                // Its payload's drop could panic too.
-                std::mem::forget(panic);
-            }
-        }
+        wakers.into_iter().for_each(anyrt_core::wake_quietly);
     }
 }
 

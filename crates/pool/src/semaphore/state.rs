@@ -1,7 +1,6 @@
 //! The locked state: the waiter queue, the free permits while somebody
 //! waits, and the fairness decisions (barge, hand off, wake).
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Waker;
 use std::time::Instant;
 
@@ -59,17 +58,10 @@ impl WakeList {
     pub(super) fn wake_all(mut self) {
         for waker in self.wakers.iter_mut().take(self.len) {
             if let Some(waker) = waker.take() {
-                wake_quietly(waker);
+                anyrt_core::wake_quietly(waker);
             }
         }
-        self.more.into_iter().for_each(wake_quietly);
-    }
-}
-
-fn wake_quietly(waker: Waker) {
-    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-        // Its payload's drop could panic too.
-        std::mem::forget(panic);
+        self.more.into_iter().for_each(anyrt_core::wake_quietly);
     }
 }
 

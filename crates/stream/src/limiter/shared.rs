@@ -2,7 +2,6 @@
 //! the clock conversion, and the queue of waiters.
 
 use std::collections::VecDeque;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Waker;
 
 #[cfg(all(test, anyrt_loom))]
@@ -359,10 +358,7 @@ impl Shared {
         };
         drop(left);
         if let Some(waker) = next {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-                // Its payload's drop could panic too.
-                std::mem::forget(panic);
-            }
+            anyrt_core::wake_quietly(waker);
         }
     }
 }
