@@ -125,3 +125,52 @@ async fn tasks_sharing_a_thread_keep_their_own_values() {
     assert!(a && b);
     assert_eq!(anyrt_core::value::<Tag>(), None);
 }
+
+/// `Ambient::capture_runtime`: the timer override and the task hooks of
+/// an auto-advancing clock go with the snapshot, the values of the work
+/// (here a tag and a deadline) do not.
+#[anyrt_test::test(virtual_time)]
+async fn the_runtime_part_keeps_the_clock_and_leaves_the_values(clock: VirtualClock) {
+    let start = clock.now();
+    let seen = clock.clone();
+    let runtime_only = with_value(Tag("request 7"), async {
+        anyrt_deadline::within(Duration::from_millis(5), async {
+            anyrt_core::Ambient::capture_runtime()
+        })
+        .await
+    })
+    .await
+    .expect("taken well within the deadline");
+    let handle = anyrt_core::spawn(runtime_only.attach(async move {
+        // A task of its own, runnable all along: the clock may not move
+        // meanwhile, although the test's sleep is due in 1 ms.
+        let busy = anyrt_core::spawn(async move {
+            for _ in 0..100 {
+                anyrt_core::yield_now().await;
+            }
+            seen.now() - start
+        });
+        let busy = busy.await;
+        // Longer than the deadline of the work that took the snapshot.
+        anyrt_core::sleep(Duration::from_secs(1)).await;
+        (
+            busy,
+            anyrt_core::value::<Tag>(),
+            anyrt_deadline::remaining(),
+        )
+    }));
+    let ((), (busy, tag, deadline)) =
+        futures_lite::future::zip(anyrt_core::sleep(Duration::from_millis(1)), handle).await;
+    assert_eq!(busy, Duration::ZERO, "the task was counted as runnable");
+    assert_eq!((tag, deadline), (None, None), "no value of the caller");
+    assert_eq!(
+        clock.now() - start,
+        Duration::from_secs(1),
+        "the sleep ran on the virtual clock, which advanced by itself"
+    );
+    // Without any value, the runtime's override is still the one in force.
+    let named = anyrt_core::Ambient::capture_runtime()
+        .attach(async { Runtime::current().name() })
+        .await;
+    assert_eq!(named, expected_runtime());
+}

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use anyrt_pool::{Pool, PoolError};
+use anyrt_scope::Scope;
 use anyrt_tests::pool::{TestManager, assert_settled};
 use futures_lite::{FutureExt, future};
 
@@ -91,6 +92,66 @@ async fn a_creation_outliving_its_get_is_cut_by_the_gets_ambient_deadline(
         !matches!(got, Ok(Ok(_))),
         "the get cannot be served in 10 ms"
     );
+    anyrt_core::sleep(200 * MS).await;
+    let status = pool.status();
+    assert_eq!(failures.load(SeqCst), 0, "the creation failed: {status:?}");
+    assert_eq!(
+        (status.created, status.idle),
+        (1, 1),
+        "the creation went on and its resource is idle: {status:?}"
+    );
+}
+
+/// The same promise ("the creation goes on"), against the caller's
+/// scope instead of its deadline.
+///
+/// The creation task takes every ambient value of the `get` that started
+/// it, the cancel token of the caller's scope included. A manager that
+/// runs its connect in a scope of its own (racing two addresses, say)
+/// makes that scope's token a child of the caller's, so when the
+/// caller's scope ends (here it fails at 10 ms, while the creation has
+/// 90 ms to go) the manager's scope is cancelled with it and the creation
+/// that was to fill the idle set fails instead.
+#[anyrt_test::test(virtual_time)]
+async fn a_creation_outliving_its_get_is_cancelled_with_the_gets_scope(
+    _clock: anyrt_core::VirtualClock,
+) {
+    let failures = Arc::new(AtomicUsize::new(0));
+    let counted = failures.clone();
+    let pool = Pool::from_fn(|| async {
+        let connect = Scope::<&'static str>::new();
+        connect
+            .run(async {
+                let attempt = connect.spawn(async {
+                    let token = connect.token();
+                    let slow = token.run_until_cancelled(anyrt_core::sleep(100 * MS));
+                    slow.await.ok_or("connect cancelled")
+                });
+                attempt.await;
+                Ok(())
+            })
+            .await
+    })
+    .max_size(1)
+    .on_background_error(move |_| {
+        counted.fetch_add(1, SeqCst);
+    })
+    .build()
+    .unwrap();
+    let caller = Scope::<&'static str>::new();
+    let ended = caller
+        .run(async {
+            caller.spawn(async {
+                anyrt_core::sleep(10 * MS).await;
+                Err::<(), _>("the caller's request failed")
+            });
+            let got = pool.get().await;
+            Ok(got.is_ok())
+        })
+        .await;
+    assert_eq!(ended, Err("the caller's request failed"));
+    // Nothing of the caller is in the pool's task: its own scope, a
+    // child of no token, is all the manager sees.
     anyrt_core::sleep(200 * MS).await;
     let status = pool.status();
     assert_eq!(failures.load(SeqCst), 0, "the creation failed: {status:?}");

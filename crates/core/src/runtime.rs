@@ -209,6 +209,42 @@ impl Runtime {
 /// The runtime override, an ambient value.
 struct RuntimeOverride(Runtime);
 
+impl crate::Ambient {
+    /// The runtime's part of the current context: the timer and runtime
+    /// overrides in force (a [`VirtualClock`](crate::VirtualClock), say)
+    /// and the task hooks of the clock that auto-advances, without any
+    /// value of the work running here (a deadline, the cancel token of a
+    /// scope, a request's [`with_value`](crate::with_value)).
+    ///
+    /// For work started on behalf of one caller that goes on for others,
+    /// and must outlive that caller's deadline and cancellation: a pool's
+    /// creation that a `get` starts and that fills the idle set after the
+    /// `get` gave up. [`attach`](crate::Ambient::attach) it to the
+    /// future before it is spawned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::{Ambient, value, with_value};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let shared = with_value("request 7", async {
+    ///     Ambient::capture_runtime().attach(async { value::<&str>() }).await
+    /// })
+    /// .await;
+    /// assert_eq!(shared, None, "the request's value stays with the request");
+    /// # });
+    /// ```
+    pub fn capture_runtime() -> crate::Ambient {
+        use std::any::TypeId;
+        let kept = [
+            TypeId::of::<RuntimeOverride>(),
+            TypeId::of::<crate::timer::TimerOverride>(),
+        ];
+        crate::Ambient::capture().only(&kept)
+    }
+}
+
 /// Runs `future` with `runtime` as its ambient runtime, instead of the one
 /// [`Runtime::detect`] would find: its timer (unless a timer override is in
 /// force) and its spawner.

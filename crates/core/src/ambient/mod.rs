@@ -300,6 +300,30 @@ impl Ambient {
         Ambient { ctx }
     }
 
+    /// This snapshot with only the values whose types are in `kept`, and
+    /// its task hooks.
+    pub(crate) fn only(mut self, kept: &[TypeId]) -> Ambient {
+        let Some(ctx) = self.ctx.as_deref() else {
+            return self;
+        };
+        let values: Vec<(TypeId, Value)> = ctx
+            .values
+            .iter()
+            .filter(|(id, _)| kept.contains(id))
+            .cloned()
+            .collect();
+        if values.len() != ctx.values.len() {
+            self.ctx = match (values.is_empty(), &ctx.hooks) {
+                (true, None) => None,
+                (_, hooks) => Some(Arc::new(Ctx {
+                    values,
+                    hooks: hooks.clone(),
+                })),
+            };
+        }
+        self
+    }
+
     /// Whether nothing is set: no override and no value.
     pub(crate) fn is_empty(&self) -> bool {
         self.ctx.is_none()

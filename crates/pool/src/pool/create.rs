@@ -82,10 +82,12 @@ pub(crate) fn spawn<M: Manager>(shared: &Arc<Shared<M>>, creator: bool) -> Creat
         outcome: None,
         creator,
     };
-    // The task takes the caller's ambient context (its timer, say), but
-    // not the caller's deadline: a creation outlives a `get` that gives
+    // The task takes the runtime's part of the caller's ambient context
+    // (its timer, say), but none of the caller's values (its deadline,
+    // its scope's cancel token): a creation outlives a `get` that gives
     // up, and is bounded by `create_timeout` alone.
-    anyrt_core::spawn(anyrt_deadline::without_deadline(async move {
+    let runtime_only = anyrt_core::Ambient::capture_runtime();
+    anyrt_core::spawn(runtime_only.attach(async move {
         let mut deliver = deliver;
         // A panic of the manager is caught here and handed to the `get`,
         // which resumes it, instead of ending the task unseen.
