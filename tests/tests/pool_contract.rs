@@ -56,6 +56,69 @@ async fn maintain_once_counts_a_gets_creation_as_a_future_idle_resource(
     assert_settled(&pool, &control);
 }
 
+/// `maintain_once`: "creates resources until `min_idle` are idle".
+///
+/// Each pass reads what is missing once, when it starts
+/// (`Shared::idle_missing`), and then creates that many without looking
+/// again: two passes at once (a `maintain` task and a caller's own
+/// `maintain_once`, say) each count the other's first creation only, and
+/// together make more than `min_idle`.
+#[anyrt_test::test(virtual_time)]
+async fn two_maintain_passes_at_once_make_more_than_min_idle(_clock: anyrt_core::VirtualClock) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(8)
+        .min_idle(2)
+        .build()
+        .unwrap();
+    control.set_create_delay(10 * MS);
+    let (a, b) = future::zip(pool.maintain_once(), pool.maintain_once()).await;
+    let status = pool.status();
+    assert_eq!(status.idle, 2, "min_idle, no more: {status:?}");
+    assert_eq!(
+        a.unwrap() + b.unwrap(),
+        2,
+        "the passes made two between them"
+    );
+    assert_settled(&pool, &control);
+}
+
+/// `maintain_once`: "Returns how many it added to the idle set".
+///
+/// A resource whose creation ends after the pool was closed is discarded
+/// at once (`Shared::created_idle`), but the pass counted it as made and
+/// went on to the next creation.
+#[anyrt_test::test(virtual_time)]
+async fn a_maintain_pass_counts_a_resource_discarded_at_once(_clock: anyrt_core::VirtualClock) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(4)
+        .min_idle(2)
+        .build()
+        .unwrap();
+    control.set_create_delay(10 * MS);
+    let closer = {
+        let pool = pool.clone();
+        anyrt_core::spawn(async move {
+            anyrt_core::sleep(5 * MS).await;
+            pool.close();
+        })
+    };
+    let made = pool.maintain_once().await;
+    closer.await;
+    let status = pool.status();
+    assert_eq!(
+        made.ok(),
+        Some(0),
+        "nothing joined the idle set: {status:?}"
+    );
+    assert_eq!(
+        (status.created, status.discarded.closed, status.idle),
+        (1, 1, 0),
+        "one made, discarded at once, and no second creation on a closed pool: {status:?}"
+    );
+}
+
 /// `Pool::get`, cancel safety: "during a creation, the creation goes on
 /// and its resource joins the idle set"; `create_timeout`: "How long one
 /// creation may take".

@@ -122,7 +122,11 @@ impl<M: Manager> Pool<M> {
     /// Discards idle resources past `idle_timeout` or their lifetime, then
     /// creates resources until `min_idle` are idle (or the pool is full,
     /// or no slot is free, or `max_creating` creations are in flight).
-    /// Returns how many it created.
+    /// Returns how many it added to the idle set: a resource discarded as
+    /// soon as it was made (the pool was closed or shrunk meanwhile) is
+    /// not counted, and ends the pass. Passes that run at once share the
+    /// work: the creations in flight of each count for the others, so
+    /// together they make no more than `min_idle` asks for.
     ///
     /// # Errors
     ///
@@ -152,7 +156,9 @@ impl<M: Manager> Pool<M> {
         self.shared.reap(&mut expired);
         drop(expired);
         let mut made = 0;
-        for _ in 0..self.shared.idle_missing() {
+        // Looked at again before each creation, and once more under the
+        // lock by `reserve`: another pass may be filling the idle set too.
+        while self.shared.idle_missing() > 0 {
             // A creation here counts against `max_creating` too; held
             // until the creation ends.
             let creator = match &self.shared.creators {
@@ -175,10 +181,15 @@ impl<M: Manager> Pool<M> {
             creating.disarm();
             drop(creator);
             match outcome {
-                Outcome::Created(entry) => {
-                    drop(self.shared.created_idle(Some(entry), true));
-                    made += 1;
-                }
+                Outcome::Created(entry) => match self.shared.created_idle(Some(entry), true) {
+                    None => made += 1,
+                    // Closed or shrunk meanwhile: discarded at once, and
+                    // there is no room for more.
+                    Some(discarded) => {
+                        drop(discarded);
+                        break;
+                    }
+                },
                 failed => {
                     self.shared.created_idle(None, true);
                     return Err(match failed {

@@ -440,10 +440,12 @@ impl<M: Manager> Shared<M> {
     }
 
     /// For `maintain`, holding a slot: counts a creation in `size` if
-    /// there is room.
+    /// there is room and the idle set, with maintain's creations in
+    /// flight, still lacks one.
     pub(crate) fn reserve(&self) -> bool {
         let mut state = self.lock();
-        if state.closed || state.size >= state.max_size {
+        let lacking = state.idle.len() + state.creating_idle < self.config.min_idle;
+        if state.closed || state.size >= state.max_size || !lacking {
             return false;
         }
         state.size += 1;
