@@ -210,8 +210,10 @@ impl<M: Manager> Pool<M> {
                     return self.hand_out(self.guard(held, entry));
                 }
                 Take::Idle(entry) => {
-                    let check = pin!(self.or_closed(self.guard(held, entry).check()));
-                    match limit.bound(check).await {
+                    // Pinned where it is made, and watched through the
+                    // pin: the check is not moved into the watch on close.
+                    let check = pin!(self.guard(held, entry).check());
+                    match limit.bound(pin!(self.or_closed(check))).await {
                         Some(Some(Ok(guard))) => return self.hand_out(guard),
                         Some(Some(Err((e, failed)))) => {
                             slot = Some(self.rearmed(failed));
@@ -363,7 +365,8 @@ impl<M: Manager> Pool<M> {
             if !self.shared.config.recycle_on_checkout {
                 return self.hand_out(guard);
             }
-            let Some(checked) = self.or_closed(guard.check()).await else {
+            let check = pin!(guard.check());
+            let Some(checked) = self.or_closed(check).await else {
                 return Err(PoolError::Closed);
             };
             match checked {
