@@ -6,7 +6,7 @@ use std::num::NonZeroUsize;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::timer::Timer;
+use crate::timer::{Timer, due_after};
 
 /// The most items a chunk's buffer is made for up front: chunks up to this
 /// size take one allocation; larger ones grow as they fill.
@@ -17,6 +17,9 @@ pub(crate) struct Batch<T> {
     max: usize,
     duration: Duration,
     timer: Timer,
+    /// Whether the chunk in progress has a time bound: not where
+    /// `duration` saturates as `Duration::MAX` does.
+    timed: bool,
 }
 
 impl<T> Batch<T> {
@@ -26,19 +29,24 @@ impl<T> Batch<T> {
             max: max.get(),
             duration,
             timer: Timer::default(),
+            timed: false,
         }
     }
 
     /// Adds an item: the first of a chunk allocates its buffer and starts
-    /// its timer. Returns the chunk once it is full.
+    /// its timer (none for a duration that never ends). Returns the chunk
+    /// once it is full.
     pub(crate) fn push(&mut self, item: T) -> Option<Vec<T>> {
         if self.items.is_empty() {
             if self.items.capacity() == 0 {
                 self.items = Vec::with_capacity(self.max.min(MAX_PREALLOCATED));
             }
-            let now = anyrt_core::now();
-            self.timer
-                .set(anyrt_core::deadline_after(now, self.duration));
+            let due = due_after(anyrt_core::now(), self.duration);
+            self.timed = due.is_some();
+            match due {
+                Some(due) => self.timer.set(due),
+                None => self.timer.disarm(),
+            }
         }
         self.items.push(item);
         if self.items.len() < self.max {
@@ -61,9 +69,10 @@ impl<T> Batch<T> {
         self.take()
     }
 
-    /// The partial chunk once its time is up; pending while empty.
+    /// The partial chunk once its time is up; pending while empty or with
+    /// no time bound.
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Vec<T>> {
-        if self.items.is_empty() {
+        if self.items.is_empty() || !self.timed {
             return Poll::Pending;
         }
         match self.timer.poll(cx) {
@@ -76,7 +85,7 @@ impl<T> Batch<T> {
     /// upstream that is always ready, which never gets to `Pending`, where
     /// [`poll_expired`](Batch::poll_expired) is called).
     pub(crate) fn take_if_due(&mut self) -> Option<Vec<T>> {
-        if self.items.is_empty() || !self.timer.is_due() {
+        if self.items.is_empty() || !self.timed || !self.timer.is_due() {
             return None;
         }
         self.timer.disarm();

@@ -10,6 +10,11 @@ use pin_project_lite::pin_project;
 use super::batch::Batch;
 use crate::timer::POLL_BUDGET;
 
+/// Rounds of [`POLL_BUDGET`] ready items a poll takes at most (the
+/// chunk's time looked at after each) before it yields: a chunk of up to
+/// 1024 items is filled in one poll.
+const ROUNDS_PER_POLL: usize = 32;
+
 pin_project! {
     /// Chunks of at most `max` items, each emitted when full or `duration`
     /// after its first item arrived; made by
@@ -20,8 +25,14 @@ pin_project! {
     /// when the duration is zero, up to 32 at a time: the chunk's time is
     /// looked at after every 32 ready items in a row as well as whenever
     /// the upstream is pending, so an upstream that is always ready keeps a
-    /// chunk past its time by at most 32 items (and a poll ends by then).
-    /// A chunk of up to 4096 items is allocated
+    /// chunk past its time by at most 32 items. A poll takes at most 1024
+    /// ready items; if the chunk is neither full nor due by then, the
+    /// stream yields to the executor (and wakes itself), so an upstream
+    /// that is always ready cannot hold the thread. A `duration` that
+    /// saturates as `Duration::MAX` does (at
+    /// [`far_future`](anyrt_core::far_future), about 30 years ahead) never
+    /// comes due: a chunk waits to be full or for the upstream's end, and
+    /// no sleep is registered. A chunk of up to 4096 items is allocated
     /// once, when its first item arrives; nothing is allocated per item.
     /// The timer is one sleep, made once and reset for each chunk.
     ///
@@ -117,31 +128,31 @@ impl<S: Stream> Stream for ChunksTimeout<S> {
         if *this.done {
             return Poll::Ready(None);
         }
-        let mut ready = 0;
-        loop {
-            match this.stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(item)) => {
-                    if let Some(chunk) = this.batch.push(item) {
-                        return Poll::Ready(Some(chunk));
-                    }
-                    // An upstream that is always ready never gets to
-                    // `Pending`, where the timer is otherwise looked at.
-                    ready += 1;
-                    if ready == POLL_BUDGET {
-                        ready = 0;
-                        if let Some(chunk) = this.batch.take_if_due() {
+        for _ in 0..ROUNDS_PER_POLL {
+            for _ in 0..POLL_BUDGET {
+                match this.stream.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(item)) => {
+                        if let Some(chunk) = this.batch.push(item) {
                             return Poll::Ready(Some(chunk));
                         }
                     }
+                    Poll::Ready(None) => {
+                        *this.done = true;
+                        let rest = this.batch.finish();
+                        return Poll::Ready((!rest.is_empty()).then_some(rest));
+                    }
+                    Poll::Pending => return this.batch.poll_expired(cx).map(Some),
                 }
-                Poll::Ready(None) => {
-                    *this.done = true;
-                    let rest = this.batch.finish();
-                    return Poll::Ready((!rest.is_empty()).then_some(rest));
-                }
-                Poll::Pending => return this.batch.poll_expired(cx).map(Some),
+            }
+            // An upstream that is always ready never gets to `Pending`,
+            // where the timer is otherwise looked at.
+            if let Some(chunk) = this.batch.take_if_due() {
+                return Poll::Ready(Some(chunk));
             }
         }
+        // Nor may it hold the thread: the stream yields, and goes on.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -248,37 +259,36 @@ where
         if *this.done {
             return Poll::Ready(None);
         }
-        let mut ready = 0;
-        loop {
-            match this.stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(item))) => {
-                    if let Some(chunk) = this.batch.push(item) {
-                        return Poll::Ready(Some(Ok(chunk)));
-                    }
-                    // As in `ChunksTimeout`: an always-ready upstream.
-                    ready += 1;
-                    if ready == POLL_BUDGET {
-                        ready = 0;
-                        if let Some(chunk) = this.batch.take_if_due() {
+        for _ in 0..ROUNDS_PER_POLL {
+            for _ in 0..POLL_BUDGET {
+                match this.stream.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(Ok(item))) => {
+                        if let Some(chunk) = this.batch.push(item) {
                             return Poll::Ready(Some(Ok(chunk)));
                         }
                     }
-                }
-                Poll::Ready(Some(Err(error))) => {
-                    if this.batch.len() == 0 {
-                        return Poll::Ready(Some(Err(error)));
+                    Poll::Ready(Some(Err(error))) => {
+                        if this.batch.len() == 0 {
+                            return Poll::Ready(Some(Err(error)));
+                        }
+                        *this.error = Some(error);
+                        return Poll::Ready(Some(Ok(this.batch.finish())));
                     }
-                    *this.error = Some(error);
-                    return Poll::Ready(Some(Ok(this.batch.finish())));
+                    Poll::Ready(None) => {
+                        *this.done = true;
+                        let rest = this.batch.finish();
+                        return Poll::Ready((!rest.is_empty()).then_some(Ok(rest)));
+                    }
+                    Poll::Pending => return this.batch.poll_expired(cx).map(|c| Some(Ok(c))),
                 }
-                Poll::Ready(None) => {
-                    *this.done = true;
-                    let rest = this.batch.finish();
-                    return Poll::Ready((!rest.is_empty()).then_some(Ok(rest)));
-                }
-                Poll::Pending => return this.batch.poll_expired(cx).map(|c| Some(Ok(c))),
+            }
+            // As in `ChunksTimeout`: an always-ready upstream.
+            if let Some(chunk) = this.batch.take_if_due() {
+                return Poll::Ready(Some(Ok(chunk)));
             }
         }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -32,11 +32,12 @@ pin_project! {
     /// [`StreamOps::map_concurrent`](crate::StreamOps::map_concurrent).
     ///
     /// A future that finishes before those started earlier leaves its
-    /// output in a reorder buffer of at most `n` outputs, and a new future
-    /// starts in its place at once, as long as the buffer has room: so
-    /// `n` futures stay in flight even behind a slow one, until the buffer
-    /// is full (the window from the oldest output not yet returned to the
-    /// newest future started is at most `2n` items). The upstream is pulled
+    /// output in a reorder buffer, and a new future starts in its place at
+    /// once, as long as the window has room: the window from the oldest
+    /// output not yet returned to the newest future started is at most
+    /// `2n` items, so `n` futures stay in flight even behind a slow one
+    /// until the window is full, and at most `2n - 1` outputs wait behind
+    /// it. The upstream is pulled
     /// only when a future may start. Each future has its own waker; slots
     /// are allocated on first use and reused.
     ///

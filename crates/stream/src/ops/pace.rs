@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
+use super::window::Window;
 use crate::timer::Timer;
 
 pin_project! {
@@ -23,6 +24,10 @@ pin_project! {
     /// ..., 990 ms. An item is pulled from the upstream as soon as the
     /// previous one is out, and held until its slot, so the upstream's work
     /// overlaps the wait. A zero interval passes items straight through.
+    /// An interval that saturates as `Duration::MAX` does (at
+    /// [`far_future`](anyrt_core::far_future), about 30 years ahead) makes
+    /// a slot that never comes: the first item goes out at once, and the
+    /// next one is held for good, with no sleep registered.
     ///
     /// # Cancel safety
     ///
@@ -48,9 +53,12 @@ pin_project! {
         #[pin]
         stream: S,
         interval: Duration,
-        // The earliest slot of the next item.
-        next_slot: Option<Instant>,
-        held: Option<(S::Item, Instant)>,
+        // The earliest slot of the next item, as the window the last item
+        // opened: `Closed` before the first item, `Forever` once a slot
+        // saturates.
+        next_slot: Window,
+        // The held item and its slot (`None`: never).
+        held: Option<(S::Item, Option<Instant>)>,
         timer: Timer,
         done: bool,
     }
@@ -61,7 +69,7 @@ impl<S: Stream> Pace<S> {
         Pace {
             stream,
             interval,
-            next_slot: None,
+            next_slot: Window::Closed,
             held: None,
             timer: Timer::default(),
             done: false,
@@ -86,27 +94,38 @@ impl<S: Stream> Stream for Pace<S> {
                 }
             };
             let now = anyrt_core::now();
-            let slot = this.next_slot.map_or(now, |next| next.max(now));
-            if slot <= now {
-                *this.next_slot = Some(anyrt_core::deadline_after(slot, *this.interval));
-                return Poll::Ready(Some(item));
+            let slot = match *this.next_slot {
+                Window::Closed => Some(now),
+                Window::Until(next) => Some(next.max(now)),
+                Window::Forever => None,
+            };
+            match slot {
+                Some(slot) if slot <= now => {
+                    *this.next_slot = Window::opened_at(slot, *this.interval);
+                    return Poll::Ready(Some(item));
+                }
+                Some(slot) => this.timer.set(slot),
+                None => this.timer.disarm(),
             }
             *this.held = Some((item, slot));
-            this.timer.set(slot);
         }
+        // An item is always held here; one whose slot never comes waits
+        // with no sleep.
+        let Some((_, Some(slot))) = *this.held else {
+            return Poll::Pending;
+        };
         std::task::ready!(this.timer.poll(cx));
-        match this.held.take() {
-            Some((item, slot)) => {
-                *this.next_slot = Some(anyrt_core::deadline_after(slot, *this.interval));
-                Poll::Ready(Some(item))
-            }
-            // An item is always held here.
-            None => Poll::Pending,
-        }
+        *this.next_slot = Window::opened_at(slot, *this.interval);
+        Poll::Ready(this.held.take().map(|(item, _)| item))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let held = usize::from(self.held.is_some());
+        let held = match &self.held {
+            None => 0,
+            Some((_, Some(_))) => 1,
+            // Held for good: nothing more comes out.
+            Some((_, None)) => return (0, Some(0)),
+        };
         if self.done {
             return (held, Some(held));
         }

@@ -1,5 +1,6 @@
-//! What the operators that drop items share: the throttles' window, and
-//! the pass-through of a zero duration.
+//! What the time operators share: the window that a yielded item opens
+//! (the throttles', and the one `pace` keeps the next item out of), and the
+//! pass-through of a zero duration.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -9,7 +10,7 @@ use futures_core::stream::Stream;
 
 use crate::timer::due_after;
 
-/// The window that an item a throttle yielded opens.
+/// The window that an item a throttle (or `pace`) yielded opens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Window {
     /// No item yielded yet: the next one goes out at once.
