@@ -162,3 +162,43 @@ async fn pace_of_duration_max_holds_the_next_item_for_good(clock: VirtualClock) 
     assert_eq!(ended, [1], "the upstream's end is still seen");
     assert_eq!(clock.pending_sleepers(), 0);
 }
+
+/// The concurrent maps: at most `n` futures in flight, and the crate's
+/// rule that an upstream that is always ready "cannot hold the thread".
+///
+/// `MapConcurrent::fill` and the fill loop of
+/// `MapConcurrentUnordered::poll_next` start futures while fewer than `n`
+/// run: with a huge `n` (here `NonZeroUsize::MAX`) and an endless upstream
+/// that is always ready, one poll never returned, starting futures (and
+/// taking memory) for good. Now a poll starts at most 1,024, then wakes
+/// the task and yields; the next poll starts more.
+#[anyrt_test::test]
+async fn maps_with_a_huge_limit_yield_after_a_budget_of_starts() {
+    let (waker, wakes) = counting();
+    let mut cx = Context::from_waker(&waker);
+
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let source = always_ready(pulled.clone(), usize::MAX);
+    let never = |_| std::future::pending::<()>();
+    let mut ordered = pin!(source.map_concurrent(NonZeroUsize::MAX, never));
+    assert!(ordered.as_mut().poll_next(&mut cx).is_pending());
+    assert_eq!(
+        pulled.load(SeqCst),
+        1024,
+        "a budget of 1,024 starts per poll"
+    );
+    assert_eq!(wakes.0.load(SeqCst), 1, "it woke itself to go on");
+    assert!(ordered.as_mut().poll_next(&mut cx).is_pending());
+    assert_eq!(pulled.load(SeqCst), 2048, "and goes on at the next poll");
+
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let source = always_ready(pulled.clone(), usize::MAX);
+    let mut unordered = pin!(source.map_concurrent_unordered(NonZeroUsize::MAX, never));
+    assert!(unordered.as_mut().poll_next(&mut cx).is_pending());
+    assert_eq!(
+        pulled.load(SeqCst),
+        1024,
+        "a budget of 1,024 starts per poll"
+    );
+    assert_eq!(wakes.0.load(SeqCst), 3, "it woke itself to go on");
+}

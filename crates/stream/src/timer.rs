@@ -24,6 +24,11 @@ pub(crate) fn due_after(now: Instant, duration: Duration) -> Option<Instant> {
 /// always ready cannot hold the thread.
 pub(crate) const POLL_BUDGET: usize = 32;
 
+/// The most futures a concurrent map starts in one poll: with a huge `n`
+/// and an upstream that is always ready, the poll yields (waking itself)
+/// instead of starting futures for good.
+pub(crate) const START_BUDGET: usize = 1024;
+
 #[derive(Default)]
 pub(crate) struct Timer {
     sleep: Option<Pin<Box<AnySleep>>>,

@@ -10,6 +10,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
 use super::slots::{Deferred, Slots};
+use crate::timer::START_BUDGET;
 
 /// The place of one output in the reorder buffer.
 enum Output<T> {
@@ -37,7 +38,9 @@ pin_project! {
     /// output not yet returned to the newest future started is at most
     /// `2n` items, so `n` futures stay in flight even behind a slow one
     /// until the window is full, and at most `2n - 1` outputs wait behind
-    /// it. The upstream is pulled
+    /// it. A poll starts at most 1,024 futures, then yields (waking
+    /// itself), so a huge `n` and an upstream that is always ready cannot
+    /// hold the thread. The upstream is pulled
     /// only when a future may start. Each future has its own waker; slots
     /// are allocated on first use and reused.
     ///
@@ -155,8 +158,9 @@ where
         let mut this = self;
         this.as_mut().project().deferred.resume();
         this.as_mut().project().slots.start_poll(cx);
+        let mut budget = START_BUDGET;
         loop {
-            this.as_mut().fill(cx);
+            this.as_mut().fill(cx, &mut budget);
             let p = this.as_mut().project();
             while let Some((index, output)) = p.slots.poll_next_done() {
                 *p.running -= 1;
@@ -180,7 +184,7 @@ where
                     // upstream or `f`) is resumed at the next poll, once
                     // this output is out.
                     let mut deferred = std::mem::take(p.deferred);
-                    deferred.catch(|| this.as_mut().fill(cx));
+                    deferred.catch(|| this.as_mut().fill(cx, &mut budget));
                     *this.as_mut().project().deferred = deferred;
                     return Poll::Ready(Some(output));
                 }
@@ -195,8 +199,12 @@ where
                 return Poll::Ready(None);
             }
             // Finished futures made room: start more, and poll them.
-            this.as_mut().fill(cx);
+            this.as_mut().fill(cx, &mut budget);
             if !this.slots.has_queued() {
+                if budget == 0 {
+                    // More may start: at the next poll.
+                    cx.waker().wake_by_ref();
+                }
                 return Poll::Pending;
             }
         }
@@ -224,17 +232,19 @@ where
     F: FnMut(S::Item) -> Fut,
     Fut: Future,
 {
-    /// Starts futures while fewer than `limit` run and the window has room.
-    fn fill(mut self: Pin<&mut Self>, cx: &mut Context<'_>) {
+    /// Starts futures while fewer than `limit` run and the window has room,
+    /// at most `budget` of them (counted down).
+    fn fill(mut self: Pin<&mut Self>, cx: &mut Context<'_>, budget: &mut usize) {
         loop {
             let room = (self.pending() as u128) < self.window as u128;
-            if self.upstream_done || self.running >= self.limit || !room {
+            if self.upstream_done || self.running >= self.limit || !room || *budget == 0 {
                 return;
             }
             let index = self.position(self.next);
             let mut p = self.as_mut().project();
             match p.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
+                    *budget -= 1;
                     p.slots.start(index, (p.f)(item));
                     if p.outputs.len() <= index {
                         p.outputs.resize_with(index + 1, || Output::Waiting);

@@ -11,6 +11,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
 use super::slots::{Deferred, Slots};
+use crate::timer::START_BUDGET;
 
 pin_project! {
     #[project = UnorderedProj]
@@ -20,7 +21,9 @@ pin_project! {
     ///
     /// The upstream is pulled only while fewer than `n` futures are in
     /// flight, and pulled again as soon as one finishes (before its output
-    /// is returned), so the set is refilled to `n` at once. Each future has
+    /// is returned), so the set is refilled to `n` at once (a poll starts at
+    /// most 1,024 futures, then yields: a huge `n` and an upstream that is
+    /// always ready cannot hold the thread). Each future has
     /// its own waker: a poll polls only the futures that woke. The `n`
     /// slots are allocated on first use and reused: no allocation per
     /// item.
@@ -116,11 +119,15 @@ where
         let mut this = self.project();
         this.deferred.resume();
         this.slots.start_poll(cx);
+        let mut budget = START_BUDGET;
         loop {
             // Fill to the limit; the new futures are queued and polled below.
-            while *this.in_flight < *this.limit && !*this.upstream_done {
+            while *this.in_flight < *this.limit && !*this.upstream_done && budget > 0 {
                 match this.stream.as_mut().poll_next(cx) {
-                    Poll::Ready(Some(item)) => start(&mut this, item),
+                    Poll::Ready(Some(item)) => {
+                        budget -= 1;
+                        start(&mut this, item);
+                    }
                     Poll::Ready(None) => *this.upstream_done = true,
                     Poll::Pending => break,
                 }
@@ -149,6 +156,10 @@ where
             }
             // Futures started by the fill are queued: poll them too.
             if !this.slots.has_queued() {
+                if budget == 0 {
+                    // More may start: at the next poll.
+                    cx.waker().wake_by_ref();
+                }
                 return Poll::Pending;
             }
         }
