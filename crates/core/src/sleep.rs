@@ -19,7 +19,10 @@ pin_project! {
     /// sleep, async-io's timer, the fallback timer, or a boxed sleep of a
     /// timer override such as [`VirtualClock`].
     ///
-    /// It completes at its deadline, never before. Its timer is the one
+    /// It completes at its deadline, never before (a deadline past
+    /// [`far_future`](crate::far_future) counts as that instant on the
+    /// runtimes' timers), and at its first poll when the deadline has come
+    /// already. Its timer is the one
     /// found when it was made, wherever it is polled; async-io's timer and
     /// the fallback's register at the first poll, as tokio's does.
     ///

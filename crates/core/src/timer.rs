@@ -54,7 +54,9 @@ pub trait Timer: Send + Sync {
 
     /// A future that completes at `deadline`, never before.
     ///
-    /// A deadline in the past completes at the first poll.
+    /// A deadline in the past completes at the first poll. The runtimes'
+    /// timers take a deadline past [`far_future`] (about 30 years ahead) as
+    /// that instant, so such a sleep ends there.
     ///
     /// # Examples
     ///

@@ -244,8 +244,14 @@ impl VirtualClock {
     /// # });
     /// ```
     pub fn advance(&self, duration: Duration) {
-        let target = deadline_after(self.now(), duration);
-        self.advance_to(target);
+        // The time is read and moved under one hold of the lock: advances
+        // from several threads add up.
+        let due = {
+            let mut state = self.lock();
+            let target = deadline_after(state.now, duration);
+            take_due(&mut state, target)
+        };
+        crate::wake::wake_all(due);
     }
 
     /// Moves the clock to `instant` and wakes every sleeper now due, in
@@ -289,13 +295,17 @@ impl VirtualClock {
     /// # });
     /// ```
     pub fn advance_to_next(&self) -> bool {
-        match self.next_deadline() {
-            Some(deadline) => {
-                self.advance_to(deadline);
-                true
+        // The deadline is found and reached under one hold of the lock: two
+        // threads never both jump to the same sleeper.
+        let due = {
+            let mut state = self.lock();
+            match state.sleepers.first_key_value() {
+                Some((&(deadline, _), _)) => take_due(&mut state, deadline),
+                None => return false,
             }
-            None => false,
-        }
+        };
+        crate::wake::wake_all(due);
+        true
     }
 
     /// The earliest deadline among pending sleepers.

@@ -15,6 +15,8 @@ mod imp {
         pub(crate) struct TokioSleep {
             #[pin]
             inner: tokio::time::Sleep,
+            // Not yet polled since it was made or reset: see `poll`.
+            fresh: bool,
         }
     }
 
@@ -25,6 +27,7 @@ mod imp {
             let deadline = tokio::time::Instant::from_std(crate::timer::clamp(deadline));
             TokioSleep {
                 inner: tokio::time::sleep_until(deadline),
+                fresh: true,
             }
         }
 
@@ -34,7 +37,9 @@ mod imp {
 
         pub(crate) fn reset(self: Pin<&mut Self>, deadline: Instant) {
             let deadline = tokio::time::Instant::from_std(crate::timer::clamp(deadline));
-            self.project().inner.reset(deadline);
+            let this = self.project();
+            this.inner.reset(deadline);
+            *this.fresh = true;
         }
     }
 
@@ -43,7 +48,21 @@ mod imp {
 
         #[inline]
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            self.project().inner.poll(cx)
+            let mut this = self.project();
+            let fresh = std::mem::replace(this.fresh, false);
+            if this.inner.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            // tokio rounds a deadline up to its next millisecond tick and
+            // fires one that has passed only when its driver next turns: a
+            // sleep made (or reset) with a deadline that has come is ready
+            // at its first poll, as on every other timer. One clock read,
+            // on that poll only when it is pending; later polls wait for
+            // tokio's tick, which comes within a millisecond.
+            if fresh && tokio::time::Instant::now() >= this.inner.deadline() {
+                return Poll::Ready(());
+            }
+            Poll::Pending
         }
     }
 
