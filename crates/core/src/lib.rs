@@ -11,7 +11,8 @@
 //! - [`Runtime`]: the adapters (`tokio`, `smol`, `async-std`, `fallback`) as
 //!   one value; [`AmbientRuntime`] and the free functions [`now`],
 //!   [`sleep`], [`sleep_until`] and [`spawn`] find the runtime at call time;
-//!   [`reads_system_clock`] tells whether [`now`] is the system clock here.
+//!   [`reads_system_clock`] tells whether [`now`] is the system clock here,
+//!   and [`FastClock`] reads it through the CPU's counter there.
 //! - The ambient context: [`with_timer`], [`with_runtime`], [`with_value`],
 //!   [`value`] and [`Ambient`]; set for each poll of a wrapped future and
 //!   carried into tasks spawned through this crate.
@@ -67,6 +68,7 @@ mod ambient;
 mod auto_advance;
 mod blocking;
 mod fallback;
+mod fast_clock;
 mod interval;
 mod remote;
 mod rt;
@@ -81,6 +83,7 @@ mod yield_now;
 pub use ambient::{Ambient, value, with_value};
 pub use blocking::spawn_blocking;
 pub use fallback::{fallback_pending_sleepers, fallback_started};
+pub use fast_clock::FastClock;
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use runtime::{AmbientRuntime, Runtime, reads_system_clock, with_runtime};
 pub use task::{Spawn, Task};

@@ -2,7 +2,6 @@
 //! order.
 
 mod acquire;
-mod clock;
 mod error;
 mod keyed;
 #[cfg(all(test, anyrt_loom))]
@@ -50,7 +49,7 @@ pub(crate) use waiter::Waiter;
 /// (no timer override, outside tokio: see
 /// [`reads_system_clock`](anyrt_core::reads_system_clock)),
 /// `try_acquire` and a new waiter's first try read it through the CPU's
-/// counter (the TSC, through `quanta`), re-anchored to
+/// counter (the TSC, through [`anyrt_core::FastClock`]), re-anchored to
 /// `std::time::Instant::now` every millisecond on each thread: a reading
 /// is off by about the time `Instant::now` takes plus the counter's
 /// calibration error over that millisecond (tens of nanoseconds), and the
@@ -448,7 +447,7 @@ impl RateLimiterBuilder {
             return Err(BuildError::ZeroBurst);
         }
         // The fast clock's base first, so that the epoch is not before it.
-        clock::Counter::get();
+        anyrt_core::FastClock::get();
         let shared = Shared::new(self.rate, self.period, burst, anyrt_core::now())
             .ok_or(BuildError::TooLarge)?;
         Ok(RateLimiter {

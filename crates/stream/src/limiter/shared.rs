@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use anyrt_core::FastClock;
+
 use super::RateLimited;
-use super::clock::Counter;
 use crate::gcra::{Decision, Gcra};
 
 /// The largest number of ticks per nanosecond: with it the clock covers
@@ -54,7 +55,7 @@ pub(crate) struct Shared {
     /// saturated at `u64::MAX` no grant would fit, and the limiter could
     /// only refuse): `u64::MAX - window`, where a grant always fits.
     top: u64,
-    /// The limiter's fast clock (see `clock.rs`), if it has one.
+    /// The limiter's fast clock (see [`FastClock`]), if it has one.
     fast: Option<Fast>,
     /// How many waiters are queued: `try_acquire` and new waiters take the
     /// fast path only when it is zero, so they never pass a queued waiter.
@@ -65,13 +66,13 @@ pub(crate) struct Shared {
     pub(crate) burst: u32,
 }
 
-/// The system clock read through the counter, and the tick of each of
+/// The system clock read through the CPU's counter ([`FastClock`]), and the tick of each of
 /// its readings: a reading of `ns` nanoseconds since the counter's base is
 /// tick `ns * scale + add - sub` (one of the two is zero), the same as
 /// [`Shared::ticks`] of the instant `base + ns`, with no `Instant` between.
 #[derive(Clone, Copy)]
 struct Fast {
-    counter: &'static Counter,
+    counter: &'static FastClock,
     add: u64,
     sub: u64,
 }
@@ -80,7 +81,7 @@ impl Fast {
     /// The fast clock of a limiter whose tick `behind` is at `epoch`, if
     /// the counter is started and `epoch` is not before its base.
     fn new(epoch: Instant, behind: u64, scale: u64) -> Option<Fast> {
-        let counter = Counter::get()?;
+        let counter = FastClock::get()?;
         let epoch_ns = epoch.checked_duration_since(counter.base())?.as_nanos();
         // Tick zero minus the base, in ticks: `behind - epoch_ns * scale`.
         let offset = i128::from(behind) - i128::try_from(epoch_ns).ok()? * i128::from(scale);
@@ -154,7 +155,7 @@ impl Shared {
     }
 
     /// The tick of now on the ambient clock, read the cheap way where the
-    /// system clock applies (see `clock.rs`), else `ticks(anyrt_core::now())`.
+    /// system clock applies (see [`FastClock`]), else `ticks(anyrt_core::now())`.
     #[inline]
     fn ticks_now(&self) -> u64 {
         match self.fast.and_then(|fast| fast.ticks(self.scale)) {
