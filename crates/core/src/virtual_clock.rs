@@ -227,8 +227,10 @@ impl VirtualClock {
         state.now - state.start
     }
 
-    /// Moves the clock forward by `duration` (saturating) and wakes every
-    /// sleeper now due.
+    /// Moves the clock forward by `duration` and wakes every sleeper now
+    /// due. A `duration` past [`far_future`](crate::far_future) saturates
+    /// there, as [`deadline_after`](crate::deadline_after) does (use
+    /// [`advance_to`](VirtualClock::advance_to) to go further).
     ///
     /// # Examples
     ///
