@@ -28,8 +28,9 @@ use crate::{BuildError, Semaphore};
 /// in-use bytes together never exceed `max_bytes`.
 ///
 /// A buffer comes back empty: its length is reset, so no byte of its last
-/// user can be read through the API. One that grew past its class (or was
-/// swapped for another `Vec`) is dropped, not kept.
+/// user can be read through the API. One whose capacity is no longer its
+/// class's (it grew past it, was shrunk, or its `Vec` was swapped for one
+/// of another capacity) is dropped, not kept.
 ///
 /// # Examples
 ///
@@ -96,7 +97,9 @@ pub struct BufferStatus {
     pub allocated: u64,
     /// Checkouts served by an idle buffer.
     pub reused: u64,
-    /// Buffers dropped on return because they grew past their class.
+    /// Buffers dropped on return because their capacity was no longer
+    /// their class's (grown past it, shrunk, or taken out with
+    /// `mem::take`).
     pub dropped_grown: u64,
     /// Idle buffers dropped to make room for a new one.
     pub evicted: u64,
@@ -124,7 +127,8 @@ pub enum BufferError {
         /// The largest class.
         largest: usize,
     },
-    /// (`try_get` only) the byte budget is used up right now.
+    /// (`try_get` only) the byte budget is used up right now, or the bytes
+    /// free are owed to a `get` queued before.
     Exhausted,
 }
 

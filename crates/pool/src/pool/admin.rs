@@ -335,8 +335,7 @@ impl<M: Manager> Pool<M> {
     /// The manager's return check ([`Manager::is_broken`]) runs first, as
     /// at a guard's return; if it panics, the resource is dropped and the
     /// pool is unchanged. A `get` waiting for a permit of `max_creating`
-    /// finds the added resource when it next looks at the idle set (once
-    /// it has the permit).
+    /// is woken and takes the added resource instead of waiting on.
     ///
     /// # Errors
     ///

@@ -39,7 +39,8 @@ pub struct Status {
     pub created: u64,
     /// Resources made outside the pool and given to it with
     /// [`Pool::add`](crate::Pool::add); `created + added -
-    /// discarded.total() == size`.
+    /// discarded.total() == size - creating` (a creation counts in `size`
+    /// from its start, in `created` once it ends).
     pub added: u64,
     /// Successful recycles (health checks at checkout; one under way
     /// counts from its start until it fails or is dropped).
