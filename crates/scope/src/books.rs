@@ -51,13 +51,17 @@ impl Books {
         self.entries.get_mut(key).filter(|entry| entry.id == id)
     }
 
-    /// Queues child `key` for the run, waking the run's task if this is
+    /// Queues child `key` for the run. Returns the run's waker if this is
     /// the first key queued here and the run is not inside a poll (which
-    /// looks here again before it returns).
-    pub(crate) fn schedule(&mut self, key: usize) {
+    /// looks here again before it returns): the caller holds the scope's
+    /// lock, so it wakes the run once the lock is released.
+    #[must_use = "wake the run after the scope's lock"]
+    pub(crate) fn schedule(&mut self, key: usize) -> Option<Waker> {
         self.spawned.push_back(key);
         if self.spawned.len() == 1 {
-            self.ready.wake_unless_polling();
+            self.ready.waker_unless_polling()
+        } else {
+            None
         }
     }
 

@@ -59,6 +59,18 @@ struct Later {
     handle: WakeOnDrop,
     /// A `spawn_wait` that got a place.
     admitted: WakeOnDrop,
+    /// The run, waiting while a child was queued for it (spawned, or
+    /// admitted, from outside its poll).
+    run: WakeOnDrop,
+}
+
+impl Later {
+    /// Wakes the run, if `run` is its waker, once the lock is released.
+    fn wake_run(&mut self, run: Option<Waker>) {
+        if run.is_some() {
+            self.run.0 = run;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -410,6 +422,12 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// ([`Handle::is_rejected`]). Allocates the child's box, and a waker
     /// for its slot unless a past run on this thread left one to reuse.
     ///
+    /// # Panics
+    ///
+    /// Called from outside the run's poll (another task), it wakes the
+    /// run, after the scope's lock is released; a panic of that waker is
+    /// resumed here, with the child stored and run at the next poll.
+    ///
     /// # Examples
     ///
     /// ```
@@ -544,12 +562,22 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         });
         inner.boxes.put(key, child);
         inner.live += 1;
-        if admitted {
-            books.schedule(key);
-        } else {
-            inner.admission.queue_child(key, id);
+        let run = match admitted {
+            true => books.schedule(key),
+            false => {
+                inner.admission.queue_child(key, id);
+                None
+            }
+        };
+        let handle = Handle::new(self, key, id);
+        drop(guard);
+        // Only when spawned from outside the run's poll: the run is woken
+        // after the lock. The child is stored, so a panic of the run's
+        // waker is the spawner's, and the handle goes with the unwinding.
+        if let Some(run) = run {
+            run.wake();
         }
-        Handle::new(self, key, id)
+        handle
     }
 
     /// Records what the last child's poll left (if anything), then moves
@@ -784,7 +812,7 @@ impl<'a, E> Inner<'a, E> {
                 if let Some(books) = self.books.as_mut() {
                     if let Some(entry) = books.entry(key, id) {
                         entry.state = State::Running;
-                        books.schedule(key);
+                        self.later.wake_run(books.schedule(key));
                     }
                 }
             }

@@ -87,12 +87,18 @@ impl Ready {
     /// Wakes the scope's future unless it is inside a poll (it looks for
     /// new work again before it returns).
     pub(crate) fn wake_unless_polling(&self) {
-        if !self.polling.load(Ordering::SeqCst) {
-            let parent = lock(&self.parent).clone();
-            if let Some(parent) = parent {
-                parent.wake();
-            }
+        if let Some(parent) = self.waker_unless_polling() {
+            parent.wake();
         }
+    }
+
+    /// The waker of the scope's future, unless it is inside a poll: for a
+    /// caller that must wake it later, once it has let go of its lock.
+    pub(crate) fn waker_unless_polling(&self) -> Option<Waker> {
+        if self.polling.load(Ordering::SeqCst) {
+            return None;
+        }
+        lock(&self.parent).clone()
     }
 }
 
