@@ -1,7 +1,7 @@
 //! Promises of the scope crate's docs that once broke, found by trying to
-//! break the in-place scope around its handles and its limit: here, a
-//! child queued while the run waits. Each test quotes the promise it
-//! checks and says why the code broke it.
+//! break the in-place scope around its handles and its limit: a child
+//! queued while the run waits, and a handle polled after its output. Each
+//! test quotes the promise it checks and says why the code broke it.
 
 use std::future::{Future, pending};
 use std::num::NonZeroUsize;
@@ -77,4 +77,40 @@ fn a_child_queued_while_the_run_waits_wakes_it_outside_the_scopes_lock() {
         assert_eq!(poll_with(queued.as_mut(), Waker::noop()), Poll::Ready(7));
         drop((first, run));
     });
+}
+
+/// `Handle`, panics: awaiting a handle panics "if its child is gone
+/// without an output: the spawn was rejected", and, as any future, if it
+/// is polled again after it returned the output.
+///
+/// `Handle::poll` let go of the scope once it returned the output, and a
+/// second poll then failed with "awaited the handle of a rejected spawn",
+/// although `is_rejected()` said it was not: the message sent its reader
+/// looking for a spawn outside the run that never happened.
+#[test]
+fn a_handle_polled_after_its_output_says_so() {
+    let message = |panic: Box<dyn std::any::Any + Send>| match panic.downcast::<&str>() {
+        Ok(message) => message.to_string(),
+        Err(panic) => *panic.downcast::<String>().expect("a panic message"),
+    };
+    let scope = leaked_scope(1);
+    let mut run = Box::pin(scope.run(pending::<Result<(), ()>>()));
+    assert!(poll_with(run.as_mut(), Waker::noop()).is_pending());
+    let mut handle = Box::pin(scope.spawn(async { Ok(7) }));
+    assert!(poll_with(run.as_mut(), Waker::noop()).is_pending());
+    assert_eq!(poll_with(handle.as_mut(), Waker::noop()), Poll::Ready(7));
+    assert!(!handle.is_rejected());
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_with(handle.as_mut(), Waker::noop())
+    }));
+    let again = message(again.expect_err("a second poll panics"));
+    assert!(again.contains("after it returned its output"), "{again}");
+    drop(run);
+    let mut rejected = Box::pin(scope.spawn(async { Ok(1) }));
+    assert!(rejected.is_rejected());
+    let rejected = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_with(rejected.as_mut(), Waker::noop())
+    }));
+    let rejected = message(rejected.expect_err("a rejected handle panics"));
+    assert!(rejected.contains("rejected spawn"), "{rejected}");
 }

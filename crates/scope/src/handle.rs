@@ -22,7 +22,9 @@ use crate::scope::{Scope, Slots};
 /// spawn was rejected ([`is_rejected`](Handle::is_rejected)), or the
 /// handle was carried out of the run (as its output) and awaited after the
 /// run ended. Inside a run neither can happen: a child's `Err` or panic
-/// ends the run, dropping every future that could await the handle.
+/// ends the run, dropping every future that could await the handle. As
+/// any future, it also panics if polled again after it returned the
+/// output.
 ///
 /// # Cancel safety
 ///
@@ -88,9 +90,12 @@ impl<T: 'static> Future for Handle<'_, T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let slots = self
-            .slots
-            .expect("anyrt-scope: awaited the handle of a rejected spawn");
+        let Some(slots) = self.slots else {
+            match self.is_rejected() {
+                true => panic!("anyrt-scope: awaited the handle of a rejected spawn"),
+                false => panic!("anyrt-scope: a handle polled after it returned its output"),
+            }
+        };
         let mut slot: Option<T> = None;
         match slots.poll_output(self.key, self.id, cx.waker(), &mut slot) {
             Poll::Pending => Poll::Pending,
