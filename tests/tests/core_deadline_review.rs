@@ -127,3 +127,20 @@ async fn regression_a_deadline_that_has_come_is_ready_at_the_first_poll_on_every
         "[sleep_until, Runtime::sleep_until, the first tick, reset]"
     );
 }
+
+/// `Sleep::deadline` of a sleep on a runtime's timer, whose deadlines
+/// "past `far_future` count as that instant": the same before and after
+/// the first poll, on every runtime.
+///
+/// `AnySleep::deadline` gave back the deadline as it was asked while the
+/// sleep was not yet polled (the fallback's and async-io's sleeps are made
+/// at the first poll), and the capped one after; tokio's, made at once,
+/// gave the capped one from the start.
+#[anyrt_test::test]
+async fn regression_a_sleeps_deadline_does_not_change_at_its_first_poll() {
+    let mut sleep = pin!(anyrt_core::sleep_until(anyrt_core::far_future() + HOUR));
+    let before = sleep.deadline();
+    assert!(poll_once(sleep.as_mut()).await.is_none());
+    assert_eq!(before, sleep.deadline());
+    assert_eq!(before, anyrt_core::far_future());
+}

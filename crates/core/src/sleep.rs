@@ -180,7 +180,9 @@ impl Future for AnySleep {
 impl Sleep for AnySleep {
     fn deadline(&self) -> Instant {
         match &self.inner {
-            Inner::Pending { deadline, .. } => *deadline,
+            // As the timer it goes to will take it: the same before and
+            // after the first poll, on every timer.
+            Inner::Pending { deadline, .. } => crate::timer::clamp(*deadline),
             Inner::Tokio { sleep } => sleep.deadline(),
             Inner::AsyncIo { sleep } => sleep.deadline(),
             Inner::Fallback { sleep } => sleep.deadline(),
