@@ -111,3 +111,36 @@ fn regression_one_thread_in_and_out_of_a_paused_runtime_sees_each_clock() {
     assert!(anyrt_core::reads_system_clock());
     assert!(!runtime.block_on(async { anyrt_core::reads_system_clock() }));
 }
+
+/// `with_runtime`: the override's timer is used for sleeps, and `now()`
+/// is its clock. The fallback's timer sleeps on the system clock, but
+/// `now()` and the deadline of a relative sleep read tokio's paused clock
+/// (`real_now`), so under the override, an hour ahead of the system clock
+/// here, a sleep of 1 ms was set an hour and 1 ms away on the fallback's
+/// timer.
+#[tokio::test(start_paused = true)]
+async fn regression_a_fallback_override_reads_the_fallbacks_clock_inside_paused_tokio() {
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    let (before, seen, after, system) =
+        anyrt_core::with_runtime(anyrt_core::Runtime::Fallback, async {
+            let before = std::time::Instant::now();
+            let seen = anyrt_core::now();
+            let after = std::time::Instant::now();
+            (before, seen, after, anyrt_core::reads_system_clock())
+        })
+        .await;
+    assert!(
+        before <= seen && seen <= after,
+        "the fallback's clock is the system's: {:?} past it",
+        seen.saturating_duration_since(after)
+    );
+    assert!(system, "the fallback's timer reads the system clock");
+    // Checked first, since a sleep on the wrong clock would take an hour.
+    let slept = anyrt_core::with_runtime(anyrt_core::Runtime::Fallback, async {
+        let start = std::time::Instant::now();
+        anyrt_core::sleep(MS).await;
+        start.elapsed()
+    })
+    .await;
+    assert!(slept >= MS);
+}

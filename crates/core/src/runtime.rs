@@ -138,7 +138,14 @@ impl Timer for Runtime {
     type Sleep = AnySleep;
 
     fn now(&self) -> Instant {
-        real_now()
+        match self {
+            #[cfg(feature = "tokio")]
+            Runtime::Tokio(_) => real_now(),
+            // The other timers sleep on the system clock: theirs, also
+            // inside a tokio runtime whose clock is paused.
+            #[allow(unreachable_patterns)]
+            _ => Instant::now(),
+        }
     }
 
     fn sleep_until(&self, deadline: Instant) -> AnySleep {
@@ -303,7 +310,7 @@ impl Timer for AmbientRuntime {
         }
         timer::with_override(|timer| match timer {
             Some(timer) => timer.now(),
-            None => real_now(),
+            None => overridden_now(),
         })
     }
 
@@ -385,8 +392,18 @@ fn in_context(when: When) -> Choice {
         return Choice::Boxed(sleep);
     }
     ambient::with_ref::<RuntimeOverride, _>(|runtime| match runtime {
-        Some(runtime) => runtime.0.choice(when.resolve(real_now)),
+        Some(runtime) => runtime.0.choice(when.resolve(|| runtime.0.now())),
         None => detected(when.resolve(real_now)),
+    })
+}
+
+/// The clock of the runtime override, if the context holds one (its
+/// timer's clock), else the runtime's clock.
+#[inline(never)]
+fn overridden_now() -> Instant {
+    ambient::with_ref::<RuntimeOverride, _>(|runtime| match runtime {
+        Some(runtime) => runtime.0.now(),
+        None => real_now(),
     })
 }
 
@@ -404,7 +421,9 @@ pub(crate) fn real_now() -> Instant {
 /// `std::time::Instant::now()`: no timer override (a
 /// [`VirtualClock`](crate::VirtualClock)) is in force and, with feature
 /// `tokio`, the calling thread is not inside a tokio runtime, whose clock a
-/// paused runtime moves on its own.
+/// paused runtime moves on its own, unless a runtime override other than
+/// tokio's is in force ([`with_runtime`]): the other runtimes' timers, and
+/// so their clocks, are the system's.
 ///
 /// `false` does not say that the clock is another: inside tokio it usually
 /// is the system's. This is for code that keeps a cheaper reading of the
@@ -428,8 +447,13 @@ pub(crate) fn real_now() -> Instant {
 /// ```
 #[inline]
 pub fn reads_system_clock() -> bool {
-    if !ambient::is_empty() && timer_overridden() {
-        return false;
+    if !ambient::is_empty() {
+        if timer_overridden() {
+            return false;
+        }
+        if let Some(on_tokio) = overridden_on_tokio() {
+            return !on_tokio;
+        }
     }
     #[cfg(feature = "tokio")]
     if crate::rt::tokio::inside_mostly_outside() {
@@ -444,6 +468,15 @@ pub fn reads_system_clock() -> bool {
 #[inline(never)]
 fn timer_overridden() -> bool {
     timer::with_override(|timer| timer.is_some())
+}
+
+/// Whether the current context's runtime override is tokio, if it holds
+/// one: the other runtimes' timers read the system clock.
+#[inline(never)]
+fn overridden_on_tokio() -> Option<bool> {
+    ambient::with_ref::<RuntimeOverride, _>(|runtime| {
+        runtime.map(|runtime| runtime.0.name() == "tokio")
+    })
 }
 
 /// The timer of the detected runtime, without building a `Runtime` value.
