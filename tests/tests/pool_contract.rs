@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyrt_pool::{Pool, PoolError};
 use anyrt_scope::Scope;
-use anyrt_tests::pool::{TestManager, assert_settled};
+use anyrt_tests::pool::{Control, TestManager, assert_settled};
 use futures_lite::{FutureExt, future};
 
 const MS: Duration = Duration::from_millis(1);
@@ -56,6 +56,18 @@ async fn maintain_once_counts_a_gets_creation_as_a_future_idle_resource(
     assert_settled(&pool, &control);
 }
 
+/// A pool of `max_size` with `min_idle`, whose creations take 10 ms.
+fn slow_pool(max_size: usize, min_idle: usize) -> (Pool<TestManager>, Arc<Control>) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager)
+        .max_size(max_size)
+        .min_idle(min_idle)
+        .build()
+        .unwrap();
+    control.set_create_delay(10 * MS);
+    (pool, control)
+}
+
 /// `maintain_once`: "creates resources until `min_idle` are idle".
 ///
 /// Each pass reads what is missing once, when it starts
@@ -65,13 +77,7 @@ async fn maintain_once_counts_a_gets_creation_as_a_future_idle_resource(
 /// together make more than `min_idle`.
 #[anyrt_test::test(virtual_time)]
 async fn two_maintain_passes_at_once_make_more_than_min_idle(_clock: anyrt_core::VirtualClock) {
-    let (manager, control) = TestManager::new();
-    let pool = Pool::builder(manager)
-        .max_size(8)
-        .min_idle(2)
-        .build()
-        .unwrap();
-    control.set_create_delay(10 * MS);
+    let (pool, control) = slow_pool(8, 2);
     let (a, b) = future::zip(pool.maintain_once(), pool.maintain_once()).await;
     let status = pool.status();
     assert_eq!(status.idle, 2, "min_idle, no more: {status:?}");
@@ -90,13 +96,7 @@ async fn two_maintain_passes_at_once_make_more_than_min_idle(_clock: anyrt_core:
 /// went on to the next creation.
 #[anyrt_test::test(virtual_time)]
 async fn a_maintain_pass_counts_a_resource_discarded_at_once(_clock: anyrt_core::VirtualClock) {
-    let (manager, control) = TestManager::new();
-    let pool = Pool::builder(manager)
-        .max_size(4)
-        .min_idle(2)
-        .build()
-        .unwrap();
-    control.set_create_delay(10 * MS);
+    let (pool, _control) = slow_pool(4, 2);
     let closer = {
         let pool = pool.clone();
         anyrt_core::spawn(async move {
