@@ -30,8 +30,13 @@ pub(crate) fn parse(value: &str) -> Option<SystemTime> {
     }
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + i64::from(h * 3600 + m * 60 + s);
-    let secs = u64::try_from(secs).ok()?;
-    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+    // A date before 1970 is a date too (in the past of any `now`).
+    let since = Duration::from_secs(secs.unsigned_abs());
+    if secs < 0 {
+        UNIX_EPOCH.checked_sub(since)
+    } else {
+        UNIX_EPOCH.checked_add(since)
+    }
 }
 
 fn number<T: std::str::FromStr>(text: &str) -> Option<T> {
@@ -104,6 +109,16 @@ mod tests {
     }
 
     #[test]
+    fn dates_before_the_epoch() {
+        let before = |secs| UNIX_EPOCH.checked_sub(Duration::from_secs(secs));
+        assert_eq!(parse("Wed, 31 Dec 1969 23:59:59 GMT"), before(1));
+        assert_eq!(
+            parse("Mon, 01 Jan 0001 00:00:00 GMT"),
+            before(62_135_596_800)
+        );
+    }
+
+    #[test]
     fn rejects_garbage() {
         for bad in [
             "",
@@ -113,7 +128,6 @@ mod tests {
             "Sun, 06 Foo 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 08:49 GMT",
             "Sun, 06 Nov 1994 08:49:37 UTC",
-            "Wed, 31 Dec 1969 23:59:59 GMT",
         ] {
             assert_eq!(secs(bad), None, "{bad}");
         }

@@ -287,11 +287,16 @@ impl<B: Backoff, W, N, H> Config<B, W, N, H> {
         if attempts >= max_attempts {
             return Err(StopReason::Attempts);
         }
+        // Jitter is drawn from a copy of the random source, kept once the
+        // retry is decided: a hook that panics leaves the source as it was,
+        // so the failure judged again gets the same delay.
+        let mut drawn = None;
         let delay = match self.hint.hint(error) {
             Some(hint) => hint.min(self.backoff.max_delay()),
             None => {
                 let prev = Duration::from_nanos(rules.prev);
-                self.backoff.delay(attempts, prev, rules.rng())
+                let rng = drawn.insert(rules.rng().clone());
+                self.backoff.delay(attempts, prev, rng)
             }
         };
         let (next, prev) = if delay.is_zero() {
@@ -306,10 +311,13 @@ impl<B: Backoff, W, N, H> Config<B, W, N, H> {
             (Next::After(wait), crate::backoff::nanos(delay))
         };
         self.notify.notify(error, attempts, delay);
-        // The previous delay changes only once the retry is decided: a
-        // `notify` that panics leaves the backoff to be asked the same
-        // question when the failure is judged again.
+        // The previous delay and the random source change only once the
+        // retry is decided: a `notify` that panics leaves the backoff to be
+        // asked the same question when the failure is judged again.
         self.rules.prev = prev;
+        if drawn.is_some() {
+            self.rules.rng = drawn;
+        }
         Ok(next)
     }
 }
