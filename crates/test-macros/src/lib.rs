@@ -45,7 +45,19 @@ impl Options {
             timeout_secs: 60,
         };
         let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
+        let mut seen: Vec<String> = Vec::new();
         for meta in metas {
+            // A second `runtimes(..)` or `timeout` would silently replace
+            // the first: refuse it, as any option not taken as written.
+            if let Some(name) = meta.path().get_ident().map(ToString::to_string) {
+                if seen.contains(&name) {
+                    return Err(Error::new_spanned(
+                        &meta,
+                        format!("`{name}` is given more than once"),
+                    ));
+                }
+                seen.push(name);
+            }
             match &meta {
                 Meta::Path(path) if path.is_ident("virtual_time") => options.virtual_time = true,
                 Meta::List(list) if list.path.is_ident("runtimes") => {
@@ -209,4 +221,32 @@ fn variant_name(runtime: &str) -> String {
                 .unwrap_or_default()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::Options;
+
+    /// Regression: a repeated option silently replaced the first one, so
+    /// `runtimes(smol), runtimes(block_on)` ran on `block_on` alone and the
+    /// first `timeout` was dropped without a word.
+    #[test]
+    fn regression_a_repeated_option_is_an_error() {
+        for args in [
+            quote!(runtimes(smol), runtimes(block_on)),
+            quote!(timeout = 5, timeout = 6),
+            quote!(virtual_time, virtual_time),
+        ] {
+            let error = Options::parse(args.clone())
+                .err()
+                .unwrap_or_else(|| panic!("`{args}` was accepted"));
+            assert!(
+                error.to_string().contains("more than once"),
+                "`{args}`: {error}"
+            );
+        }
+        assert!(Options::parse(quote!(runtimes(smol), virtual_time, timeout = 5)).is_ok());
+    }
 }
