@@ -14,4 +14,5 @@ pub mod cancel;
 pub mod panics;
 pub mod pool;
 pub mod tcp;
+pub mod time;
 pub mod wakers;

@@ -4,7 +4,7 @@
 //! very end of what an `Instant` can hold.
 
 use std::cell::{Cell, RefCell};
-use std::future::{Future, pending, poll_fn};
+use std::future::{Future, pending};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
@@ -14,7 +14,8 @@ use anyrt_core::VirtualClock;
 use anyrt_deadline::{current, timeout, timeout_at, within, within_deadline, without_deadline};
 use anyrt_retry::{Backoff, Constant, Jitter, RetryBudget, RetryError, Rng, StopReason, retry};
 use anyrt_tests::cancel::cancel_at_every_poll;
-use anyrt_tests::panics::{PROVOKED, quiet_provoked_panics};
+use anyrt_tests::panics::{PROVOKED, poll_to_end_caught, quiet_provoked_panics};
+use anyrt_tests::time::last_instant;
 use futures_lite::future::poll_once;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -23,23 +24,6 @@ const SEC: Duration = Duration::from_secs(1);
 fn poll_caught<F: Future>(fut: Pin<&mut F>) -> std::thread::Result<Poll<F::Output>> {
     let mut cx = Context::from_waker(Waker::noop());
     catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx)))
-}
-
-/// Polls `fut` on the test's runtime, catching panics, until it is ready
-/// or has panicked twice: the output, if any, and how many polls panicked.
-async fn poll_to_end_caught<F: Future>(mut fut: Pin<&mut F>) -> (Option<F::Output>, usize) {
-    let mut panics = 0;
-    poll_fn(|cx| {
-        while panics < 2 {
-            match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-                Ok(Poll::Ready(output)) => return Poll::Ready((Some(output), panics)),
-                Ok(Poll::Pending) => return Poll::Pending,
-                Err(_) => panics += 1,
-            }
-        }
-        Poll::Ready((None, panics))
-    })
-    .await
 }
 
 /// An operation whose second call panics (before making its future), and
@@ -321,18 +305,6 @@ async fn a_within_cancelled_or_panicking_leaves_no_deadline_behind(clock: Virtua
     let (out, panics) = poll_to_end_caught(panicking).await;
     assert!(out.is_none() && panics >= 1);
     assert_eq!(current(), None);
-}
-
-/// The last instant an `Instant` can hold after `from`.
-fn last_instant(from: Instant) -> Instant {
-    let (mut last, mut step) = (from, Duration::MAX);
-    while !step.is_zero() {
-        match last.checked_add(step) {
-            Some(later) => last = later,
-            None => step /= 2,
-        }
-    }
-    last
 }
 
 /// A deadline at the very last `Instant`, on every runtime's own timer:

@@ -56,6 +56,17 @@ async fn maintain_once_counts_a_gets_creation_as_a_future_idle_resource(
     assert_settled(&pool, &control);
 }
 
+/// The one creation of a pool of one ended well, and its resource is idle.
+fn assert_the_creation_went_on<M: anyrt_pool::Manager>(pool: &Pool<M>, failures: &AtomicUsize) {
+    let status = pool.status();
+    assert_eq!(failures.load(SeqCst), 0, "the creation failed: {status:?}");
+    assert_eq!(
+        (status.created, status.idle),
+        (1, 1),
+        "the creation went on and its resource is idle: {status:?}"
+    );
+}
+
 /// A pool of `max_size` with `min_idle`, whose creations take 10 ms.
 fn slow_pool(max_size: usize, min_idle: usize) -> (Pool<TestManager>, Arc<Control>) {
     let (manager, control) = TestManager::new();
@@ -156,13 +167,7 @@ async fn a_creation_outliving_its_get_is_cut_by_the_gets_ambient_deadline(
         "the get cannot be served in 10 ms"
     );
     anyrt_core::sleep(200 * MS).await;
-    let status = pool.status();
-    assert_eq!(failures.load(SeqCst), 0, "the creation failed: {status:?}");
-    assert_eq!(
-        (status.created, status.idle),
-        (1, 1),
-        "the creation went on and its resource is idle: {status:?}"
-    );
+    assert_the_creation_went_on(&pool, &failures);
 }
 
 /// The same promise ("the creation goes on"), against the caller's
@@ -216,13 +221,7 @@ async fn a_creation_outliving_its_get_is_cancelled_with_the_gets_scope(
     // Nothing of the caller is in the pool's task: its own scope, a
     // child of no token, is all the manager sees.
     anyrt_core::sleep(200 * MS).await;
-    let status = pool.status();
-    assert_eq!(failures.load(SeqCst), 0, "the creation failed: {status:?}");
-    assert_eq!(
-        (status.created, status.idle),
-        (1, 1),
-        "the creation went on and its resource is idle: {status:?}"
-    );
+    assert_the_creation_went_on(&pool, &failures);
 }
 
 /// `Pool::resize`: "Growing frees slots at once (to waiters first)".

@@ -3,13 +3,14 @@
 //! poll a finished attempt, nor set up the first attempt twice.
 
 use std::cell::{Cell, RefCell};
-use std::future::{Future, IntoFuture, poll_fn};
+use std::future::{Future, IntoFuture};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use anyrt_retry::{Constant, Jitter, RetryBudget, StopReason, retry, retry_with};
+use anyrt_tests::panics::poll_to_end_caught;
 
 /// Polls `fut` once, catching a panic.
 fn poll_caught<F: Future>(fut: Pin<&mut F>) -> std::thread::Result<Poll<F::Output>> {
@@ -94,23 +95,6 @@ fn a_panicking_first_call_pays_into_the_budget_once() {
         Ok(Poll::Ready(Ok(7)))
     ));
     assert_eq!(budget.balance(), 1, "one call, one deposit");
-}
-
-/// Polls `fut` on the test's runtime, catching panics, until it is ready
-/// or has panicked twice: the output, if any, and how many polls panicked.
-async fn poll_to_end_caught<F: Future>(mut fut: Pin<&mut F>) -> (Option<F::Output>, usize) {
-    let mut panics = 0;
-    poll_fn(|cx| {
-        while panics < 2 {
-            match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-                Ok(Poll::Ready(output)) => return Poll::Ready((Some(output), panics)),
-                Ok(Poll::Pending) => return Poll::Pending,
-                Err(_) => panics += 1,
-            }
-        }
-        Poll::Ready((None, panics))
-    })
-    .await
 }
 
 /// The output of `fut`, polled on the test's runtime again after the one

@@ -3,34 +3,14 @@
 //! 1970 that were read as no hint at all.
 
 use std::cell::RefCell;
-use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::{Pin, pin};
-use std::task::Poll;
+use std::pin::pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyrt_core::VirtualClock;
 use anyrt_retry::{Constant, parse_retry_after, retry};
-use anyrt_tests::panics::{PROVOKED, quiet_provoked_panics};
+use anyrt_tests::panics::{PROVOKED, poll_to_end_caught, quiet_provoked_panics};
 
 const SEC: Duration = Duration::from_secs(1);
-
-/// Polls `fut` on the test's runtime, catching panics, until it is ready:
-/// the output and how many polls panicked.
-async fn run_caught<F: Future>(mut fut: Pin<&mut F>) -> (F::Output, usize) {
-    let mut panics = 0;
-    poll_fn(|cx| {
-        loop {
-            match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-                Ok(Poll::Ready(output)) => return Poll::Ready((output, panics)),
-                Ok(Poll::Pending) => return Poll::Pending,
-                Err(_) if panics < 2 => panics += 1,
-                Err(payload) => std::panic::resume_unwind(payload),
-            }
-        }
-    })
-    .await
-}
 
 /// A seeded retry of three failing attempts with full jitter: the delays
 /// `notify` was told of (a call that panics tells nothing), and the time
@@ -51,7 +31,8 @@ async fn seeded_delays(clock: &VirtualClock, panic_once: bool) -> (Vec<Duration>
                 log.borrow_mut().push(delay);
             })
     );
-    let (out, panics) = run_caught(retrying).await;
+    let (out, panics) = poll_to_end_caught(retrying).await;
+    let out = out.expect("ready after at most one panic");
     assert!(out.unwrap_err().reason().is_attempts());
     assert_eq!(panics, usize::from(panic_once));
     (log.into_inner(), clock.elapsed() - start)
