@@ -158,7 +158,7 @@ impl<M: Manager> Pool<M> {
         let mut made = 0;
         // Looked at again before each creation, and once more under the
         // lock by `reserve`: another pass may be filling the idle set too.
-        while self.shared.idle_missing() > 0 {
+        while self.shared.lacks_idle() {
             // A creation here counts against `max_creating` too; held
             // until the creation ends.
             let creator = match &self.shared.creators {

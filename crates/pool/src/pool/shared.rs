@@ -444,8 +444,7 @@ impl<M: Manager> Shared<M> {
     /// flight, still lacks one.
     pub(crate) fn reserve(&self) -> bool {
         let mut state = self.lock();
-        let lacking = state.idle.len() + state.creating_idle < self.config.min_idle;
-        if state.closed || state.size >= state.max_size || !lacking {
+        if state.closed || !state.lacks_idle(self.config.min_idle) {
             return false;
         }
         state.size += 1;
@@ -558,14 +557,9 @@ impl<M: Manager> Shared<M> {
         }
     }
 
-    /// How many idle resources `maintain` should add now.
-    pub(crate) fn idle_missing(&self) -> usize {
-        let state = self.lock();
-        let room = state.max_size.saturating_sub(state.size);
-        self.config
-            .min_idle
-            .saturating_sub(state.idle.len() + state.creating_idle)
-            .min(room)
+    /// Whether `maintain` should add an idle resource now.
+    pub(crate) fn lacks_idle(&self) -> bool {
+        self.lock().lacks_idle(self.config.min_idle)
     }
 
     /// Changes `max_size`; idle resources above it go into `dropped`.
@@ -641,6 +635,12 @@ impl<M: Manager> Shared<M> {
 }
 
 impl<T> State<T> {
+    /// Whether there is room, and the idle set with `maintain`'s
+    /// creations in flight holds fewer than `min_idle`.
+    fn lacks_idle(&self, min_idle: usize) -> bool {
+        self.size < self.max_size && self.idle.len() + self.creating_idle < min_idle
+    }
+
     /// Puts `entry` into the idle set; whether a slot holder waiting for
     /// a `max_creating` permit is to be woken for it (it is uncounted).
     fn push_idle(&mut self, entry: Entry<T>) -> bool {
