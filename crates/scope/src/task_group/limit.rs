@@ -9,9 +9,23 @@
 
 use std::future::Future;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Waker};
+
+// The model checker's lock and atomic in the unit tests under
+// `--cfg anyrt_loom` (see `model.rs`); the standard ones everywhere else.
+#[cfg(all(test, anyrt_loom))]
+use loom::sync::atomic::{AtomicU64, Ordering};
+#[cfg(all(test, anyrt_loom))]
+use loom::sync::{Mutex, MutexGuard};
+#[cfg(not(all(test, anyrt_loom)))]
+use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(not(all(test, anyrt_loom)))]
+use std::sync::{Mutex, MutexGuard};
+
+#[cfg(all(test, anyrt_loom))]
+#[path = "model.rs"]
+mod model;
 
 use super::TaskGroup;
 use super::error::TrySpawnError;
@@ -29,6 +43,13 @@ pub(super) struct Slots {
 }
 
 impl Slots {
+    fn new(n: NonZeroUsize) -> Slots {
+        Slots {
+            admission: Mutex::new(Admission::new(n.get())),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
     /// The tasks spawned so far are being cancelled.
     pub(super) fn cancel_all(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
@@ -110,7 +131,7 @@ impl Place {
         let Some(slots) = &self.slots else {
             return Poll::Ready(());
         };
-        if slots.epoch.load(Ordering::Acquire) != self.epoch {
+        if self.cancelled(slots) {
             return Poll::Pending;
         }
         let Some(ticket) = self.ticket else {
@@ -123,11 +144,23 @@ impl Place {
         match polled {
             Ticket::Granted => {
                 self.ticket = None;
+                // The place may be one a cancelled task gave back while
+                // this poll ran on another thread, after the check above:
+                // the lock orders the cancel before the grant, so a second
+                // look sees it.
+                if self.cancelled(slots) {
+                    return Poll::Pending;
+                }
                 Poll::Ready(())
             }
             Ticket::Waiting => Poll::Pending,
             Ticket::Gone => unreachable!("a group's line is never reset"),
         }
+    }
+
+    /// Whether the group cancelled its tasks since this one was spawned.
+    fn cancelled(&self, slots: &Slots) -> bool {
+        slots.epoch.load(Ordering::Acquire) != self.epoch
     }
 
     /// Gives the place back (to the next in line), or the ticket up.
@@ -183,10 +216,7 @@ impl<T: Send + 'static> TaskGroup<T> {
     /// ```
     pub fn with_limit(n: NonZeroUsize) -> TaskGroup<T> {
         let mut group = TaskGroup::new();
-        group.slots = Some(Arc::new(Slots {
-            admission: Mutex::new(Admission::new(n.get())),
-            epoch: AtomicU64::new(0),
-        }));
+        group.slots = Some(Arc::new(Slots::new(n)));
         group
     }
 
