@@ -174,3 +174,34 @@ async fn the_runtime_part_keeps_the_clock_and_leaves_the_values(clock: VirtualCl
         .await;
     assert_eq!(named, expected_runtime());
 }
+
+/// `Ambient::spawn`: the task sees the context it was given, on that
+/// context's runtime, and keeps nothing of the caller's context alive.
+#[anyrt_test::test]
+async fn a_task_spawned_with_a_context_keeps_nothing_of_the_callers() {
+    let given = with_value(Tag("given"), async { anyrt_core::Ambient::capture() }).await;
+    let data = std::sync::Arc::new(Tag("caller"));
+    let freed = std::sync::Arc::downgrade(&data);
+    let (release, released) = futures::channel::oneshot::channel::<()>();
+    let task = with_value(data, async {
+        given.spawn(async move {
+            let seen = (
+                anyrt_core::value::<Tag>(),
+                anyrt_core::value::<std::sync::Arc<Tag>>(),
+                Runtime::current().name(),
+            );
+            let _ = released.await;
+            seen
+        })
+    })
+    .await;
+    assert!(
+        freed.upgrade().is_none(),
+        "the caller's context is not kept by the running task"
+    );
+    release.send(()).unwrap();
+    let (tag, caller, runtime) = task.await;
+    assert_eq!(tag, Some(Tag("given")));
+    assert!(caller.is_none(), "the caller's values are not seen");
+    assert_eq!(runtime, expected_runtime());
+}

@@ -392,3 +392,34 @@ async fn a_health_check_cut_by_close_is_counted_as_a_cancelled_checkout(
     );
     assert_eq!(control.alive(), 0);
 }
+
+/// A creation that goes on after its `get` gave up holds nothing of the
+/// caller's context: a request's data set with `with_value` is freed
+/// with the request, not when the creation ends. (The creation's task
+/// was spawned from the caller's context, whose outer wrapper kept that
+/// context alive for as long as the creation ran.)
+#[anyrt_test::test(virtual_time)]
+async fn a_creation_outliving_its_get_keeps_nothing_of_the_callers_context(
+    _clock: anyrt_core::VirtualClock,
+) {
+    let (manager, control) = TestManager::new();
+    let pool = Pool::builder(manager).max_size(1).build().unwrap();
+    control.set_create_delay(100 * MS);
+    let request = Arc::new([0u8; 64]);
+    let freed = Arc::downgrade(&request);
+    let got = anyrt_core::with_value(
+        request,
+        anyrt_deadline::within(10 * MS, async { pool.get().await.is_ok() }),
+    )
+    .await;
+    // The get honours the deadline itself (a timeout error), or is cut.
+    assert!(!got.unwrap_or(false), "the get gave up at its deadline");
+    assert_eq!(pool.status().creating, 1, "the creation goes on");
+    assert!(
+        freed.upgrade().is_none(),
+        "the request's data is freed while the creation runs"
+    );
+    anyrt_core::sleep(200 * MS).await;
+    let status = pool.status();
+    assert_eq!((status.idle, status.creating), (1, 0), "{status:?}");
+}

@@ -383,6 +383,42 @@ impl Ambient {
         WithAmbient::new(Layer::Whole(self.ctx), future)
     }
 
+    /// Starts `future` as a task that sees this context instead of the
+    /// caller's, on the runtime this context's overrides choose: what
+    /// [`attach`](Ambient::attach) and [`spawn`](crate::spawn) would do
+    /// together, except that the task holds nothing of the caller's
+    /// context (`spawn(context.attach(future))` keeps the caller's context
+    /// alive in the outer task for as long as the task runs, and picks the
+    /// caller's runtime).
+    ///
+    /// For work that goes on for others after its caller gave up: it
+    /// should not keep that caller's values (a request's data, a scope's
+    /// cancel token) alive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::{Ambient, value, with_value};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let outside = Ambient::capture();
+    /// let task = with_value(7u8, async { outside.spawn(async { value::<u8>() }) }).await;
+    /// assert_eq!(task.await, None, "the task sees the context it was given");
+    /// # });
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> crate::Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if self.is_current() {
+            return crate::spawn(future);
+        }
+        let mut slot = self.ctx.clone();
+        let _enter = Enter::new(&mut slot);
+        crate::spawn(future)
+    }
+
     /// Like [`attach`](Ambient::attach), for a task about to be spawned:
     /// task hooks in the context (a virtual clock's) count the task as
     /// runnable until its first poll, and then whenever it is woken and

@@ -84,19 +84,21 @@ pub(crate) fn spawn<M: Manager>(shared: &Arc<Shared<M>>, creator: bool) -> Creat
     };
     // The task takes the runtime's part of the caller's ambient context
     // (its timer, say), but none of the caller's values (its deadline,
-    // its scope's cancel token): a creation outlives a `get` that gives
-    // up, and is bounded by `create_timeout` alone.
+    // its scope's cancel token, a request's data, which it does not keep
+    // alive either): a creation outlives a `get` that gives up, and is
+    // bounded by `create_timeout` alone.
     let runtime_only = anyrt_core::Ambient::capture_runtime();
-    anyrt_core::spawn(runtime_only.attach(async move {
-        let mut deliver = deliver;
-        // A panic of the manager is caught here and handed to the `get`,
-        // which resumes it, instead of ending the task unseen.
-        let outcome = caught(run(&deliver.shared))
-            .await
-            .unwrap_or_else(Outcome::Panicked);
-        deliver.outcome = Some(outcome);
-    }))
-    .detach();
+    runtime_only
+        .spawn(async move {
+            let mut deliver = deliver;
+            // A panic of the manager is caught here and handed to the `get`,
+            // which resumes it, instead of ending the task unseen.
+            let outcome = caught(run(&deliver.shared))
+                .await
+                .unwrap_or_else(Outcome::Panicked);
+            deliver.outcome = Some(outcome);
+        })
+        .detach();
     Creation {
         handoff,
         shared: shared.clone(),

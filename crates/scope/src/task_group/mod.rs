@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::resume_unwind;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker, ready};
 
@@ -133,7 +133,7 @@ impl<T: Send + 'static> TaskGroup<T> {
     {
         let id = self.first + self.tasks.len() as u64;
         let task = Wrapped::new(future, place, self.shared.track(id));
-        self.tasks.push_back(Some(spawn_in(&self.ambient, task)));
+        self.tasks.push_back(Some(self.ambient.spawn(task)));
         self.len += 1;
     }
 }
@@ -473,31 +473,6 @@ impl<U: Send + 'static, E: Send + 'static> TaskGroup<Result<U, E>> {
     /// ```
     pub fn try_join_all(self) -> TryJoinAll<U, E> {
         TryJoinAll::new(self)
-    }
-}
-
-/// Spawns through `anyrt-core` with `ambient` as the caller's context: the
-/// spawn call runs inside a one-poll future under that context, so the
-/// runtime and the task see it exactly as if spawned there. (The one-poll
-/// future returns the task on purpose, unawaited.) Where that context is
-/// the current one already, the spawn is called directly.
-#[allow(clippy::async_yields_async)]
-pub(crate) fn spawn_in<F>(ambient: &Ambient, future: F) -> Task<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    if ambient.is_current() {
-        return anyrt_core::spawn(future);
-    }
-    let mut call = pin!(
-        ambient
-            .clone()
-            .attach(async move { anyrt_core::spawn(future) })
-    );
-    match call.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(task) => task,
-        Poll::Pending => unreachable!("the call has no await point"),
     }
 }
 
