@@ -185,7 +185,7 @@ where
         let scope = this.scope;
         Poll::Ready(
             match ready!(scope.poll_admitted(&mut this.ticket, &mut this.future, cx.waker())) {
-                Some(future) => scope.insert(Box::pin(Cell::new(future)), true),
+                Some((future, run)) => scope.insert(Box::pin(Cell::new(future)), Some(run)),
                 None => Handle::rejected(),
             },
         )

@@ -129,7 +129,7 @@ where
                     }
                     Ok(_) => {}
                 }
-                if this.output.is_some() && scope.is_empty() {
+                if this.output.is_some() && scope.finish_if_empty() {
                     *this.ended = true;
                     // Only outputs kept for live handles are left to drop.
                     *this.outcome = Some(match end(scope, this.wakers, "the scope finished") {

@@ -41,6 +41,9 @@ struct Inner<'a, E> {
     /// is in progress.
     books: Option<Books>,
     next_id: u64,
+    /// Counts the runs started: a place under the limit taken in one run
+    /// means nothing in the next (the line is reset when a run closes).
+    run: u64,
     /// Children spawned and not finished (queued ones included).
     live: usize,
     admission: Admission,
@@ -177,6 +180,7 @@ impl<'a, E> Scope<'a, E> {
                 boxes: ManuallyDrop::new(Boxes::new()),
                 books: None,
                 next_id: 0,
+                run: 0,
                 live: 0,
                 admission: Admission::new(usize::MAX),
                 token: CancelToken::new(),
@@ -401,6 +405,7 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
             );
             on_start();
             inner.phase = Phase::Running;
+            inner.run = inner.run.wrapping_add(1);
             inner.token = token.clone();
             inner.books = Some(books);
         }
@@ -450,7 +455,7 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         F: Future<Output = Result<T, E>> + Send + 'a,
         T: Send + 'static,
     {
-        self.insert(Box::pin(Cell::new(future)), false)
+        self.insert(Box::pin(Cell::new(future)), None)
     }
 
     /// Like [`spawn`](Scope::spawn), but under a [`limit`](Scope::limit)
@@ -522,19 +527,23 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         self.spawn(async move { anyrt_core::spawn(tasks.track(future)).await })
     }
 
-    /// Stores a child; `reserved` when its place under the limit is taken.
-    pub(crate) fn insert<T>(&self, child: BoxChild<'a, E>, reserved: bool) -> Handle<'_, T> {
+    /// Stores a child; `reserved`: the run in which its place under the
+    /// limit was taken, if it was.
+    pub(crate) fn insert<T>(&self, child: BoxChild<'a, E>, reserved: Option<u64>) -> Handle<'_, T> {
         self.insert_with(move || child, reserved)
     }
 
     /// Stores the child that `make` makes, called under the scope's lock
     /// once the child is accepted (so in the order children are accepted,
-    /// and never for a rejected one); `reserved` when its place under the
-    /// limit is taken.
+    /// and never for a rejected one); `reserved`: the run in which its
+    /// place under the limit was taken, if it was. A place taken in an
+    /// earlier run (it ended between the `spawn_wait`'s two steps, and
+    /// another began) was never counted in this one: the child asks for a
+    /// place afresh.
     pub(crate) fn insert_with<T>(
         &self,
         make: impl FnOnce() -> BoxChild<'a, E>,
-        reserved: bool,
+        reserved: Option<u64>,
     ) -> Handle<'_, T> {
         let mut guard = self.lock();
         if guard.phase != Phase::Running {
@@ -548,7 +557,7 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         let inner = &mut *guard;
         let id = inner.next_id;
         inner.next_id += 1;
-        let admitted = reserved || inner.admission.try_enter();
+        let admitted = reserved == Some(inner.run) || inner.admission.try_enter();
         let books = inner.books.as_mut().expect("a running scope has its books");
         let key = books.entries.insert(Entry {
             id,
@@ -617,9 +626,16 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         }
     }
 
-    /// Whether no child is left.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lock().live == 0
+    /// Whether no child is left; if so, spawns are refused from now on,
+    /// in the same lock: a spawn from another thread accepted after the
+    /// look would be dropped unpolled by the run's end.
+    pub(crate) fn finish_if_empty(&self) -> bool {
+        let mut inner = self.lock();
+        let empty = inner.live == 0;
+        if empty {
+            inner.refuse_spawns();
+        }
+        empty
     }
 
     /// Polls the child in slot `key`, if it is there and runnable, with
@@ -671,52 +687,59 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         }
     }
 
-    /// For a `spawn_wait` future holding `future`: `Some` of it once it may
-    /// be spawned, `None` (the future dropped unpolled) when the scope is
-    /// not running; pending while it waits for a place.
+    /// For a `spawn_wait` future holding `future`: `Some` of it, with the
+    /// run its place belongs to, once it may be spawned; `None` (the
+    /// future dropped unpolled) when the scope is not running; pending
+    /// while it waits for a place.
     pub(crate) fn poll_admitted<F>(
         &self,
         ticket: &mut Option<u64>,
         future: &mut Option<F>,
         waker: &Waker,
-    ) -> Poll<Option<F>> {
-        let reserved = match self.poll_place(ticket, waker) {
-            Some(false) => return Poll::Pending,
-            Some(true) => true,
-            None => false,
+    ) -> Poll<Option<(F, u64)>> {
+        let run = match self.poll_place(ticket, waker) {
+            Some(None) => return Poll::Pending,
+            Some(Some(run)) => Some(run),
+            None => None,
         };
         let future = future
             .take()
             .expect("anyrt-scope: a spawn_wait future polled after it completed");
-        if !reserved {
+        let Some(run) = run else {
             drop(future);
             return Poll::Ready(None);
-        }
-        Poll::Ready(Some(future))
+        };
+        Poll::Ready(Some((future, run)))
     }
 
     /// Polls a `spawn_wait` ticket (taking a new one if `ticket` is `None`):
-    /// `Some(true)` when the holder may spawn now, `Some(false)` to wait,
-    /// `None` when the scope is not running.
-    pub(crate) fn poll_place(&self, ticket: &mut Option<u64>, waker: &Waker) -> Option<bool> {
+    /// `Some(Some(run))` when the holder may spawn now, with a place taken
+    /// in run `run`; `Some(None)` to wait; `None` when the scope is not
+    /// running.
+    pub(crate) fn poll_place(
+        &self,
+        ticket: &mut Option<u64>,
+        waker: &Waker,
+    ) -> Option<Option<u64>> {
         let mut replaced = None;
         let mut inner = self.lock();
         if inner.phase != Phase::Running {
             *ticket = None;
             return None;
         }
+        let run = inner.run;
         let placed = match *ticket {
-            None if inner.admission.try_enter() => Some(true),
+            None if inner.admission.try_enter() => Some(Some(run)),
             None => {
                 *ticket = Some(inner.admission.wait(waker));
-                Some(false)
+                Some(None)
             }
             Some(held) => match inner.admission.poll_ticket(held, waker, &mut replaced) {
                 Ticket::Granted => {
                     *ticket = None;
-                    Some(true)
+                    Some(Some(run))
                 }
-                Ticket::Waiting => Some(false),
+                Ticket::Waiting => Some(None),
                 Ticket::Gone => {
                     *ticket = None;
                     None

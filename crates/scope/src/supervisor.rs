@@ -173,7 +173,7 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'a,
     {
-        self.insert(future, false)
+        self.insert(future, None)
     }
 
     /// Like [`spawn`](Supervisor::spawn), waiting first for room under the
@@ -215,12 +215,12 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
         }
     }
 
-    /// Spawns `future` as a supervised child; `reserved` when its place
-    /// under the limit is taken. Its place in the outcome list is taken
-    /// under the scope's lock, once the child is accepted: a place taken
-    /// earlier could belong to an earlier run (the list is cleared when a
-    /// run starts), or to none.
-    fn insert<F>(&'a self, future: F, reserved: bool) -> bool
+    /// Spawns `future` as a supervised child; `reserved`: the run in which
+    /// its place under the limit was taken, if it was. Its place in the
+    /// outcome list is taken under the scope's lock, once the child is
+    /// accepted: a place taken earlier could belong to an earlier run (the
+    /// list is cleared when a run starts), or to none.
+    fn insert<F>(&'a self, future: F, reserved: Option<u64>) -> bool
     where
         F: Future<Output = Result<T, E>> + Send + 'a,
     {
@@ -428,7 +428,7 @@ where
             .scope
             .poll_admitted(&mut this.ticket, &mut this.future, cx.waker());
         Poll::Ready(match ready!(admitted) {
-            Some(future) => this.sup.insert(future, true),
+            Some((future, run)) => this.sup.insert(future, Some(run)),
             None => false,
         })
     }
