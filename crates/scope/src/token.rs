@@ -103,6 +103,10 @@ struct Node {
 #[derive(Default)]
 struct NodeState {
     reason: Option<CancelReason>,
+    /// Every descendant is cancelled too: a cancel that reaches this node
+    /// need not go further. Until then the children stay listed, so that
+    /// a cancel racing with the one under way walks them too.
+    settled: bool,
     children: Vec<Weak<Node>>,
     /// The wakers of the futures waiting for the cancel, by the key of
     /// their [`Listener`]; `None` once woken (or for a free key).
@@ -116,6 +120,7 @@ impl Node {
         Node {
             cancelled: AtomicBool::new(reason.is_some()),
             state: Mutex::new(NodeState {
+                settled: reason.is_some(),
                 reason,
                 ..NodeState::default()
             }),
@@ -126,16 +131,32 @@ impl Node {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Marks this node cancelled unless it already was; returns its
-    /// children. Its waiters are woken later, by [`notify`](Self::notify).
-    fn mark(&self, reason: &CancelReason) -> Option<Vec<Weak<Node>>> {
+    /// Marks this node cancelled unless it already was, and puts its
+    /// children on `stack` unless its subtree is settled; returns whether
+    /// this call marked it. Its waiters are woken later, by
+    /// [`notify`](Self::notify).
+    fn mark(&self, reason: &CancelReason, stack: &mut Vec<Step>) -> bool {
         let mut state = self.lock();
-        if state.reason.is_some() {
-            return None;
+        if state.settled {
+            return false;
         }
-        state.reason = Some(reason.clone());
-        self.cancelled.store(true, Ordering::Release);
-        Some(std::mem::take(&mut state.children))
+        let marked = state.reason.is_none();
+        if marked {
+            state.reason = Some(reason.clone());
+            self.cancelled.store(true, Ordering::Release);
+        }
+        stack.extend(state.children.iter().cloned().map(Step::Mark));
+        marked
+    }
+
+    /// Every descendant is cancelled: the children are let go of.
+    fn settle(&self) {
+        let children = {
+            let mut state = self.lock();
+            state.settled = true;
+            std::mem::take(&mut state.children)
+        };
+        drop(children);
     }
 
     /// Wakes every waiter, after the lock is released. A waker that
@@ -148,6 +169,14 @@ impl Node {
         };
         wakers.into_iter().for_each(anyrt_core::wake_quietly);
     }
+}
+
+/// A step of a cancel's walk of a tree of nodes, depth first.
+enum Step {
+    /// Mark this node, then walk its children.
+    Mark(Weak<Node>),
+    /// The walk of this node's children is over.
+    Settle(Arc<Node>),
 }
 
 /// A future's place among the waiters of a token's node: its waker is
@@ -307,27 +336,41 @@ impl CancelToken {
     /// ```
     pub fn cancel_with(&self, reason: impl Into<CancelReason>) -> bool {
         let reason = reason.into();
-        let Some(children) = self.node.mark(&reason) else {
-            return false;
-        };
         // The whole tree is marked before any waiter is woken, so that a
-        // waker that panics leaves no descendant uncancelled. Depth-first
-        // without recursion, so a deep tree cannot overflow.
+        // waker that panics leaves no descendant uncancelled. Depth first
+        // without recursion, so a deep tree cannot overflow. A subtree
+        // that another cancel has marked but not yet settled is walked
+        // here too, so that when this call returns every descendant is
+        // cancelled, whichever call marked it.
+        let mut stack = Vec::new();
+        let first = self.node.mark(&reason, &mut stack);
         let mut marked = Vec::new();
-        let mut stack = children;
-        while let Some(child) = stack.pop() {
-            if let Some(node) = child.upgrade() {
-                if let Some(grandchildren) = node.mark(&reason) {
-                    stack.extend(grandchildren);
-                    marked.push(node);
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Mark(child) => {
+                    let Some(node) = child.upgrade() else {
+                        continue;
+                    };
+                    let len = stack.len();
+                    stack.push(Step::Settle(node.clone()));
+                    if node.mark(&reason, &mut stack) {
+                        marked.push(node);
+                    } else if stack.len() == len + 1 {
+                        // Settled already: nothing to walk.
+                        stack.pop();
+                    }
                 }
+                Step::Settle(node) => node.settle(),
             }
         }
-        self.node.notify();
+        self.node.settle();
+        if first {
+            self.node.notify();
+        }
         for node in marked {
             node.notify();
         }
-        true
+        first
     }
 
     /// Whether the token has been cancelled.
