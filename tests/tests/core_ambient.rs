@@ -178,6 +178,10 @@ async fn the_runtime_part_keeps_the_clock_and_leaves_the_values(clock: VirtualCl
 /// `Ambient::spawn`: the task sees the context it was given, on that
 /// context's runtime, and keeps nothing of the caller's context alive.
 #[anyrt_test::test]
+#[allow(
+    clippy::async_yields_async,
+    reason = "the task is spawned inside the wrapper and awaited outside"
+)]
 async fn a_task_spawned_with_a_context_keeps_nothing_of_the_callers() {
     let given = with_value(Tag("given"), async { anyrt_core::Ambient::capture() }).await;
     let data = std::sync::Arc::new(Tag("caller"));
