@@ -260,10 +260,10 @@ impl<T> TaskGroup<T> {
 
     /// Cancels every task without waiting; the group is empty afterwards
     /// and outputs not yet joined are discarded. Under a limit no task
-    /// that was waiting for a place starts its future, and a task's place
-    /// comes free once its runtime has dropped its future (at once for a
-    /// task still waiting for one); after [`shutdown`](Self::shutdown)
-    /// every place is free.
+    /// that was waiting for a place starts its future, and a task gives
+    /// its place back (or its turn in line up) once its runtime has
+    /// dropped its future; after [`shutdown`](Self::shutdown) every place
+    /// is free.
     ///
     /// # Examples
     ///
