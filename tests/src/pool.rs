@@ -21,6 +21,9 @@ pub struct Control {
     pub unhealthy: AtomicBool,
     /// `create` sleeps this long (nanoseconds) first.
     pub create_delay_ns: AtomicU64,
+    /// `create` calls that have read their delay (and sleep it, whatever
+    /// it is set to later).
+    pub creates_started: AtomicUsize,
     /// `recycle` calls.
     pub recycles: AtomicUsize,
     /// `recycle` sleeps this long (nanoseconds) first.
@@ -73,9 +76,13 @@ fn store_nanos(to: &AtomicU64, delay: Duration) {
 
 /// Sleeps for the nanoseconds in `from`, if any.
 async fn sleep_nanos(from: &AtomicU64) {
-    let delay = from.load(Ordering::SeqCst);
-    if delay > 0 {
-        anyrt_core::sleep(Duration::from_nanos(delay)).await;
+    sleep_for(from.load(Ordering::SeqCst)).await;
+}
+
+/// Sleeps for `nanos` nanoseconds, if any.
+async fn sleep_for(nanos: u64) {
+    if nanos > 0 {
+        anyrt_core::sleep(Duration::from_nanos(nanos)).await;
     }
 }
 
@@ -136,7 +143,9 @@ impl anyrt_pool::Manager for TestManager {
 
     async fn create(&self) -> Result<Resource, TestError> {
         let control = &self.0;
-        sleep_nanos(&control.create_delay_ns).await;
+        let delay = control.create_delay_ns.load(Ordering::SeqCst);
+        control.creates_started.fetch_add(1, Ordering::SeqCst);
+        sleep_for(delay).await;
         if control.hang.load(Ordering::SeqCst) {
             std::future::pending::<()>().await;
         }

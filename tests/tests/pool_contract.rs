@@ -26,7 +26,7 @@ const MS: Duration = Duration::from_millis(1);
 /// than `min_idle` idle.
 #[anyrt_test::test(virtual_time)]
 async fn maintain_once_counts_a_gets_creation_as_a_future_idle_resource(
-    clock: anyrt_core::VirtualClock,
+    _clock: anyrt_core::VirtualClock,
 ) {
     let (manager, control) = TestManager::new();
     let pool = Pool::builder(manager)
@@ -39,9 +39,10 @@ async fn maintain_once_counts_a_gets_creation_as_a_future_idle_resource(
         let pool = pool.clone();
         anyrt_core::spawn(async move { pool.get().await.map(|g| g.id) })
     };
-    // The creation is counted before its task runs: wait until it sleeps
-    // on the delay it read, before the delay is changed.
-    while pool.status().creating == 0 || clock.pending_sleepers() == 0 {
+    // The creation is counted before its task runs: wait until it has
+    // read its delay (the get's own time bound is a sleep too, so the
+    // clock's sleepers do not tell), before the delay is changed.
+    while control.creates_started.load(SeqCst) == 0 {
         anyrt_core::yield_now().await;
     }
     control.set_create_delay(Duration::ZERO);
