@@ -131,7 +131,10 @@ impl<M: Manager> Drop for Deliver<M> {
                 *stage = Stage::Done(outcome);
                 drop(stage);
                 if let Some(waker) = waker {
-                    waker.wake();
+                    // The outcome is stored: a waker that panics (its
+                    // executor's bug) loses nothing, and must not unwind
+                    // through the creation task's drop.
+                    anyrt_core::wake_quietly(waker);
                 }
             }
             _ => {
