@@ -132,3 +132,57 @@ fn free_permits_leave_the_lock_when_the_last_waiter_does() {
         settled(&semaphore, if barged { 0 } else { 1 });
     });
 }
+
+#[test]
+fn close_racing_with_a_handoff_loses_no_permit() {
+    loom::model(|| {
+        let semaphore = Arc::new(Semaphore::new(1));
+        let held = semaphore.clone().try_acquire_owned().unwrap();
+        let waiter = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || block_on(async { semaphore.acquire().await.is_ok() }))
+        };
+        while semaphore.waiters() == 0 {
+            thread::yield_now();
+        }
+        semaphore.lock().passes = MAX_PASSES;
+        let closer = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || semaphore.close())
+        };
+        drop(held);
+        closer.join().unwrap();
+        // Served before the close, or failed by it: either way the permit
+        // is back once the waiter is done with it.
+        let _ = waiter.join().unwrap();
+        assert_eq!(semaphore.available_permits(), 1);
+        assert_eq!(semaphore.waiters(), 0);
+    });
+}
+
+#[test]
+fn forgetting_permits_racing_with_a_release_to_waiters_counts_each_once() {
+    loom::model(|| {
+        let semaphore = Arc::new(Semaphore::new(0));
+        let mut waiter = Box::pin(semaphore.clone().acquire_owned());
+        assert!(poll_once(waiter.as_mut()).is_pending());
+        let grower = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || semaphore.release_to_waiters(2))
+        };
+        let shrinker = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || semaphore.forget_permits(2))
+        };
+        grower.join().unwrap();
+        let forgotten = shrinker.join().unwrap();
+        // The waiter holds what it was handed, or gives it back.
+        let got = match poll_once(waiter.as_mut()) {
+            Poll::Ready(Ok(permit)) => permit.num_permits(),
+            Poll::Ready(Err(_)) => unreachable!("never closed"),
+            Poll::Pending => 0,
+        };
+        drop(waiter);
+        assert_eq!(semaphore.available_permits() + forgotten, 2, "got {got}");
+    });
+}
