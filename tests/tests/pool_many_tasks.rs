@@ -610,27 +610,7 @@ async fn one_pool_run(seed: u64, ops: usize) {
     );
     let status = pool.status();
     let context = format!("{context}: {status:?}, {books:?}, {:?}", run.tally);
-    assert_eq!(
-        (
-            status.size,
-            status.idle,
-            status.in_use,
-            status.creating,
-            status.waiting
-        ),
-        (0, 0, 0, 0, 0),
-        "{context}"
-    );
-    assert_eq!(
-        status.created + status.added,
-        status.discarded.total(),
-        "{context}"
-    );
-    assert_eq!(
-        status.created,
-        books.created.load(SeqCst) as u64,
-        "{context}"
-    );
+    assert_emptied(&status, &books, &context);
     assert_eq!(status.added, run.tally.added.load(SeqCst), "{context}");
     assert_eq!(
         status.discarded.detached,
@@ -820,14 +800,10 @@ fn quiet() {
     ONCE.call_once(quiet_provoked_panics);
 }
 
-/// The books of a pool after close, once every task ended: nothing held,
-/// nothing counted twice, every resource the manager made dropped.
-async fn assert_drained(pool: &Pool<Counting>, books: &Books, context: &str) {
-    pool.close();
-    anyrt_deadline::timeout(HANG, pool.wait_closed())
-        .await
-        .unwrap_or_else(|_| panic!("{context}: never drained: {:?}", pool.status()));
-    let status = pool.status();
+/// A closed and drained pool's status: nothing left in it or waiting,
+/// every resource made or added discarded, and as many made as the
+/// manager made.
+fn assert_emptied(status: &Status, books: &Books, context: &str) {
     assert_eq!(
         (
             status.size,
@@ -837,18 +813,29 @@ async fn assert_drained(pool: &Pool<Counting>, books: &Books, context: &str) {
             status.waiting
         ),
         (0, 0, 0, 0, 0),
-        "{context}: {status:?}"
+        "{context}"
     );
     assert_eq!(
         status.created + status.added,
         status.discarded.total(),
-        "{context}: {status:?}"
+        "{context}"
     );
     assert_eq!(
         status.created,
         books.created.load(SeqCst) as u64,
-        "{context}: {status:?}"
+        "{context}"
     );
+}
+
+/// The books of a pool after close, once every task ended: nothing held,
+/// nothing counted twice, every resource the manager made dropped.
+async fn assert_drained(pool: &Pool<Counting>, books: &Books, context: &str) {
+    pool.close();
+    anyrt_deadline::timeout(HANG, pool.wait_closed())
+        .await
+        .unwrap_or_else(|_| panic!("{context}: never drained: {:?}", pool.status()));
+    let status = pool.status();
+    assert_emptied(&status, books, &format!("{context}: {status:?}"));
     assert_eq!(
         books.alive_once(0),
         0,
