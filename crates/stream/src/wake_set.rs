@@ -40,8 +40,18 @@ impl Wake for SlotWaker {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(self.index);
             self.shared.dirty.store(true, Ordering::Release);
-            self.shared.parent.wake();
+            wake_quietly(&self.shared.parent);
         }
+    }
+}
+
+/// Wakes the waker kept in `waker`, if any; one that panics (its
+/// executor's bug, reported by the panic hook) does not unwind into the
+/// caller, which may be anybody (the sender completing a slot's future, a
+/// task's drop during an unwind).
+pub(crate) fn wake_quietly(waker: &AtomicWaker) {
+    if let Some(waker) = waker.take() {
+        anyrt_core::wake_quietly(waker);
     }
 }
 

@@ -16,6 +16,7 @@ use futures_util::task::AtomicWaker;
 use pin_project_lite::pin_project;
 
 use crate::timer::POLL_BUDGET;
+use crate::wake_set::wake_quietly;
 
 /// The most items a queue is made for up front.
 const MAX_PREALLOCATED: usize = 1024;
@@ -53,7 +54,7 @@ pin_project! {
         /// Ended, panicked or cancelled: the consumer sees the end.
         fn drop(this: Pin<&mut Self>) {
             this.channel.lock().done = true;
-            this.channel.consumer.wake();
+            wake_quietly(&this.channel.consumer);
         }
     }
 }
@@ -87,7 +88,7 @@ impl<S: Stream> Future for Producer<S> {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     this.channel.lock().items.push_back(item);
-                    this.channel.consumer.wake();
+                    wake_quietly(&this.channel.consumer);
                 }
                 Poll::Ready(None) => return Poll::Ready(()),
                 Poll::Pending => return Poll::Pending,
@@ -219,7 +220,7 @@ impl<S: Stream> Stream for Buffer<S> {
             (state.items.pop_front(), state.done)
         };
         if let Some(item) = item {
-            this.channel.producer.wake();
+            wake_quietly(&this.channel.producer);
             return Poll::Ready(Some(item));
         }
         if !done {
@@ -265,7 +266,7 @@ impl<S: Stream> FusedStream for Buffer<S> {
 impl<S: Stream> Drop for Buffer<S> {
     fn drop(&mut self) {
         self.channel.lock().closed = true;
-        self.channel.producer.wake();
+        wake_quietly(&self.channel.producer);
     }
 }
 
