@@ -65,8 +65,10 @@ impl Drop for Alive {
                 None
             }
         };
+        // In a task's drop, maybe while it unwinds: a waker that panics
+        // (its executor's bug) must not unwind from here.
         if let Some(waker) = waker {
-            waker.wake();
+            anyrt_core::wake_quietly(waker);
         }
     }
 }

@@ -87,8 +87,11 @@ impl Ready {
     /// Wakes the scope's future unless it is inside a poll (it looks for
     /// new work again before it returns).
     pub(crate) fn wake_unless_polling(&self) {
+        // Called by whoever wakes a child (a sender on another thread, a
+        // drop while unwinding): a waker that panics, its executor's bug,
+        // must not unwind into that caller.
         if let Some(parent) = self.waker_unless_polling() {
-            parent.wake();
+            anyrt_core::wake_quietly(parent);
         }
     }
 

@@ -78,8 +78,10 @@ impl<T> Shared<T> {
     fn wake(mut state: MutexGuard<'_, State<T>>) {
         let waker = state.waker.take();
         drop(state);
+        // From a task's poll or drop, maybe while it unwinds: a waker that
+        // panics (its executor's bug) must not unwind from here.
         if let Some(waker) = waker {
-            waker.wake();
+            anyrt_core::wake_quietly(waker);
         }
     }
 
