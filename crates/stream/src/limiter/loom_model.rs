@@ -134,3 +134,33 @@ fn the_turn_reaches_a_waiter_whose_waker_changed_meanwhile() {
         );
     });
 }
+
+#[test]
+fn a_try_take_racing_a_queued_head_never_grants_more_than_is_free() {
+    loom::model(|| {
+        let epoch = Instant::now();
+        let shared = Arc::new(Shared::new(1, Duration::from_secs(1), 2, epoch).unwrap());
+        // One of the burst of 2 is taken: one is free at `epoch`.
+        assert!(shared.take(epoch, 1, None).is_ok());
+        let granted = Arc::new(AtomicUsize::new(0));
+        let fast = {
+            let (shared, granted) = (shared.clone(), granted.clone());
+            thread::spawn(move || {
+                if shared.nobody_queued() && shared.take(epoch, 1, None).is_ok() {
+                    granted.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+        // A waiter joins, and at the head takes, then leaves.
+        let (_, waker) = flag();
+        let id = shared.join(&waker);
+        assert!(shared.is_head(id, &waker));
+        if shared.take(epoch, 1, None).is_ok() {
+            granted.fetch_add(1, Ordering::SeqCst);
+        }
+        shared.leave(id);
+        fast.join().unwrap();
+        assert_eq!(granted.load(Ordering::SeqCst), 1, "one permit was free");
+        assert!(shared.nobody_queued());
+    });
+}
