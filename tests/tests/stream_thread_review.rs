@@ -463,6 +463,23 @@ impl Drop for Guard {
 }
 
 /// Waits (on real time, bounded) until `done()` holds.
+/// Every item of `stream` up to its end or its first panic, and which
+/// of the two came.
+async fn drain_caught<S: futures::Stream + Unpin>(stream: &mut S) -> (Vec<S::Item>, &'static str) {
+    use futures::FutureExt;
+    let mut out = Vec::new();
+    loop {
+        match std::panic::AssertUnwindSafe(stream.next())
+            .catch_unwind()
+            .await
+        {
+            Ok(Some(item)) => out.push(item),
+            Ok(None) => return (out, "end"),
+            Err(_) => return (out, "panic"),
+        }
+    }
+}
+
 async fn eventually(what: &str, done: impl Fn() -> bool) {
     for _ in 0..10_000 {
         if done() {
@@ -544,7 +561,6 @@ async fn a_buffer_dropped_while_its_task_runs_drops_every_item_once() {
 /// item comes out, in order, then the end or the panic, then `None`.
 #[anyrt_test::test(timeout = 60)]
 async fn a_buffer_whose_upstream_ends_on_another_worker_loses_no_item() {
-    use futures::FutureExt;
     anyrt_tests::panics::quiet_provoked_panics();
     let mut rng = fastrand::Rng::with_seed(12);
     let started = Instant::now();
@@ -567,17 +583,7 @@ async fn a_buffer_whose_upstream_ends_on_another_worker_loses_no_item() {
             }
         });
         let mut buffered = source.buffer(n(rng.usize(1..4)));
-        let mut out = Vec::new();
-        let end = loop {
-            match std::panic::AssertUnwindSafe(buffered.next())
-                .catch_unwind()
-                .await
-            {
-                Ok(Some(i)) => out.push(i),
-                Ok(None) => break "end",
-                Err(_) => break "panic",
-            }
-        };
+        let (out, end) = drain_caught(&mut buffered).await;
         assert_eq!(out, (0..len).collect::<Vec<_>>(), "round {rounds}");
         assert_eq!(end, if panics { "panic" } else { "end" }, "round {rounds}");
         assert_eq!(buffered.next().await, None, "round {rounds}: after the end");
@@ -748,7 +754,6 @@ fn merges_fed_from_other_threads_lose_nothing() {
 /// were the upstream's, and never the other items.
 #[anyrt_test::test(timeout = 20)]
 async fn a_panicking_consumer_waker_does_not_end_the_upstream() {
-    use futures::FutureExt;
     anyrt_tests::panics::quiet_provoked_panics();
     let (open, gate) = futures::channel::oneshot::channel::<()>();
     let source = futures::stream::once(gate).flat_map(|_| futures::stream::iter(0..5));
@@ -763,17 +768,7 @@ async fn a_panicking_consumer_waker_does_not_end_the_upstream() {
     // The first item is queued, and the consumer woken, while the
     // panicking waker is the one registered.
     eventually("the first item is queued", || !buffered.is_empty()).await;
-    let mut out = Vec::new();
-    let end = loop {
-        match std::panic::AssertUnwindSafe(buffered.next())
-            .catch_unwind()
-            .await
-        {
-            Ok(Some(i)) => out.push(i),
-            Ok(None) => break "end",
-            Err(_) => break "panic",
-        }
-    };
+    let (out, end) = drain_caught(&mut buffered).await;
     assert_eq!(
         (out, end),
         ((0..5).collect(), "end"),
