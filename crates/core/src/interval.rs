@@ -137,6 +137,10 @@ pub struct Interval {
     /// The timer override where the interval was made (its sleep's timer),
     /// read for the time at each tick, wherever the interval is polled.
     timer: Option<TimerOverride>,
+    /// Else the runtime override where it was made, whose timer (and so
+    /// whose clock) the sleep uses: the system's for every runtime but
+    /// tokio, also inside a tokio runtime whose clock is paused.
+    runtime: Option<crate::Runtime>,
 }
 
 /// An interval whose first tick is now, then every `period`.
@@ -184,6 +188,9 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval {
         sleep: Box::pin(crate::sleep_until(start)),
         timer: crate::ambient::with_ref::<TimerOverride, _>(|timer| timer.cloned()),
+        runtime: crate::ambient::with_ref::<crate::runtime::RuntimeOverride, _>(|r| {
+            r.map(|r| r.0.clone())
+        }),
         period: period.max(MIN_PERIOD),
         behavior: MissedTickBehavior::default(),
         ended: false,
@@ -270,7 +277,10 @@ impl Interval {
     fn now(&self) -> Instant {
         match &self.timer {
             Some(timer) => timer.0.now(),
-            None => crate::runtime::real_now(),
+            None => match &self.runtime {
+                Some(runtime) => crate::Timer::now(runtime),
+                None => crate::runtime::real_now(),
+            },
         }
     }
 

@@ -214,7 +214,7 @@ impl Runtime {
 }
 
 /// The runtime override, an ambient value.
-struct RuntimeOverride(Runtime);
+pub(crate) struct RuntimeOverride(pub(crate) Runtime);
 
 impl crate::Ambient {
     /// The runtime's part of the current context: the timer and runtime

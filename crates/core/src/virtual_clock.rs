@@ -69,13 +69,15 @@ struct State {
     /// The auto-advancers waiting for the tasks to settle or a sleeper to
     /// register (one per future driving the clock; usually one).
     watchers: Vec<Waker>,
+    /// Sleepers taken off the clock whose wakers are being woken.
+    waking: isize,
 }
 
 impl State {
     /// Whether no task under the clock can run: the one condition for a
     /// jump (besides the auto-advanced future itself being idle).
     fn settled(&self) -> bool {
-        self.runnable <= 0 && self.polling <= 0 && self.unjoined <= 0
+        self.runnable <= 0 && self.polling <= 0 && self.unjoined <= 0 && self.waking <= 0
     }
 
     fn watch(&mut self, waker: &Waker) {
@@ -159,6 +161,7 @@ impl VirtualClock {
             polling: 0,
             unjoined: 0,
             watchers: Vec::new(),
+            waking: 0,
         };
         VirtualClock {
             shared: Arc::new(Shared {
@@ -253,7 +256,7 @@ impl VirtualClock {
             let target = deadline_after(state.now, duration);
             take_due(&mut state, target)
         };
-        crate::wake::wake_all(due);
+        self.deliver(due);
     }
 
     /// Moves the clock to `instant` and wakes every sleeper now due, in
@@ -274,7 +277,7 @@ impl VirtualClock {
     /// ```
     pub fn advance_to(&self, instant: Instant) {
         let due = take_due(&mut self.lock(), instant);
-        crate::wake::wake_all(due);
+        self.deliver(due);
     }
 
     /// Jumps to the earliest pending sleeper's deadline and wakes the
@@ -306,7 +309,7 @@ impl VirtualClock {
                 None => return false,
             }
         };
-        crate::wake::wake_all(due);
+        self.deliver(due);
         true
     }
 
@@ -405,8 +408,14 @@ impl VirtualClock {
                 }
             }
         };
-        crate::wake::wake_all(due);
+        self.deliver(due);
         Jump::Jumped
+    }
+
+    /// Wakes the sleepers a `take_due` took, then lets the clock settle.
+    fn deliver(&self, due: Vec<Waker>) {
+        crate::wake::wake_all(due);
+        self.shared.count(|state| state.waking -= 1);
     }
 
     fn register(&self, deadline: Instant, waker: Waker) -> Key {
@@ -430,6 +439,7 @@ impl VirtualClock {
 /// sleepers now due, in (deadline, registration) order, to wake once the
 /// lock is released.
 fn take_due(state: &mut State, instant: Instant) -> Vec<Waker> {
+    state.waking += 1;
     let now = state.now.max(instant);
     state.now = now;
     let mut due = Vec::new();

@@ -17,6 +17,9 @@ mod imp {
             inner: tokio::time::Sleep,
             // Not yet polled since it was made or reset: see `poll`.
             fresh: bool,
+            // Found due by that first poll, before tokio's timer fired:
+            // ready at every later poll too, until reset.
+            done: bool,
         }
     }
 
@@ -28,6 +31,7 @@ mod imp {
             TokioSleep {
                 inner: tokio::time::sleep_until(deadline),
                 fresh: true,
+                done: false,
             }
         }
 
@@ -40,6 +44,7 @@ mod imp {
             let this = self.project();
             this.inner.reset(deadline);
             *this.fresh = true;
+            *this.done = false;
         }
     }
 
@@ -50,7 +55,7 @@ mod imp {
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
             let mut this = self.project();
             let fresh = std::mem::replace(this.fresh, false);
-            if this.inner.as_mut().poll(cx).is_ready() {
+            if *this.done || this.inner.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
             }
             // tokio rounds a deadline up to its next millisecond tick and
@@ -58,8 +63,12 @@ mod imp {
             // sleep made (or reset) with a deadline that has come is ready
             // at its first poll, as on every other timer. One clock read,
             // on that poll only when it is pending; later polls wait for
-            // tokio's tick, which comes within a millisecond.
-            if fresh && tokio::time::Instant::now() >= this.inner.deadline() {
+            // tokio's tick, which comes within a millisecond. The clock
+            // read is the polling thread's: off every runtime it is the
+            // system's, not the sleep's (paused) runtime's, so there the
+            // sleep waits for its timer instead.
+            if fresh && tokio::time::Instant::now() >= this.inner.deadline() && inside() {
+                *this.done = true;
                 return Poll::Ready(());
             }
             Poll::Pending
