@@ -287,8 +287,7 @@ fn sleeps_polled_reset_and_dropped_while_another_thread_advances() {
             for worker in 0..3u64 {
                 let clock = clock.clone();
                 workers.push(scope.spawn(move || {
-                    let woken = Arc::new(AtomicUsize::new(0));
-                    let waker = counting_waker(woken.clone());
+                    let (waker, _woken) = anyrt_tests::wakers::counting();
                     let cx = &mut Context::from_waker(&waker);
                     for step in 0..40u64 {
                         let ms = 1 + (worker * 7 + step) % 9;
@@ -337,8 +336,7 @@ fn a_sleep_registered_while_another_thread_advances_is_never_lost() {
     while round < 2000 && began.elapsed() < CAP {
         round += 1;
         let clock = VirtualClock::new();
-        let woken = Arc::new(AtomicUsize::new(0));
-        let waker = counting_waker(woken.clone());
+        let (waker, woken) = anyrt_tests::wakers::counting();
         let mut sleep = Box::pin(clock.sleep(MS));
         std::thread::scope(|scope| {
             let advancing = clock.clone();
@@ -349,7 +347,7 @@ fn a_sleep_registered_while_another_thread_advances_is_never_lost() {
                 .is_ready();
             handle.join().unwrap();
             assert!(
-                ready || woken.load(Ordering::SeqCst) == 1,
+                ready || woken.0.load(Ordering::SeqCst) == 1,
                 "round {round}: a pending sleep past its deadline was never woken"
             );
         });
@@ -368,8 +366,7 @@ fn resets_racing_an_advance_never_lose_or_hasten_a_wake() {
         round += 1;
         let clock = VirtualClock::new();
         let start = clock.now();
-        let woken = Arc::new(AtomicUsize::new(0));
-        let waker = counting_waker(woken.clone());
+        let (waker, woken) = anyrt_tests::wakers::counting();
         let cx = &mut Context::from_waker(&waker);
         let mut sleep = Box::pin(clock.sleep(Duration::from_secs(10)));
         assert!(sleep.as_mut().poll(cx).is_pending());
@@ -384,23 +381,10 @@ fn resets_racing_an_advance_never_lose_or_hasten_a_wake() {
         assert!(
             ready,
             "round {round}: due after a reset, yet pending (woken {})",
-            woken.load(Ordering::SeqCst)
+            woken.0.load(Ordering::SeqCst)
         );
         assert_eq!(clock.pending_sleepers(), 0);
     }
-}
-
-fn counting_waker(count: Arc<AtomicUsize>) -> Waker {
-    struct Count(Arc<AtomicUsize>);
-    impl std::task::Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-    Waker::from(Arc::new(Count(count)))
 }
 
 // ---------------------------------------------------------------------------
