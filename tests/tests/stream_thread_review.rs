@@ -257,6 +257,16 @@ fn threads_mixing_every_request_are_granted_exactly_what_the_state_took() {
     assert!(steps > 0, "nothing was ever granted");
 }
 
+/// A limiter of `rate` per second with a burst of one, on `clock`, whose
+/// one permit is taken: the next acquire waits.
+fn spent_limiter(clock: &VirtualClock, rate: u32) -> RateLimiter {
+    let limiter = under(clock, || {
+        RateLimiter::builder(rate, SEC).burst(1).build().unwrap()
+    });
+    assert!(under(clock, || limiter.try_acquire()).is_ok());
+    limiter
+}
+
 /// "Waiters queue in arrival order ... when it is served it wakes the next
 /// one", and a waiter dropped early "gives its place in the queue back; if
 /// it was at the head, the next waiter is woken and served in its place."
@@ -274,10 +284,7 @@ fn waiters_driven_from_many_threads_are_served_in_order_while_others_drop() {
     while rounds < 30 && started.elapsed() < STRESS {
         rounds += 1;
         let clock = VirtualClock::new();
-        let limiter = under(&clock, || {
-            RateLimiter::builder(1000, SEC).burst(1).build().unwrap()
-        });
-        assert!(under(&clock, || limiter.try_acquire()).is_ok());
+        let limiter = spent_limiter(&clock, 1000);
         const WAITERS: usize = 20;
         let mut queued = Vec::new();
         for _ in 0..WAITERS {
@@ -404,10 +411,7 @@ fn a_turn_handed_to_a_waiter_dropped_meanwhile_reaches_the_one_behind() {
     while tries < 20_000 && started.elapsed() < STRESS {
         tries += 1;
         let clock = VirtualClock::new();
-        let limiter = under(&clock, || {
-            RateLimiter::builder(1, SEC).burst(1).build().unwrap()
-        });
-        assert!(under(&clock, || limiter.try_acquire()).is_ok());
+        let limiter = spent_limiter(&clock, 1);
         let (third_waker, third_wakes) = anyrt_tests::wakers::counting();
         let mut head = Box::pin(anyrt_core::with_timer(clock.clone(), limiter.acquire()));
         let mut second = Box::pin(anyrt_core::with_timer(clock.clone(), limiter.acquire()));
