@@ -11,6 +11,7 @@
 
 pub mod alloc;
 pub mod cancel;
+pub mod drops;
 pub mod panics;
 pub mod pool;
 pub mod tcp;

@@ -15,24 +15,12 @@ use std::time::Duration;
 use anyrt_core::VirtualClock;
 use anyrt_scope::{TaskGroup, TrySpawnError};
 use anyrt_tests::cancel::cancel_after;
+use anyrt_tests::drops::{Guard, n};
 use futures::FutureExt;
 use futures::channel::oneshot;
 
 const SEC: Duration = Duration::from_secs(1);
 const MS: Duration = Duration::from_millis(1);
-
-fn n(value: usize) -> NonZeroUsize {
-    NonZeroUsize::new(value).expect("not zero")
-}
-
-/// Counts its drops.
-struct Guard(Arc<AtomicUsize>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
 
 /// How many run now, and the most that ever ran at once.
 #[derive(Default)]

@@ -7,7 +7,6 @@
 //! they can only fail where a race is real.
 
 use std::future::{Future, pending};
-use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -16,23 +15,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use anyrt_scope::{CancelToken, Scope, Supervisor, TaskGroup};
+use anyrt_tests::drops::{Guard, n};
 use futures::FutureExt;
 
 /// The real time one stress loop may take at most.
 const STRESS: Duration = Duration::from_millis(1500);
-
-fn n(value: usize) -> NonZeroUsize {
-    NonZeroUsize::new(value).expect("not zero")
-}
-
-/// Counts its drops.
-struct Guard(Arc<AtomicUsize>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
 
 // ---------------------------------------------------------------------
 // Scope / Supervisor: a spawn from another thread racing the run's end.

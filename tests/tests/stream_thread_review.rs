@@ -48,6 +48,17 @@ struct Unpark {
     woken: AtomicBool,
 }
 
+impl Unpark {
+    /// A waker that unparks this thread, and what it records.
+    fn this_thread() -> (Arc<Unpark>, Waker) {
+        let unpark = Arc::new(Unpark {
+            thread: std::thread::current(),
+            woken: AtomicBool::new(false),
+        });
+        (unpark.clone(), Waker::from(unpark))
+    }
+}
+
 impl Wake for Unpark {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
@@ -68,11 +79,7 @@ fn drive<F: Future>(
     rng: &mut fastrand::Rng,
     stop: &AtomicBool,
 ) -> Option<F::Output> {
-    let unpark = Arc::new(Unpark {
-        thread: std::thread::current(),
-        woken: AtomicBool::new(false),
-    });
-    let waker = Waker::from(unpark.clone());
+    let (unpark, waker) = Unpark::this_thread();
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     for poll in 0..polls {
@@ -99,11 +106,7 @@ fn drive<F: Future>(
 /// Polls `future` on this thread until it completes (waiting for wakes),
 /// or until `give_up` is set: `None` then.
 fn drive_to_end<F: Future>(future: F, give_up: &AtomicBool) -> Option<F::Output> {
-    let unpark = Arc::new(Unpark {
-        thread: std::thread::current(),
-        woken: AtomicBool::new(false),
-    });
-    let waker = Waker::from(unpark.clone());
+    let (unpark, waker) = Unpark::this_thread();
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
