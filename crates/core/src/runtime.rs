@@ -174,6 +174,20 @@ impl Spawn for Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if crate::task::boxed_on_spawn::<F>() {
+            return self.spawn_sized(Box::pin(future));
+        }
+        self.spawn_sized(future)
+    }
+}
+
+impl Runtime {
+    /// [`Spawn::spawn`] of a future small enough to be moved by value.
+    fn spawn_sized<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         // With no context to carry, the task needs no wrapper: nothing is
         // swapped in and out around its polls.
         let ambient = Ambient::capture();
@@ -184,9 +198,7 @@ impl Spawn for Runtime {
             self.spawn_bound(future).watched(watch)
         }
     }
-}
 
-impl Runtime {
     #[inline]
     fn spawn_bound<F>(&self, future: F) -> Task<F::Output>
     where
@@ -496,14 +508,27 @@ impl Spawn for AmbientRuntime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        // Outside any wrapper there is no override to honour and no context
-        // to carry: one check of the thread-local, then the detected
-        // runtime's own spawn.
-        if ambient::is_empty() {
-            detected_spawn(future)
-        } else {
-            Runtime::current().spawn(future)
+        if crate::task::boxed_on_spawn::<F>() {
+            return spawn_sized(Box::pin(future));
         }
+        spawn_sized(future)
+    }
+}
+
+/// [`AmbientRuntime`]'s spawn of a future small enough to be moved by value.
+#[inline]
+fn spawn_sized<F>(future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    // Outside any wrapper there is no override to honour and no context
+    // to carry: one check of the thread-local, then the detected
+    // runtime's own spawn.
+    if ambient::is_empty() {
+        detected_spawn(future)
+    } else {
+        Runtime::current().spawn_sized(future)
     }
 }
 

@@ -53,6 +53,21 @@ pub trait Spawn: Send + Sync {
         F::Output: Send + 'static;
 }
 
+/// Futures larger than this many bytes are boxed where they enter a spawn
+/// (as tokio's own spawn does, at the same sizes), so that the layers under
+/// it move a pointer: in a debug build each layer copies its argument on
+/// the stack, and a large future would overflow it.
+const BOX_ABOVE: usize = if cfg!(debug_assertions) {
+    2 * 1024
+} else {
+    16 * 1024
+};
+
+/// Whether a spawn boxes a future of type `F` before passing it on.
+pub(crate) const fn boxed_on_spawn<F>() -> bool {
+    std::mem::size_of::<F>() > BOX_ABOVE
+}
+
 /// A spawned task.
 ///
 /// - Awaiting it yields the task's output, or resumes the task's panic in

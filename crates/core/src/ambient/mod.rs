@@ -411,6 +411,19 @@ impl Ambient {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if crate::task::boxed_on_spawn::<F>() {
+            return self.spawn_sized(Box::pin(future));
+        }
+        self.spawn_sized(future)
+    }
+
+    /// [`spawn`](Ambient::spawn) of a future small enough to be moved by
+    /// value.
+    fn spawn_sized<F>(&self, future: F) -> crate::Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         if self.is_current() {
             return crate::spawn(future);
         }

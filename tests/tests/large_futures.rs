@@ -1,0 +1,63 @@
+//! Futures with a large state (128 KiB, kept across an await) pass through
+//! every spawn of the workspace without overflowing a stack: a debug build
+//! copies a future at each layer it is moved through by value, so each
+//! spawn boxes a large future where it enters, as tokio's spawn does.
+
+use anyrt_core::{Ambient, Runtime, Spawn};
+use anyrt_scope::{Scope, TaskGroup};
+
+/// A future whose state is `N` bytes, kept across an await; its output is
+/// the last byte.
+async fn large_state<const N: usize>() -> u8 {
+    let scratch = [3u8; N];
+    anyrt_core::yield_now().await;
+    std::hint::black_box(scratch)[N - 1]
+}
+
+const LARGE: usize = 128 * 1024;
+
+#[anyrt_test::test]
+async fn through_anyrt_core_spawn() {
+    assert_eq!(anyrt_core::spawn(large_state::<LARGE>()).await, 3);
+}
+
+#[anyrt_test::test]
+async fn through_a_captured_context() {
+    let task = Ambient::capture().spawn(large_state::<LARGE>());
+    assert_eq!(task.await, 3);
+}
+
+#[anyrt_test::test]
+async fn through_the_current_runtime() {
+    let task = Runtime::current().spawn(large_state::<LARGE>());
+    assert_eq!(task.await, 3);
+}
+
+#[anyrt_test::test]
+async fn through_a_task_group() {
+    let mut group = TaskGroup::new();
+    group.spawn(large_state::<LARGE>());
+    group.spawn(large_state::<LARGE>());
+    assert_eq!(group.join_all().await, [3, 3]);
+}
+
+#[anyrt_test::test]
+async fn through_a_limited_task_group() {
+    let mut group = TaskGroup::with_limit(std::num::NonZeroUsize::MIN);
+    group.spawn(large_state::<LARGE>());
+    group.spawn(large_state::<LARGE>());
+    assert_eq!(group.join_all().await, [3, 3]);
+}
+
+#[anyrt_test::test]
+async fn through_a_scope() {
+    let s = Scope::new();
+    let outcome: Result<u32, ()> = s
+        .run(async {
+            let in_place = s.spawn(async { Ok(large_state::<LARGE>().await) });
+            let task = s.spawn_task(async { Ok(large_state::<LARGE>().await) });
+            Ok(u32::from(in_place.await) + u32::from(task.await))
+        })
+        .await;
+    assert_eq!(outcome, Ok(6));
+}
