@@ -218,3 +218,29 @@ async fn the_status_sums_and_bounds_the_waits_for_a_slot(clock: anyrt_core::Virt
     assert_eq!(status.total_wait, Duration::from_secs(4));
     assert_settled(&pool, &control);
 }
+
+/// A manager whose `create` future keeps 64 KiB across an await.
+struct HugeCreate;
+
+impl anyrt_pool::Manager for HugeCreate {
+    type Type = u8;
+    type Error = ();
+
+    async fn create(&self) -> Result<u8, ()> {
+        let scratch = [7u8; 64 * 1024];
+        anyrt_core::yield_now().await;
+        Ok(std::hint::black_box(scratch)[0])
+    }
+}
+
+/// Neither inline in a `get`'s future nor moved through the spawn's
+/// layers on a stack: a 64 KiB creation overflowed a debug build's stack.
+#[anyrt_test::test]
+async fn a_get_future_does_not_hold_the_managers_create_future() {
+    let pool = Pool::builder(HugeCreate).build().unwrap();
+    let get = pool.get();
+    let size = std::mem::size_of_val(&get);
+    assert!(size < 4 * 1024, "a get's future is {size} bytes");
+    let created = get.await.unwrap();
+    assert_eq!(*created, 7);
+}

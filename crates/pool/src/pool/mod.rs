@@ -245,9 +245,11 @@ impl<M: Manager> Pool<M> {
         Err(PoolError::Timeout { last_error })
     }
 
-    /// A slot, if one is free now.
+    /// A slot, if one is free now and nobody waits for one; otherwise the
+    /// queue's acquire decides (whether this `get` may pass the oldest
+    /// waiter), under the semaphore's lock, once.
     fn try_slot(&self) -> Option<Slot<'_, M>> {
-        let permit = self.shared.slots.try_acquire().ok()?;
+        let permit = self.shared.slots.try_acquire_unqueued()?;
         permit.forget();
         Some(Slot(Some(&self.shared)))
     }
@@ -341,7 +343,9 @@ impl<M: Manager> Pool<M> {
             drop(expired);
             let entry = match take {
                 Take::Closed => return Err(PoolError::Closed),
-                Take::Create => return self.create(slot, creator).await,
+                // Boxed: a creation is rare beside reuse, and inline it
+                // would make every `get`'s future as large as its own.
+                Take::Create => return Box::pin(self.create(slot, creator)).await,
                 Take::Empty => {
                     match self.creator_or_returned(&mut creator_wait, rejoin).await? {
                         Some(permit) => creator = permit,
@@ -468,7 +472,9 @@ impl<M: Manager> Pool<M> {
                     shared: Some(&self.shared),
                     creator,
                 };
-                let outcome = self.or_closed(create::run(&self.shared)).await;
+                // Boxed: this rare path would otherwise hold the manager's
+                // whole `create` future inline in every `get`'s future.
+                let outcome = self.or_closed(Box::pin(create::run(&self.shared))).await;
                 in_place.disarm();
                 create::give_creator(&self.shared, creator);
                 outcome.unwrap_or(Outcome::Cancelled { creator: false })

@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::state::{MAX_PERMITS, State};
-use super::{AcquireError, AtomicUsize, MutexGuard, Ordering, Semaphore, TryAcquireError};
+use super::{
+    AcquireError, AtomicUsize, MutexGuard, Ordering, Semaphore, SemaphorePermit, TryAcquireError,
+};
 
 /// Set in the fast word while the permits are in the locked state: the
 /// lock is held, or acquires wait. Every operation then takes the lock.
@@ -113,6 +115,17 @@ impl Semaphore {
                 Ok(_) => return true,
                 Err(now) => word = now,
             }
+        }
+    }
+
+    /// A permit if the fast word alone hands one out: nobody waits and the
+    /// lock is free. Takes no lock and reads no clock; for a caller that
+    /// joins the queue otherwise, where the lock decides (so a caller that
+    /// would have to look at the oldest waiter does that once, there).
+    pub(crate) fn try_acquire_unqueued(&self) -> Option<SemaphorePermit<'_>> {
+        match self.try_take_fast(1) {
+            Some(Ok(())) => Some(SemaphorePermit::new(self, 1)),
+            _ => None,
         }
     }
 
