@@ -1,5 +1,8 @@
 //! The generic cell rate algorithm (GCRA) as pure arithmetic on integer
-//! ticks: no clock, no atomics, no allocation.
+//! ticks: no clock, no atomics, no allocation. [`RateLimiter`] runs it on
+//! one atomic; a limiter shared by many processes runs the same function
+//! (or a copy of it in a store's script, tested against this one) on state
+//! kept in the store.
 //!
 //! The state of a limiter is one number, the theoretical arrival time
 //! (TAT): the tick at which the limiter would be back to a full burst if
@@ -10,18 +13,58 @@
 //! script inside a shared store.
 //!
 //! Ticks are whatever unit the caller chooses, as long as `now`, the state
-//! and the parameters share it; the in-process limiter uses a fraction of a
-//! nanosecond chosen so that the emission interval is a whole number.
+//! and the parameters share it; pick one in which the emission interval is
+//! a whole number, so that the long-run rate is exact (the in-process
+//! limiter uses a fraction of a nanosecond chosen that way; a store whose
+//! clock counts microseconds can count in microseconds when the interval
+//! is a whole number of them). A fresh state is `0` (or any tick at or
+//! before the first `now`): the limiter starts rested, with its full burst.
 //!
 //! Nothing saturates into a grant: a request whose new TAT would not fit
 //! in a `u64` is refused with `Wait { until: u64::MAX }` (never due), and
 //! the caller keeps `now` where a grant still fits (the in-process limiter
 //! stops its clock at `u64::MAX - window`). A store-side copy must do the
 //! same with its own integer range.
+//!
+//! # Examples
+//!
+//! Ten requests a second, five at once, in millisecond ticks:
+//!
+//! ```
+//! use anyrt::stream::gcra::{Decision, Gcra};
+//!
+//! let gcra = Gcra::new(100, 5).expect("neither is zero");
+//! let mut tat = 0;
+//! let mut granted = 0;
+//! // Twenty requests at tick 1,000: the burst is granted, the rest wait.
+//! for _ in 0..20 {
+//!     match gcra.decide(tat, 1_000, 1) {
+//!         Decision::Allow { tat: next } => {
+//!             tat = next;
+//!             granted += 1;
+//!         }
+//!         Decision::Wait { until } => assert_eq!(until, 1_100, "one interval on"),
+//!         Decision::Never => unreachable!("a cost of 1 fits the burst"),
+//!     }
+//! }
+//! assert_eq!(granted, 5);
+//! ```
+//!
+//! [`RateLimiter`]: crate::RateLimiter
 
-/// The parameters of a GCRA limiter, in ticks.
+/// The parameters of a GCRA limiter, in ticks: one unit every `emission`
+/// ticks, `burst` at once.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::stream::gcra::Gcra;
+///
+/// let gcra = Gcra::new(10, 3).unwrap();
+/// assert_eq!((gcra.emission(), gcra.burst(), gcra.window()), (10, 3, 30));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Gcra {
+pub struct Gcra {
     /// Ticks between two units at the sustained rate (`T`).
     emission: u64,
     /// How many units may be granted at once from a rested limiter.
@@ -31,13 +74,31 @@ pub(crate) struct Gcra {
 }
 
 /// The outcome of [`Gcra::decide`].
+///
+/// # Examples
+///
+/// ```
+/// use anyrt::stream::gcra::{Decision, Gcra};
+///
+/// let gcra = Gcra::new(10, 1).unwrap();
+/// assert_eq!(gcra.decide(0, 100, 1), Decision::Allow { tat: 110 });
+/// assert_eq!(gcra.decide(110, 100, 1), Decision::Wait { until: 110 });
+/// assert_eq!(gcra.decide(110, 100, 2), Decision::Never);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Decision {
+pub enum Decision {
     /// Granted: store this TAT.
-    Allow { tat: u64 },
+    Allow {
+        /// The new state.
+        tat: u64,
+    },
     /// Refused: the request would be allowed at this tick (the state is
     /// unchanged); `u64::MAX`: never, within the ticks' range.
-    Wait { until: u64 },
+    Wait {
+        /// The first tick at which the same request is allowed, if
+        /// nothing else is granted first.
+        until: u64,
+    },
     /// Refused for good: the cost exceeds the burst, so no wait helps.
     Never,
 }
@@ -45,7 +106,18 @@ pub(crate) enum Decision {
 impl Gcra {
     /// Parameters for `burst` units at once and one unit every `emission`
     /// ticks; `None` if either is zero or their product overflows.
-    pub(crate) fn new(emission: u64, burst: u64) -> Option<Gcra> {
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::stream::gcra::Gcra;
+    ///
+    /// assert!(Gcra::new(1_000, 10).is_some());
+    /// assert_eq!(Gcra::new(0, 10), None, "no interval");
+    /// assert_eq!(Gcra::new(1_000, 0), None, "no burst");
+    /// assert_eq!(Gcra::new(u64::MAX, 2), None, "the window overflows");
+    /// ```
+    pub fn new(emission: u64, burst: u64) -> Option<Gcra> {
         if emission == 0 || burst == 0 {
             return None;
         }
@@ -58,9 +130,24 @@ impl Gcra {
     }
 
     /// Decides a request of `cost` units at tick `now` against the stored
-    /// `tat`. A cost of zero is always allowed and changes nothing.
+    /// `tat`. A cost of zero is always allowed and changes nothing; a cost
+    /// above the burst is [`Decision::Never`]. A `now` before `tat` is
+    /// fine (the clock of another process may lag): against the same
+    /// state, an earlier `now` is never allowed what a later one is
+    /// refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::stream::gcra::{Decision, Gcra};
+    ///
+    /// let gcra = Gcra::new(10, 5).unwrap();
+    /// let Decision::Allow { tat } = gcra.decide(0, 0, 5) else { unreachable!() };
+    /// assert_eq!(gcra.decide(tat, 0, 2), Decision::Wait { until: 20 });
+    /// assert_eq!(gcra.decide(tat, 20, 2), Decision::Allow { tat: 70 });
+    /// ```
     #[inline]
-    pub(crate) fn decide(&self, tat: u64, now: u64, cost: u64) -> Decision {
+    pub fn decide(&self, tat: u64, now: u64, cost: u64) -> Decision {
         if cost > self.burst {
             return Decision::Never;
         }
@@ -86,12 +173,55 @@ impl Gcra {
     }
 
     /// How far ahead of `now` the TAT may run: `emission * burst` ticks.
-    pub(crate) fn window(&self) -> u64 {
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let gcra = anyrt::stream::gcra::Gcra::new(10, 3).unwrap();
+    /// assert_eq!(gcra.window(), 30);
+    /// ```
+    pub fn window(&self) -> u64 {
         self.window
     }
 
+    /// Ticks between two units at the sustained rate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let gcra = anyrt::stream::gcra::Gcra::new(10, 3).unwrap();
+    /// assert_eq!(gcra.emission(), 10);
+    /// ```
+    pub fn emission(&self) -> u64 {
+        self.emission
+    }
+
+    /// How many units a rested limiter grants at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let gcra = anyrt::stream::gcra::Gcra::new(10, 3).unwrap();
+    /// assert_eq!(gcra.burst(), 3);
+    /// ```
+    pub fn burst(&self) -> u64 {
+        self.burst
+    }
+
     /// How many units a request at `now` could be granted at once.
-    pub(crate) fn available(&self, tat: u64, now: u64) -> u64 {
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt::stream::gcra::{Decision, Gcra};
+    ///
+    /// let gcra = Gcra::new(10, 5).unwrap();
+    /// assert_eq!(gcra.available(0, 0), 5, "rested");
+    /// let Decision::Allow { tat } = gcra.decide(0, 0, 5) else { unreachable!() };
+    /// assert_eq!(gcra.available(tat, 0), 0);
+    /// assert_eq!(gcra.available(tat, 20), 2, "two intervals later");
+    /// ```
+    pub fn available(&self, tat: u64, now: u64) -> u64 {
         let ahead = tat.saturating_sub(now);
         self.window.saturating_sub(ahead) / self.emission
     }

@@ -22,6 +22,9 @@
 //!   state for every clone; [`KeyedRateLimiter`], one such limiter per key
 //!   (per client, per tenant), forgotten once at rest;
 //!   [`BuildError`], [`RateLimited`], [`ExceedsBurst`], [`Rejected`].
+//! - [`gcra`]: the limiter's arithmetic as a pure function of (state, now,
+//!   cost), for a limiter whose state lives elsewhere (a store shared by
+//!   many processes).
 //! - The named futures and streams in [`futures`].
 //!
 //! Every operator holds its state in the stream, never in a `next()`
@@ -186,7 +189,7 @@
 #![warn(missing_docs)]
 
 mod ext;
-mod gcra;
+pub mod gcra;
 mod limiter;
 mod merge;
 mod ops;
