@@ -1,7 +1,8 @@
 //! Futures with a large state (128 KiB, kept across an await) pass through
-//! every spawn of the workspace without overflowing a stack: a debug build
-//! copies a future at each layer it is moved through by value, so each
-//! spawn boxes a large future where it enters, as tokio's spawn does.
+//! every spawn of the workspace, and the test harness, without overflowing
+//! a stack: a debug build copies a future at each layer it is moved through
+//! by value, so each spawn (and the harness) boxes a large future where it
+//! enters, as tokio's spawn and `#[tokio::test]` do.
 
 use anyrt_core::{Ambient, Runtime, Spawn};
 use anyrt_scope::{Scope, TaskGroup};
@@ -60,4 +61,19 @@ async fn through_a_scope() {
         })
         .await;
     assert_eq!(outcome, Ok(6));
+}
+
+#[anyrt_test::test]
+async fn as_a_test_body() {
+    let scratch = [5u8; LARGE];
+    anyrt_core::yield_now().await;
+    assert_eq!(std::hint::black_box(scratch)[LARGE - 1], 5);
+}
+
+#[anyrt_test::test(virtual_time)]
+async fn as_a_test_body_under_virtual_time(clock: anyrt_core::VirtualClock) {
+    let scratch = [5u8; LARGE];
+    anyrt_core::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(std::hint::black_box(scratch)[LARGE - 1], 5);
+    drop(clock);
 }

@@ -130,7 +130,10 @@ where
     Fut: Future,
 {
     let clock = options.virtual_time.then(VirtualClock::new);
-    let body = test(clock.clone());
+    // Boxed where it is made: the layers below (the clock, the watchdog,
+    // the runtime's `block_on`) then move a pointer, so a body that keeps
+    // a large local across an await fits a test thread's stack.
+    let body = Box::pin(test(clock.clone()));
     let body = match &clock {
         Some(clock) => Either::Left(clock.auto_advance(body)),
         None => Either::Right(body),
