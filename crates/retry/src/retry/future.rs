@@ -52,6 +52,46 @@ pin_project! {
     }
 }
 
+/// A state without an attempt or an error, for [`State::to`].
+#[derive(Clone, Copy)]
+enum Step {
+    New,
+    Idle,
+    Paid,
+    Sleeping,
+    Done,
+}
+
+// Each change of state is made in a function of its own: a debug build
+// gives every temporary of a function its own stack slot, and each `State`
+// value is as large as the attempt's future, so made in `poll` these
+// would add up (a 128 KiB attempt overflowed a 2 MiB stack); made here,
+// each is freed when the call returns. A release build inlines them.
+impl<Fut, E> State<Fut, E> {
+    fn to(mut self: Pin<&mut Self>, step: Step) {
+        self.set(match step {
+            Step::New => State::New,
+            Step::Idle => State::Idle,
+            Step::Paid => State::Paid,
+            Step::Sleeping => State::Sleeping,
+            Step::Done => State::Done,
+        });
+    }
+
+    /// Keeps a failure to judge.
+    fn fail(mut self: Pin<&mut Self>, error: E) {
+        self.set(State::Failed { error });
+    }
+
+    /// Takes the failure being judged, leaving the retry done.
+    fn take_failure(self: Pin<&mut Self>) -> E {
+        let StateProjReplace::Failed { error } = self.project_replace(State::Done) else {
+            unreachable!("a failure is being judged")
+        };
+        error
+    }
+}
+
 /// A run of retries that never wait (zero delays, or sleeps already over
 /// when first polled) yields to the executor after each attempt whose
 /// number is a multiple of this.
@@ -77,12 +117,12 @@ where
                 config.rules.begin_first();
                 // Done once, even if the first call panics and the retry is
                 // polled again.
-                state.set(State::New);
+                state.as_mut().to(Step::New);
                 start(op, state.as_mut(), cx).map(Some)
             }
             StateProj::Idle => {
                 config.rules.begin_retry();
-                state.set(State::Paid);
+                state.as_mut().to(Step::Paid);
                 start(op, state.as_mut(), cx).map(Some)
             }
             StateProj::Paid => start(op, state.as_mut(), cx).map(Some),
@@ -92,7 +132,7 @@ where
             StateProj::Sleeping => {
                 ready!(poll_pause(pause, cx));
                 config.rules.begin_retry();
-                state.set(State::Paid);
+                state.as_mut().to(Step::Paid);
                 start(op, state.as_mut(), cx).map(Some)
             }
             StateProj::Done => panic!("`Retry` polled after completion"),
@@ -131,14 +171,14 @@ where
     loop {
         match ready!(outcome) {
             Some(Ok(value)) => {
-                state.set(State::Done);
+                state.as_mut().to(Step::Done);
                 return Poll::Ready(Ok(value));
             }
             // The finished attempt is dropped before anything else runs:
             // the hooks, the backoff and the next call never see it alive.
             // Its error is kept in the state while it is judged, so that a
             // hook that panics leaves it there to judge again.
-            Some(Err(error)) => state.set(State::Failed { error }),
+            Some(Err(error)) => state.as_mut().fail(error),
             None => {}
         }
         let StateProj::Failed { error } = state.as_mut().project() else {
@@ -150,14 +190,12 @@ where
             Ok(Next::Now { held }) => held,
             Ok(Next::After(wait)) => {
                 start_pause(pause, wait);
-                state.set(State::Sleeping);
+                state.as_mut().to(Step::Sleeping);
                 ready!(poll_pause(pause, cx));
                 true
             }
             Err(reason) => {
-                let StateProjReplace::Failed { error } = state.project_replace(State::Done) else {
-                    unreachable!("a failure is being judged")
-                };
+                let error = state.as_mut().take_failure();
                 return Poll::Ready(Err(RetryError::new(error, reason, attempts)));
             }
         };
@@ -166,7 +204,7 @@ where
         // thread, for as long as the attempts last: every so often, yield
         // instead. The retry held for the next attempt stays held.
         if attempts % ZERO_DELAY_TURNS == 0 {
-            state.set(State::Idle);
+            state.as_mut().to(Step::Idle);
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
@@ -176,7 +214,7 @@ where
         if held {
             config.rules.spend();
         }
-        state.set(State::Paid);
+        state.as_mut().to(Step::Paid);
         outcome = start(op, state.as_mut(), cx).map(Some);
     }
 }
