@@ -42,6 +42,14 @@ impl<F, T> Cell<F, T> {
             stage: Stage::Running { future },
         }
     }
+
+    /// The future, until it has finished.
+    pub(crate) fn running(self: Pin<&mut Self>) -> Option<Pin<&mut F>> {
+        match self.project().stage.project() {
+            StageProj::Running { future } => Some(future),
+            StageProj::Done { .. } => None,
+        }
+    }
 }
 
 impl<F, T, E> Child<E> for Cell<F, T>

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use crate::child::Cell;
+use crate::child::{BoxChild, Cell};
 use crate::scope::{Scope, Slots};
 
 /// The handle of an in-place child: awaiting it yields the child's `Ok`
@@ -155,19 +155,27 @@ impl<T> fmt::Debug for Handle<'_, T> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct SpawnWait<'s, 'a, F, E> {
     scope: &'s Scope<'a, E>,
-    future: Option<F>,
+    /// The child, boxed where the call is made (as by `spawn`): a future
+    /// moved through the admission by value is copied on the stack at
+    /// each step in a debug build, which a large one overflowed.
+    child: Option<BoxChild<'a, E>>,
     ticket: Option<u64>,
+    future: PhantomData<fn() -> F>,
 }
 
-// The child future is moved into its box, never pinned here.
 impl<F, E> Unpin for SpawnWait<'_, '_, F, E> {}
 
 impl<'s, 'a, F, E> SpawnWait<'s, 'a, F, E> {
-    pub(crate) fn new(scope: &'s Scope<'a, E>, future: F) -> Self {
+    pub(crate) fn new<T>(scope: &'s Scope<'a, E>, future: F) -> Self
+    where
+        F: Future<Output = Result<T, E>> + Send + 'a,
+        T: Send + 'static,
+    {
         SpawnWait {
             scope,
-            future: Some(future),
+            child: Some(Box::pin(Cell::new(future))),
             ticket: None,
+            future: PhantomData,
         }
     }
 }
@@ -184,8 +192,8 @@ where
         let this = &mut *self;
         let scope = this.scope;
         Poll::Ready(
-            match ready!(scope.poll_admitted(&mut this.ticket, &mut this.future, cx.waker())) {
-                Some((future, run)) => scope.insert(Box::pin(Cell::new(future)), Some(run)),
+            match ready!(scope.poll_admitted(&mut this.ticket, &mut this.child, cx.waker())) {
+                Some((child, run)) => scope.insert(child, Some(run)),
                 None => Handle::rejected(),
             },
         )

@@ -459,8 +459,9 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     }
 
     /// Like [`spawn`](Scope::spawn), but under a [`limit`](Scope::limit)
-    /// waits until the scope has room before the child is made, so that a
-    /// loop spawning a million items keeps at most `n` in memory.
+    /// waits until the scope has room before the child joins it, so that a
+    /// loop spawning a million items keeps at most `n` (and the one
+    /// waiting) in memory.
     ///
     /// # Cancel safety
     ///

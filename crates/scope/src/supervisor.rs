@@ -173,7 +173,7 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'a,
     {
-        self.insert(future, None)
+        self.insert(self.boxed(future), None)
     }
 
     /// Like [`spawn`](Supervisor::spawn), waiting first for room under the
@@ -210,34 +210,47 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
     {
         SuperviseWait {
             sup: self,
-            future: Some(future),
+            child: Some(self.boxed(future)),
             ticket: None,
         }
     }
 
-    /// Spawns `future` as a supervised child; `reserved`: the run in which
-    /// its place under the limit was taken, if it was. Its place in the
-    /// outcome list is taken under the scope's lock, once the child is
-    /// accepted: a place taken earlier could belong to an earlier run (the
-    /// list is cleared when a run starts), or to none.
-    fn insert<F>(&'a self, future: F, reserved: Option<u64>) -> bool
+    /// `future` as a child, boxed where the spawn is called: moved through
+    /// the admission by value, a large future would be copied on the stack
+    /// at each step in a debug build. Its place in the outcome list is
+    /// given when it is accepted.
+    fn boxed<F>(&'a self, future: F) -> SupervisedBox<'a, F, T, E> {
+        Box::pin(Cell::new(Supervised {
+            future: Some(future),
+            index: usize::MAX,
+            outcomes: &self.outcomes,
+            panic: &self.panic,
+        }))
+    }
+
+    /// Spawns `child`; `reserved`: the run in which its place under the
+    /// limit was taken, if it was. Its place in the outcome list is taken
+    /// under the scope's lock, once the child is accepted: a place taken
+    /// earlier could belong to an earlier run (the list is cleared when a
+    /// run starts), or to none.
+    fn insert<F>(&'a self, mut child: SupervisedBox<'a, F, T, E>, reserved: Option<u64>) -> bool
     where
         F: Future<Output = Result<T, E>> + Send + 'a,
     {
-        let make = || -> BoxChild<'a, Infallible> {
+        let make = move || -> BoxChild<'a, Infallible> {
             let mut outcomes = lock(&self.outcomes);
             outcomes.push(None);
-            let child = Supervised {
-                future: Some(future),
-                index: outcomes.len() - 1,
-                outcomes: &self.outcomes,
-                panic: &self.panic,
-            };
-            Box::pin(Cell::<_, ()>::new(child))
+            if let Some(supervised) = child.as_mut().running() {
+                supervised.set_index(outcomes.len() - 1);
+            }
+            child
         };
         !self.scope.insert_with::<()>(make, reserved).is_rejected()
     }
 }
+
+/// A supervised child in its box, before the scope takes it.
+type SupervisedBox<'a, F, T, E> = Pin<Box<Cell<Supervised<'a, F, T, E>, ()>>>;
 
 impl<T, E> Default for Supervisor<'_, T, E> {
     fn default() -> Self {
@@ -264,6 +277,13 @@ pin_project! {
         index: usize,
         outcomes: &'a Outcomes<T, E>,
         panic: &'a Panic,
+    }
+}
+
+impl<F, T, E> Supervised<'_, F, T, E> {
+    /// Its place in the outcome list.
+    fn set_index(self: Pin<&mut Self>, index: usize) {
+        *self.project().index = index;
     }
 }
 
@@ -403,12 +423,11 @@ impl<B: Future, T, E> fmt::Debug for SupervisedRun<'_, '_, B, T, E> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct SuperviseWait<'a, F, T, E> {
     sup: &'a Supervisor<'a, T, E>,
-    future: Option<F>,
+    child: Option<SupervisedBox<'a, F, T, E>>,
     /// The ticket in line, while waiting for a place.
     ticket: Option<u64>,
 }
 
-// The child future is moved into its box, never pinned here.
 impl<F, T, E> Unpin for SuperviseWait<'_, F, T, E> {}
 
 impl<'a, F, T, E> Future for SuperviseWait<'a, F, T, E>
@@ -426,9 +445,9 @@ where
         let admitted = this
             .sup
             .scope
-            .poll_admitted(&mut this.ticket, &mut this.future, cx.waker());
+            .poll_admitted(&mut this.ticket, &mut this.child, cx.waker());
         Poll::Ready(match ready!(admitted) {
-            Some((future, run)) => this.sup.insert(future, Some(run)),
+            Some((child, run)) => this.sup.insert(child, Some(run)),
             None => false,
         })
     }
