@@ -77,3 +77,44 @@ async fn as_a_test_body_under_virtual_time(clock: anyrt_core::VirtualClock) {
     assert_eq!(std::hint::black_box(scratch)[LARGE - 1], 5);
     drop(clock);
 }
+
+async fn large_ok() -> Result<u8, std::io::Error> {
+    Ok(large_state::<LARGE>().await)
+}
+
+#[anyrt_test::test]
+async fn as_a_retried_attempt() {
+    assert_eq!(anyrt_retry::retry(large_ok).await.unwrap(), 3);
+}
+
+#[anyrt_test::test]
+async fn through_a_scopes_spawn_wait() {
+    let s = Scope::<()>::new().limit(std::num::NonZeroUsize::MIN);
+    let outcome = s
+        .run(async {
+            let first = s
+                .spawn_wait(async { Ok(large_state::<LARGE>().await) })
+                .await;
+            let second = s
+                .spawn_wait(async { Ok(large_state::<LARGE>().await) })
+                .await;
+            Ok(u32::from(first.await) + u32::from(second.await))
+        })
+        .await;
+    assert_eq!(outcome, Ok(6));
+}
+
+#[anyrt_test::test]
+async fn through_a_supervisor() {
+    let sup = anyrt_scope::Supervisor::<u8, ()>::new().limit(std::num::NonZeroUsize::MIN);
+    let (_, outcomes) = sup
+        .run(async {
+            assert!(sup.spawn(async { Ok(large_state::<LARGE>().await) }));
+            assert!(
+                sup.spawn_wait(async { Ok(large_state::<LARGE>().await) })
+                    .await
+            );
+        })
+        .await;
+    assert_eq!(outcomes, [Ok(3), Ok(3)]);
+}

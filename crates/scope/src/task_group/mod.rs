@@ -174,7 +174,11 @@ impl<T> TaskGroup<T> {
     /// Resumes the panic of a task that panicked, after aborting the
     /// group's other tasks: a panic fails the group fast. (tokio's
     /// `JoinSet` hands the panic back as an error and lets the others run;
-    /// catch the panic inside the task for that behaviour.)
+    /// catch the panic inside the task for that behaviour.) A task that its
+    /// runtime dropped unfinished (the runtime shut down) is reported the
+    /// same way, with a panic that says so, as awaiting its task would be
+    /// (`JoinSet` reports it cancelled); tasks the group cancelled itself
+    /// report nothing.
     ///
     /// # Cancel safety
     ///
@@ -238,7 +242,9 @@ impl<T> TaskGroup<T> {
     ///
     /// # Panics
     ///
-    /// Resumes the first panic of a task, after cancelling the others.
+    /// Resumes the first panic of a task, after cancelling the others; a
+    /// task that its runtime dropped unfinished panics when its output is
+    /// awaited.
     ///
     /// # Cancel safety
     ///
@@ -279,6 +285,7 @@ impl<T> TaskGroup<T> {
     pub fn abort_all(&mut self) {
         self.stop_starting();
         self.first += self.tasks.len() as u64;
+        self.shared.cancel_below(self.first);
         let tasks = std::mem::take(&mut self.tasks);
         self.len = 0;
         let done = std::mem::take(&mut self.shared.lock().done);
@@ -455,7 +462,9 @@ impl<U: Send + 'static, E: Send + 'static> TaskGroup<Result<U, E>> {
     /// # Panics
     ///
     /// Resumes the first panic of a task (fail fast, like an `Err`), after
-    /// cancelling the others and waiting until their futures were dropped.
+    /// cancelling the others and waiting until their futures were dropped;
+    /// a task that its runtime dropped unfinished counts as one that
+    /// panicked, as for [`join_next`](Self::join_next).
     ///
     /// # Cancel safety
     ///
@@ -496,6 +505,7 @@ impl<T> TaskGroup<T> {
 impl<T> Drop for TaskGroup<T> {
     fn drop(&mut self) {
         self.stop_starting();
+        self.shared.cancel_below(u64::MAX);
     }
 }
 

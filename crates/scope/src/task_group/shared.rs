@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker, ready};
 
@@ -54,6 +54,11 @@ pub(super) struct Shared<T> {
     /// Task futures dropped by their runtime (at their end or after a
     /// cancel); the rest are alive.
     dropped: AtomicUsize,
+    /// Tasks with a lower id were cancelled by the group (`abort_all`,
+    /// its drop) or joined: one of them dropped unfinished reports
+    /// nothing. One at or above it was dropped by its runtime alone (the
+    /// runtime shut down), which the group must hear of.
+    cancelled_below: AtomicU64,
 }
 
 impl<T> Shared<T> {
@@ -67,7 +72,14 @@ impl<T> Shared<T> {
             direct: AtomicBool::new(false),
             spawned: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
+            cancelled_below: AtomicU64::new(0),
         }
+    }
+
+    /// The group cancels every task with an id below `id` (before it
+    /// drops their handles): dropped unfinished, they report nothing.
+    pub(super) fn cancel_below(&self, id: u64) {
+        self.cancelled_below.fetch_max(id, Ordering::Release);
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, State<T>> {
@@ -104,6 +116,7 @@ impl<T> Shared<T> {
         Alive {
             shared: self.clone(),
             id,
+            finished: false,
         }
     }
 
@@ -151,13 +164,26 @@ impl<T> Shared<T> {
 pub(super) struct Alive<T> {
     shared: Arc<Shared<T>>,
     id: u64,
+    /// Whether the task handed its outcome on.
+    finished: bool,
 }
+
+/// What a task dropped unfinished by its runtime, not by its group, hands
+/// on as its outcome: a panic, as awaiting a task that a shut-down runtime
+/// dropped is.
+const DROPPED_BY_RUNTIME: &str = "anyrt-scope: a task of the group was dropped unfinished by its runtime (the runtime shut down)";
 
 impl<T> Drop for Alive<T> {
     fn drop(&mut self) {
         let shared = &*self.shared;
         if shared.direct.load(Ordering::Relaxed) {
             return;
+        }
+        if !self.finished && self.id >= shared.cancelled_below.load(Ordering::Acquire) {
+            // Nobody else will report it: without an outcome, `join_next`
+            // and `try_join_all` would wait for it forever.
+            let panic: Panic = Box::new(DROPPED_BY_RUNTIME);
+            shared.finish(self.id, Err(panic));
         }
         // Acquire: the drops counted before this one were of tasks spawned
         // after the group's stores of `spawned` that they saw, so this
@@ -217,6 +243,7 @@ impl<F: Future<Output = T>, T> Future for Wrapped<F, T> {
         let dropped = catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
         let released = catch_unwind(AssertUnwindSafe(|| this.place.release()));
         let outcome = dropped.and(released).and(outcome);
+        this.alive.finished = true;
         Poll::Ready(this.alive.shared.finish(this.alive.id, outcome))
     }
 }
