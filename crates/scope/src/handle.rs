@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use crate::child::{BoxChild, Cell};
@@ -157,8 +158,10 @@ pub struct SpawnWait<'s, 'a, F, E> {
     scope: &'s Scope<'a, E>,
     /// The child, boxed where the call is made (as by `spawn`): a future
     /// moved through the admission by value is copied on the stack at
-    /// each step in a debug build, which a large one overflowed.
-    child: Option<BoxChild<'a, E>>,
+    /// each step in a debug build, which a large one overflowed. In a
+    /// mutex only so that the future is `Sync` (the box is `Send`);
+    /// reached through `get_mut`, never locked.
+    child: Mutex<Option<BoxChild<'a, E>>>,
     ticket: Option<u64>,
     future: PhantomData<fn() -> F>,
 }
@@ -173,7 +176,7 @@ impl<'s, 'a, F, E> SpawnWait<'s, 'a, F, E> {
     {
         SpawnWait {
             scope,
-            child: Some(Box::pin(Cell::new(future))),
+            child: Mutex::new(Some(Box::pin(Cell::new(future)))),
             ticket: None,
             future: PhantomData,
         }
@@ -191,8 +194,9 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Handle<'s, T>> {
         let this = &mut *self;
         let scope = this.scope;
+        let child = this.child.get_mut().unwrap_or_else(PoisonError::into_inner);
         Poll::Ready(
-            match ready!(scope.poll_admitted(&mut this.ticket, &mut this.child, cx.waker())) {
+            match ready!(scope.poll_admitted(&mut this.ticket, child, cx.waker())) {
                 Some((child, run)) => scope.insert(child, Some(run)),
                 None => Handle::rejected(),
             },

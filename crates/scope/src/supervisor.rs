@@ -148,10 +148,14 @@ impl<'a, T: Send + 'a, E: Send + 'a> Supervisor<'a, T, E> {
         // accepts a child of this one, forgets the last run's outcomes,
         // and a panic it held if it ended some other way (its future
         // dropped, or its body panicking).
+        let mut stale = None;
         let run = self.scope.run_then(OkBody { body }, || {
-            lock(&self.outcomes).clear();
-            *lock(&self.panic) = None;
+            let outcomes = std::mem::take(&mut *lock(&self.outcomes));
+            stale = Some((outcomes, lock(&self.panic).take()));
         });
+        // Dropped after the scope's lock: an outcome's destructor may call
+        // back into the supervisor, which takes that lock.
+        drop(stale);
         SupervisedRun {
             run,
             outcomes: &self.outcomes,
@@ -379,7 +383,8 @@ impl<B: Future, T: Send, E: Send> Future for SupervisedRun<'_, '_, B, T, E> {
         let this = self.project();
         let Ok(body) = ready!(this.run.poll(cx));
         if let Some(payload) = lock(this.panic).take() {
-            lock(this.outcomes).clear();
+            // Dropped after the lock, as in `run`.
+            drop(std::mem::take(&mut *lock(this.outcomes)));
             resume_unwind(payload);
         }
         // Places of spawn_wait futures dropped before spawning stay empty.
