@@ -216,3 +216,31 @@ async fn regression_a_stream_that_panicked_leaves_the_group() {
     assert_eq!(group.len(), 0);
     assert_eq!(group.next_event().await, None);
 }
+
+#[anyrt_test::test(timeout = 10)]
+async fn regression_a_stream_pushed_while_another_task_waits_on_the_group_wakes_it() {
+    // `push` queued the new stream but woke nobody: a task waiting on the
+    // group (shared behind a lock) slept on with an item ready.
+    let group = Arc::new(std::sync::Mutex::new(MergeGroup::new()));
+    let (_quiet_tx, quiet_rx) = mpsc::unbounded::<u32>();
+    group.lock().unwrap().push(quiet_rx.boxed());
+    let pending_polls = Arc::new(AtomicUsize::new(0));
+    let poller = anyrt_core::spawn({
+        let (group, pending_polls) = (group.clone(), pending_polls.clone());
+        futures::future::poll_fn(move |cx| {
+            let event = group.lock().unwrap().poll_next_event(cx);
+            if event.is_pending() {
+                pending_polls.fetch_add(1, SeqCst);
+            }
+            event
+        })
+    });
+    while pending_polls.load(SeqCst) == 0 {
+        anyrt_core::yield_now().await;
+    }
+    let key = group
+        .lock()
+        .unwrap()
+        .push(futures::stream::iter([5]).boxed());
+    assert_eq!(poller.await, Some(MergeEvent::Item(key, 5)));
+}

@@ -115,6 +115,12 @@ impl WakeSet {
         }
     }
 
+    /// Wakes the owner's task, if it waits: a slot was added from outside
+    /// its poll (a group's `push`), which no slot waker will report.
+    pub(crate) fn wake_owner(&self) {
+        wake_quietly(&self.shared.parent);
+    }
+
     /// The next slot to poll; it may be queued again by a wake from now on.
     pub(crate) fn pop(&mut self) -> Option<usize> {
         let index = self.ready.pop_front()?;

@@ -125,7 +125,8 @@ impl<S> MergeGroup<S> {
         }
     }
 
-    /// Adds a stream; it is polled at the group's next poll.
+    /// Adds a stream; it is polled at the group's next poll, and a task
+    /// waiting on the group (which shares it behind a lock) is woken for it.
     ///
     /// # Examples
     ///
@@ -151,6 +152,7 @@ impl<S> MergeGroup<S> {
         }
         self.wake.grow_to(self.entries.len());
         self.wake.push(index);
+        self.wake.wake_owner();
         self.live += 1;
         self.terminated = false;
         key
