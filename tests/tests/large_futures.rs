@@ -118,3 +118,44 @@ async fn through_a_supervisor() {
         .await;
     assert_eq!(outcomes, [Ok(3), Ok(3)]);
 }
+
+#[anyrt_test::test]
+async fn as_a_retried_attempt_within_a_deadline() {
+    let retried = anyrt_retry::retry(|| async {
+        large_ok()
+            .await
+            .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })
+    });
+    let within = retried.within(MINUTE).await;
+    assert_eq!(within.unwrap(), 3);
+}
+
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[anyrt_test::test]
+async fn under_a_timeout() {
+    assert_eq!(
+        anyrt_deadline::timeout(MINUTE, large_state::<LARGE>()).await,
+        Ok(3)
+    );
+}
+
+#[anyrt_test::test]
+async fn under_a_deadline() {
+    // `within` built its future through a closure and three constructors,
+    // a copy of the 128 KiB state in each frame of a debug build, and
+    // overflowed inside `retry(..).within(..)` below.
+    assert_eq!(
+        anyrt_deadline::within(MINUTE, large_state::<LARGE>()).await,
+        Ok(3)
+    );
+}
+
+#[anyrt_test::test]
+async fn under_a_timeout_under_a_deadline() {
+    let nested = anyrt_deadline::within(
+        MINUTE,
+        anyrt_deadline::timeout(MINUTE, large_state::<LARGE>()),
+    );
+    assert_eq!(nested.await, Ok(Ok(3)));
+}

@@ -14,7 +14,7 @@ use crate::{Deadline, Elapsed};
 /// When a [`Timeout`] gives up: a duration not started yet, or a point in
 /// time.
 #[derive(Clone, Copy, Debug)]
-enum When {
+pub(crate) enum When {
     After(Duration),
     At(Instant),
 }
@@ -80,7 +80,7 @@ pin_project! {
 }
 
 impl<F> Timeout<F> {
-    fn new(future: F, when: When) -> Self {
+    pub(crate) fn new(future: F, when: When) -> Self {
         Timeout {
             future,
             when,

@@ -12,7 +12,8 @@ use pin_project_lite::pin_project;
 
 use crate::ambient::{AmbientDeadline, current_instant};
 use crate::futures::Timeout;
-use crate::{Deadline, Elapsed, timeout, timeout_at};
+use crate::timeout::When;
+use crate::{Deadline, Elapsed};
 
 pin_project! {
     /// A future under an ambient deadline that it also enforces; made by
@@ -81,11 +82,13 @@ impl<F> fmt::Debug for Within<F> {
     }
 }
 
-fn wrap<F>(future: F, make: impl FnOnce(WithAmbient<F>) -> Timeout<WithAmbient<F>>) -> Within<F> {
+/// A `Within` of `future` under `when`. Built in one place, with no
+/// closure and no layer of constructors between: a debug build copies a
+/// large future once for each, and a 128 KiB one must fit a thread's stack.
+fn wrap<F>(future: F, when: When) -> Within<F> {
     let deadline = AmbientDeadline::unset();
-    let inner = anyrt_core::with_value(deadline.clone(), future);
     Within {
-        timeout: make(inner),
+        timeout: Timeout::new(anyrt_core::with_value(deadline.clone(), future), when),
         deadline,
     }
 }
@@ -98,7 +101,7 @@ fn wrap<F>(future: F, make: impl FnOnce(WithAmbient<F>) -> Timeout<WithAmbient<F
 /// calls, children polled in place, and tasks it spawns through
 /// `anyrt-core`. A huge duration saturates, never panics. Each `within`
 /// allocates a little (the ambient context of `anyrt-core`), unlike
-/// [`timeout`].
+/// [`timeout`](crate::timeout).
 ///
 /// # Errors
 ///
@@ -128,7 +131,7 @@ fn wrap<F>(future: F, make: impl FnOnce(WithAmbient<F>) -> Timeout<WithAmbient<F
 /// # });
 /// ```
 pub fn within<F: IntoFuture>(duration: Duration, future: F) -> Within<F::IntoFuture> {
-    wrap(future.into_future(), |inner| timeout(duration, inner))
+    wrap(future.into_future(), When::After(duration))
 }
 
 /// Runs `future` under `deadline` (an [`Instant`](std::time::Instant) or a
@@ -159,6 +162,5 @@ pub fn within_deadline<F: IntoFuture>(
     deadline: impl Into<Deadline>,
     future: F,
 ) -> Within<F::IntoFuture> {
-    let deadline = deadline.into();
-    wrap(future.into_future(), |inner| timeout_at(deadline, inner))
+    wrap(future.into_future(), When::At(deadline.into().instant()))
 }
