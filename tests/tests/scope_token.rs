@@ -63,6 +63,37 @@ fn a_deep_tree_cancels_without_recursion() {
 }
 
 #[test]
+fn regression_a_cancel_reaches_descendants_of_dropped_tokens() {
+    // A node listed its children weakly and nothing kept it alive once its
+    // tokens were dropped, so the link from the root to the leaf was lost.
+    let root = CancelToken::new();
+    let mut leaf = root.child();
+    for _ in 0..100_000 {
+        leaf = leaf.child();
+    }
+    root.cancel_with("shutdown");
+    assert!(leaf.is_cancelled());
+    assert_eq!(leaf.reason().unwrap().to_string(), "shutdown");
+    // The 100,000 ancestors it kept alive go with it, without recursion.
+    drop(leaf);
+    let survivor = root.child().child();
+    assert!(survivor.is_cancelled());
+}
+
+#[test]
+fn a_chain_of_dropped_tokens_is_freed_without_recursion_when_its_leaf_goes() {
+    let root = CancelToken::new();
+    let mut leaf = root.child();
+    for _ in 0..100_000 {
+        leaf = leaf.child();
+    }
+    drop(leaf);
+    let live = root.child();
+    root.cancel();
+    assert!(live.is_cancelled());
+}
+
+#[test]
 fn dropped_children_do_not_pile_up() {
     let root = CancelToken::new();
     for _ in 0..100_000 {

@@ -20,6 +20,16 @@ pub(crate) struct Waiter {
     granted: bool,
 }
 
+impl Waiter {
+    /// Wakes the `spawn_wait` future holding the ticket, if it waits: the
+    /// scope ended, and it must look again to learn that.
+    pub(crate) fn wake(self) {
+        if let Some(waker) = self.waker {
+            anyrt_core::wake_quietly(waker);
+        }
+    }
+}
+
 /// Who got the place that was freed.
 pub(crate) enum Admitted {
     Child(usize, u64),

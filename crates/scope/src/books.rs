@@ -65,9 +65,17 @@ impl Books {
         }
     }
 
-    /// Forgets every child, keeping the memory of up to `keep` of them.
+    /// Forgets every child, keeping the memory of up to `keep` of them,
+    /// and wakes the handles awaited: the run ended, and a child that left
+    /// no output is gone (its handle says so when polled), so a task
+    /// waiting on its handle outside the run must look again. Called with
+    /// no lock held.
     pub(crate) fn clear(&mut self, keep: usize) {
-        self.entries.clear(keep);
+        self.entries.clear_with(keep, |entry| {
+            if let Some(waker) = entry.handle_waker {
+                anyrt_core::wake_quietly(waker);
+            }
+        });
         self.spawned.clear();
         self.spawned.shrink_to(keep);
     }

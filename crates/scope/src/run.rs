@@ -81,8 +81,11 @@ impl<'s, 'a, B, R, E> RunInner<'s, 'a, B, R, E> {
 /// returns the first panic of a destructor.
 fn end<E>(scope: &Scope<'_, E>, wakers: &mut Option<Wakers>, reason: &str) -> Option<Panic> {
     let (panic, books) = scope.close(reason);
-    if let (Some(wakers), Some(books)) = (wakers.take(), books) {
-        give_back(wakers, books);
+    match (wakers.take(), books) {
+        (Some(wakers), Some(books)) => give_back(wakers, books),
+        // Not pooled, but its awaited handles are woken all the same.
+        (None, Some(mut books)) => books.clear(0),
+        (_, None) => {}
     }
     panic
 }

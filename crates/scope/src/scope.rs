@@ -11,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use crate::admission::{Admission, Admitted, Ticket};
+use crate::admission::{Admission, Admitted, Ticket, Waiter};
 use crate::books::{Books, Entry, State};
 use crate::boxes::Boxes;
 use crate::child::{BoxChild, Cell};
@@ -269,11 +269,13 @@ impl<'a, E> Scope<'a, E> {
             }
             inner.phase = Phase::Closing;
             inner.live = 0;
-            // The waiters' wakers go after the lock.
+            // The waiters are woken after the lock: each finds its ticket
+            // gone, and its `spawn_wait` rejected (or, polled in a later
+            // run, asks for a place afresh).
             let waiters = inner.admission.reset();
             let taken = (inner.boxes.drain(), inner.token.clone(), inner.books.take());
             drop(inner);
-            drop(waiters);
+            waiters.into_values().for_each(Waiter::wake);
             taken
         };
         token.cancel_with(reason);
@@ -461,7 +463,9 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
     /// Like [`spawn`](Scope::spawn), but under a [`limit`](Scope::limit)
     /// waits until the scope has room before the child joins it, so that a
     /// loop spawning a million items keeps at most `n` (and the one
-    /// waiting) in memory.
+    /// waiting) in memory. If the run ends while it waits in line, it is
+    /// woken and its handle says it was rejected; polled first in a later
+    /// run of the scope, it waits for a place in that run instead.
     ///
     /// # Cancel safety
     ///
@@ -698,14 +702,17 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
         future: &mut Option<F>,
         waker: &Waker,
     ) -> Poll<Option<(F, u64)>> {
+        // Before a place is taken, which the panic would keep for good.
+        assert!(
+            future.is_some(),
+            "anyrt-scope: a spawn_wait future polled after it completed"
+        );
         let run = match self.poll_place(ticket, waker) {
             Some(None) => return Poll::Pending,
             Some(Some(run)) => Some(run),
             None => None,
         };
-        let future = future
-            .take()
-            .expect("anyrt-scope: a spawn_wait future polled after it completed");
+        let future = future.take().expect("checked above");
         let Some(run) = run else {
             drop(future);
             return Poll::Ready(None);
@@ -741,9 +748,15 @@ impl<'a, E: Send + 'a> Scope<'a, E> {
                     Some(Some(run))
                 }
                 Ticket::Waiting => Some(None),
-                Ticket::Gone => {
+                // Taken in an earlier run, which ended: the scope runs
+                // again, so the holder asks this run for a place.
+                Ticket::Gone if inner.admission.try_enter() => {
                     *ticket = None;
-                    None
+                    Some(Some(run))
+                }
+                Ticket::Gone => {
+                    *ticket = Some(inner.admission.wait(waker));
+                    Some(None)
                 }
             },
         };

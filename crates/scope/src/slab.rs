@@ -58,9 +58,14 @@ impl<T> Slab<T> {
         Some(value)
     }
 
-    /// Removes every value, keeping the capacity up to `keep` slots.
-    pub(crate) fn clear(&mut self, keep: usize) {
-        self.slots.clear();
+    /// Removes every value, handing each to `each`, and keeps the
+    /// capacity of up to `keep` slots.
+    pub(crate) fn clear_with(&mut self, keep: usize, mut each: impl FnMut(T)) {
+        for slot in self.slots.drain(..) {
+            if let Slot::Occupied(value) = slot {
+                each(value);
+            }
+        }
         self.slots.shrink_to(keep);
         self.free = 0;
     }

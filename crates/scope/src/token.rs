@@ -108,6 +108,10 @@ struct NodeState {
     /// a cancel racing with the one under way walks them too.
     settled: bool,
     children: Vec<Weak<Node>>,
+    /// The parent's node, kept alive while this one lives: a cancel walks
+    /// down from the root through the parent's list of children, and a
+    /// parent whose tokens are all dropped must still lead to its children.
+    parent: Option<Arc<Node>>,
     /// The wakers of the futures waiting for the cancel, by the key of
     /// their [`Listener`]; `None` once woken (or for a free key).
     waiters: Vec<Option<Waker>>,
@@ -171,6 +175,22 @@ impl Node {
     }
 }
 
+impl Drop for Node {
+    /// Lets go of the chain of ancestors that only this node kept alive
+    /// one at a time, not by recursion, so that a deep chain cannot
+    /// overflow the stack.
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let mut parent = state.parent.take();
+        while let Some(node) = parent {
+            parent = Arc::into_inner(node).and_then(|mut node| {
+                let state = node.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+                state.parent.take()
+            });
+        }
+    }
+}
+
 /// A step of a cancel's walk of a tree of nodes, depth first.
 enum Step {
     /// Mark this node, then walk its children.
@@ -207,7 +227,8 @@ impl Drop for Listener {
 /// - Cancelling is idempotent: the first reason wins, later calls return
 ///   `false` and change nothing.
 /// - A [`child`](CancelToken::child) is cancelled with its parent (and with
-///   the parent's reason); cancelling a child leaves the parent alone.
+///   the parent's reason); cancelling a child leaves the parent alone. A
+///   grandchild is reached even once every clone of its parent is dropped.
 /// - The token of the scope being run is the ambient one
 ///   ([`CancelToken::current`]), and a scope opened inside another makes
 ///   its token a child of the outer one, so cancelling an outer scope's
@@ -283,6 +304,7 @@ impl CancelToken {
             };
         }
         let node = Arc::new(Node::new(None));
+        node.lock().parent = Some(self.node.clone());
         Self::push_child(&mut state, &node);
         CancelToken { node }
     }
@@ -296,7 +318,11 @@ impl CancelToken {
                 drop(state);
                 child.cancel_with(reason);
             }
-            None => Self::push_child(&mut state, &child.node),
+            None => {
+                Self::push_child(&mut state, &child.node);
+                drop(state);
+                child.node.lock().parent = Some(self.node.clone());
+            }
         }
     }
 
